@@ -1,0 +1,61 @@
+# Two commands: `make run` serves the app, `make test` runs every check CI runs.
+# Both create and reuse the virtual environment .venv; with no DATABASE_URL they use the
+# embedded PostgreSQL kept in .data/postgres.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Development runs are DEBUG unless the environment says otherwise.
+export DEBUG ?= true
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run test lint format migrate seed check-migrations bench clean-db help
+
+help:
+	@echo "make run     - install, migrate, seed and serve on http://$(HOST):$(PORT)"
+	@echo "make test    - install, lint, check migrations and run the whole test suite"
+	@echo "make lint | migrate | seed | bench | clean-db"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	LOG_SQL=false $(MANAGE) migrate --no-input
+
+seed: migrate
+	LOG_SQL=false $(MANAGE) seed
+
+run: seed
+	@echo "Admin: http://$(HOST):$(PORT)/admin/  (admin@geminivideo.ai / $${DEV_ADMIN_PASSWORD:-admin})"
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check-migrations: install
+	LOG_SQL=false $(MANAGE) makemigrations --check --dry-run
+
+test: lint check-migrations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: migrate
+	$(BIN)/python -m bench all
+
+clean-db:
+	rm -rf .data/postgres

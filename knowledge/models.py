@@ -1,0 +1,87 @@
+"""The knowledge base behind the retrieval assistant."""
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import Q
+from pgvector.django import HnswIndex, VectorField
+
+from gateway.models import SoftDeleteModel
+from knowledge.querysets import KnowledgeDocumentManager, KnowledgeDocumentQuerySet
+
+EMBEDDING_DIMENSIONS = 1536
+SEARCH_CONFIG = "english"
+
+
+class KnowledgeDocument(SoftDeleteModel):
+    """A document of the knowledge base, with its embedding and a database-maintained search vector.
+
+    ``version`` is raised by a database trigger whenever ``content`` changes (also for raw SQL);
+    ``search_vector`` is a generated column weighting name > description > content.
+    """
+
+    name = models.CharField("name", max_length=255)
+    description = models.TextField("description", null=True, blank=True)
+    content = models.TextField("content")
+    embedding = VectorField("embedding", dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_model = models.CharField("embedding model", max_length=100, default="text-embedding-3-small")
+    category = models.CharField("category", max_length=100)
+    tags = ArrayField(models.CharField(max_length=100), verbose_name="tags", default=list, blank=True)
+    version = models.IntegerField("version", default=1, editable=False)
+    source = models.CharField("source", max_length=255, null=True, blank=True)
+    author = models.CharField("author", max_length=255, null=True, blank=True)
+    metadata = models.JSONField("metadata", default=dict, blank=True)
+    search_vector = models.GeneratedField(
+        verbose_name="search vector",
+        expression=(
+            SearchVector("name", weight="A", config=SEARCH_CONFIG)
+            + SearchVector("description", weight="B", config=SEARCH_CONFIG)
+            + SearchVector("content", weight="C", config=SEARCH_CONFIG)
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    objects = KnowledgeDocumentManager()
+    all_objects = models.Manager.from_queryset(KnowledgeDocumentQuerySet)()
+
+    class Meta:
+        db_table = "knowledge_documents"
+        verbose_name = "knowledge document"
+        verbose_name_plural = "knowledge documents"
+        ordering = ["-created_at"]
+        base_manager_name = "all_objects"
+        constraints = [
+            models.CheckConstraint(condition=Q(version__gte=1), name="knowledge_knowledgedocument_version_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["category"], name="knowledge_doc_category_idx"),
+            models.Index(fields=["version"], name="knowledge_doc_version_idx"),
+            models.Index(fields=["created_at"], name="knowledge_doc_created_at_idx"),
+            GinIndex(fields=["tags"], name="knowledge_doc_tags_idx"),
+            GinIndex(fields=["search_vector"], name="knowledge_doc_search_idx"),
+            GinIndex(OpClass("name", name="gin_trgm_ops"), name="knowledge_doc_name_trgm_idx"),
+            HnswIndex(
+                name="knowledge_doc_embedding_idx",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._loaded_content = self.__dict__.get("content")
+
+    def save(self, *args, **kwargs):
+        content_changed = self._state.adding is False and self.content != self._loaded_content
+        super().save(*args, **kwargs)
+        if content_changed:
+            # The trigger raised the version in the database; read it back.
+            self.version = type(self).all_objects.values_list("version", flat=True).get(pk=self.pk)
+        self._loaded_content = self.content

@@ -1,0 +1,115 @@
+"""Users and their API keys."""
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from rest_framework_api_key.crypto import KeyGenerator
+
+from gateway.models import AllObjectsManager, BaseModel, SoftDeleteModel
+from users.choices import Role
+from users.querysets import ApiKeyQuerySet, UserManager
+
+
+class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
+    """A person or system using the platform; logs in by email (case-insensitive)."""
+
+    # Stored lower-cased (see clean/save); the Lower() constraint also guards raw writes.
+    email = models.EmailField("email", max_length=254, unique=True)
+    name = models.CharField("name", max_length=255, blank=True, default="")
+    role = models.CharField("role", max_length=16, choices=Role.choices, default=Role.USER)
+    settings = models.JSONField("settings", default=dict, blank=True)
+    is_active = models.BooleanField("active", default=True)
+    is_staff = models.BooleanField("staff status", default=False, help_text="May log in to the admin site.")
+
+    objects = UserManager()
+    all_objects = AllObjectsManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        db_table = "users"
+        verbose_name = "user"
+        verbose_name_plural = "users"
+        ordering = ["-created_at"]
+        base_manager_name = "all_objects"
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="users_user_email_ci_unique"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="users_user_role_valid"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="users_user_created_at_idx")]
+
+    def __str__(self):
+        return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = type(self).objects.normalize_email(self.email).lower()
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class ApiKey(BaseModel):
+    """An API key of a user. Only a hash of the secret is stored; the secret is shown once.
+
+    ``prefix`` is the key's first ``PREFIX_LENGTH`` characters: it finds the row, then the hash
+    of the whole key is compared in constant time. The development keys of the seed follow the same
+    rule, so they authenticate exactly as written.
+    """
+
+    PREFIX_LENGTH = 12
+    key_generator = KeyGenerator()
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_keys", verbose_name="user", db_index=False
+    )
+    name = models.CharField("name", max_length=100)
+    prefix = models.CharField("prefix", max_length=PREFIX_LENGTH, editable=False)
+    hashed_key = models.CharField("hashed key", max_length=255, editable=False)
+    last_used_at = models.DateTimeField("last used at", null=True, blank=True)
+    expires_at = models.DateTimeField("expires at", null=True, blank=True)
+    revoked_at = models.DateTimeField("revoked at", null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "api_keys"
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["prefix"], name="users_apikey_prefix_unique"),
+            models.CheckConstraint(condition=models.Q(prefix__regex=r"^.{12}$"), name="users_apikey_prefix_length"),
+        ]
+        indexes = [models.Index(fields=["user"], name="users_apikey_user_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def prefix_of(cls, key: str) -> str:
+        return key[: cls.PREFIX_LENGTH]
+
+    def set_key(self, key: str) -> None:
+        self.prefix = self.prefix_of(key)
+        self.hashed_key = self.key_generator.hash(key)
+
+    def verify(self, key: str) -> bool:
+        return self.key_generator.verify(key, self.hashed_key)
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
