@@ -10,13 +10,18 @@ PORT ?= 8000
 # Development runs are DEBUG unless the environment says otherwise.
 export DEBUG ?= true
 MANAGE := $(BIN)/python manage.py
+# Production images install only the runtime requirements (REQUIREMENTS=requirements.txt).
+REQUIREMENTS ?= requirements-dev.txt
+WEB_CONCURRENCY ?= 2
+GUNICORN_THREADS ?= 4
 
-.PHONY: run test lint format migrate seed check-migrations bench clean-db help
+.PHONY: run serve test lint format install migrate seed check-migrations bench clean-db help
 
 help:
 	@echo "make run     - install, migrate, seed and serve on http://$(HOST):$(PORT)"
 	@echo "make test    - install, lint, check migrations and run the whole test suite"
-	@echo "make lint | migrate | seed | bench | clean-db"
+	@echo "make serve   - migrate and serve with gunicorn (production; DEBUG off)"
+	@echo "make lint | format | migrate | seed | bench | clean-db"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -25,7 +30,7 @@ $(BIN)/python:
 
 # Reinstall only when a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r $(REQUIREMENTS)
 	touch $@
 
 install: $(VENV)/.installed
@@ -34,11 +39,15 @@ migrate: install
 	LOG_SQL=false $(MANAGE) migrate --no-input
 
 seed: migrate
-	LOG_SQL=false $(MANAGE) seed
+	LOG_SQL=false $(MANAGE) seed $(SEED_ARGS)
 
 run: seed
 	@echo "Admin: http://$(HOST):$(PORT)/admin/  (admin@geminivideo.ai / $${DEV_ADMIN_PASSWORD:-admin})"
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+serve: migrate
+	$(BIN)/gunicorn gateway.wsgi --bind $(HOST):$(PORT) --workers $(WEB_CONCURRENCY) --threads $(GUNICORN_THREADS) \
+		--access-logfile - --timeout 60
 
 lint: install
 	$(BIN)/ruff check .

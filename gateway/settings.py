@@ -6,6 +6,7 @@ Production differences come from the environment alone; see ``.env.example`` for
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -14,7 +15,11 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 # Development runs with DEBUG on may use a throwaway key; production must bring a strong one.
-SECRET_KEY = env("SECRET_KEY") if not DEBUG else env("SECRET_KEY", default="django-insecure-development-only-key")
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set the SECRET_KEY environment variable (required when DEBUG is off).")
+    SECRET_KEY = "django-insecure-development-only-key"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -71,7 +76,8 @@ DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
 DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=10.0)
 DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=5)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
-EMBEDDED_DATA_DIR = Path(env("EMBEDDED_DATA_DIR", default=str(BASE_DIR / ".data" / "postgres")))
+# Relative paths are taken from the checkout, so every command finds the same server.
+EMBEDDED_DATA_DIR = BASE_DIR / env("EMBEDDED_DATA_DIR", default=".data/postgres")
 
 if env("DATABASE_URL", default=""):
     _database = env.db("DATABASE_URL")

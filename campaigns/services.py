@@ -1,0 +1,157 @@
+"""Writes on campaigns, experiments and conversions (the former DatabaseService's campaign methods)."""
+
+from django.core.exceptions import ValidationError
+from django.db import DataError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from campaigns.choices import CampaignStatus, ExperimentStatus
+from campaigns.models import Campaign, Conversion, Experiment
+from gateway.services import check_transition
+
+CAMPAIGN_TRANSITIONS = {
+    CampaignStatus.DRAFT: {CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE, CampaignStatus.ARCHIVED},
+    CampaignStatus.SCHEDULED: {
+        CampaignStatus.DRAFT,
+        CampaignStatus.ACTIVE,
+        CampaignStatus.PAUSED,
+        CampaignStatus.ARCHIVED,
+    },
+    CampaignStatus.ACTIVE: {CampaignStatus.PAUSED, CampaignStatus.COMPLETED, CampaignStatus.ARCHIVED},
+    CampaignStatus.PAUSED: {CampaignStatus.ACTIVE, CampaignStatus.COMPLETED, CampaignStatus.ARCHIVED},
+    CampaignStatus.COMPLETED: {CampaignStatus.ARCHIVED},
+    CampaignStatus.ARCHIVED: set(),
+}
+
+METRIC_FIELDS = {
+    "spend": "total_spend",
+    "impressions": "total_impressions",
+    "clicks": "total_clicks",
+    "conversions": "total_conversions",
+}
+
+CONVERSION_COLUMNS = (
+    "id",
+    "created_at",
+    "updated_at",
+    "campaign_id",
+    "source",
+    "external_id",
+    "value",
+    "currency",
+    "attributed_clip_id",
+    "attributed_ad_id",
+    "timestamp",
+    "metadata",
+)
+CONVERSION_COLUMN_TYPES = (
+    "uuid",
+    "timestamptz",
+    "timestamptz",
+    "uuid",
+    "varchar",
+    "varchar",
+    "numeric",
+    "varchar",
+    "uuid",
+    "varchar",
+    "timestamptz",
+    "jsonb",
+)
+
+
+@transaction.atomic
+def campaign_change_status(*, campaign: Campaign, status: str) -> Campaign:
+    """Move a campaign to ``status`` along ``CAMPAIGN_TRANSITIONS``; the row is locked meanwhile."""
+    locked = Campaign.all_objects.select_for_update().get(pk=campaign.pk)
+    check_transition(field="status", current=locked.status, requested=status, allowed=CAMPAIGN_TRANSITIONS)
+    locked.status = status
+    locked.save(update_fields=["status", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def campaign_update_metrics(*, campaign: Campaign, increment: bool = False, **metrics) -> Campaign:
+    """Set a campaign's totals, or with ``increment`` add to them in the database.
+
+    Keys are ``spend``, ``impressions``, ``clicks``, ``conversions``. Increments are applied as
+    ``total = total + n`` in one UPDATE, so concurrent callers never lose each other's update.
+    Values must not be negative.
+    """
+    unknown = set(metrics) - set(METRIC_FIELDS)
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown metric."))
+    given = {name: value for name, value in metrics.items() if value is not None}
+    if not given:
+        raise ValidationError({"metrics": f"Give at least one of {', '.join(METRIC_FIELDS)}."})
+    negative = [name for name, value in given.items() if value < 0]
+    if negative:
+        raise ValidationError(dict.fromkeys(negative, "Must not be negative."))
+    if increment:
+        changes = {METRIC_FIELDS[name]: F(METRIC_FIELDS[name]) + value for name, value in given.items()}
+    else:
+        changes = {METRIC_FIELDS[name]: value for name, value in given.items()}
+    try:
+        Campaign.all_objects.filter(pk=campaign.pk).update(**changes, updated_at=timezone.now())
+    except DataError as error:  # numeric overflow of a total: the value is out of range, not a server fault
+        raise ValidationError(dict.fromkeys(given, "The resulting total is out of range.")) from error
+    campaign.refresh_from_db(fields=[*changes, "updated_at"])
+    return campaign
+
+
+@transaction.atomic
+def experiment_select_winner(*, experiment: Experiment, variant_id: str, confidence: float | None = None) -> Experiment:
+    """Declare ``variant_id`` the winner and complete the experiment.
+
+    The row is locked, so of two staff picking different winners at once the first wins and the
+    second is told the experiment is already decided.
+    """
+    locked = Experiment.all_objects.select_for_update().get(pk=experiment.pk)
+    if variant_id not in locked.variant_ids:
+        allowed = ", ".join(map(str, locked.variant_ids))
+        raise ValidationError({"variant_id": f"Unknown variant {variant_id!r}; the variants are: {allowed}."})
+    if locked.winner_variant_id is not None and locked.winner_variant_id != variant_id:
+        raise ValidationError({"variant_id": f"The experiment already has a winner: {locked.winner_variant_id}."})
+    if locked.status == ExperimentStatus.CANCELLED:
+        raise ValidationError({"status": "A cancelled experiment cannot have a winner."})
+    if confidence is not None and not 0 <= confidence <= 1:
+        raise ValidationError({"confidence": "Must be between 0 and 1."})
+    locked.winner_variant_id = variant_id
+    locked.winner_selected_at = locked.winner_selected_at or timezone.now()
+    locked.status = ExperimentStatus.COMPLETED
+    if confidence is not None:
+        locked.confidence = confidence
+    locked.save(update_fields=["winner_variant_id", "winner_selected_at", "status", "confidence", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def conversions_ingest(*, conversions: list[dict]) -> dict:
+    """Insert a batch of validated conversions; idempotent on ``external_id``.
+
+    One INSERT ... ON CONFLICT (external_id) DO NOTHING: a delivery seen before, or repeated
+    within the batch, creates nothing and counts as a duplicate, also when two deliveries race
+    (the unique index decides). Items without an external id are always created. Returns
+    ``{"created": n, "duplicates": n, "created_ids": [...]}``.
+    """
+    if not conversions:
+        return {"created": 0, "duplicates": 0, "created_ids": []}
+    now = timezone.now()
+    columns = {name: [] for name in CONVERSION_COLUMNS}
+    for item in conversions:
+        row = Conversion(**item)
+        row.created_at = row.updated_at = now
+        for name in CONVERSION_COLUMNS:
+            value = getattr(row, name)
+            columns[name].append(Jsonb(value) if name == "metadata" else value)
+    unnest = ", ".join(f"%s::{column_type}[]" for column_type in CONVERSION_COLUMN_TYPES)
+    sql = (
+        f"INSERT INTO {Conversion._meta.db_table} ({', '.join(CONVERSION_COLUMNS)}) "
+        f"SELECT * FROM unnest({unnest}) "
+        "ON CONFLICT (external_id) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [columns[name] for name in CONVERSION_COLUMNS])
+        created_ids = [row[0] for row in cursor.fetchall()]
+    return {"created": len(created_ids), "duplicates": len(conversions) - len(created_ids), "created_ids": created_ids}
