@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Func, Q, Value
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from campaigns.choices import CampaignObjective, CampaignStatus, ConversionSource, ExperimentStatus
@@ -149,7 +150,10 @@ class Experiment(SoftDeleteModel):
             models.CheckConstraint(
                 condition=Q(status__in=ExperimentStatus.values), name="campaigns_experiment_status_valid"
             ),
-            models.CheckConstraint(condition=Q(variants__type="array"), name="campaigns_experiment_variants_is_list"),
+            models.CheckConstraint(
+                condition=Exact(Func(F("variants"), function="jsonb_typeof", output_field=models.CharField()), "array"),
+                name="campaigns_experiment_variants_is_list",
+            ),
             # The winner must name one of the variants: some element of the list has that id.
             models.CheckConstraint(
                 condition=Q(winner_variant_id__isnull=True) | Q(variants__contains=WINNER_AS_VARIANT),

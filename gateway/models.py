@@ -75,7 +75,6 @@ class SoftDeleteModel(BaseModel):
         """Move this row and its soft children whose stamp is ``where_deleted_at`` to ``deleted_at``."""
         now = timezone.now()
         type(self).all_objects.filter(pk=self.pk).update(deleted_at=deleted_at, updated_at=now)
-        self.deleted_at = deleted_at
         for related_name in self.soft_delete_children:
             children = self._child_queryset(related_name).filter(deleted_at=where_deleted_at)
             if children.model.soft_delete_children:
@@ -83,6 +82,8 @@ class SoftDeleteModel(BaseModel):
                     child._set_deleted_at(deleted_at=deleted_at, where_deleted_at=where_deleted_at)
             else:
                 children.update(deleted_at=deleted_at, updated_at=now)
+        # Only once the database has taken every write, so a failure leaves the instance as it was.
+        self.deleted_at = deleted_at
 
     def _child_queryset(self, related_name):
         relation = self._meta.get_field(related_name)

