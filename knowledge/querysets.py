@@ -1,4 +1,23 @@
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import models
+from django.db.models import F
+
 from gateway.models import SoftDeleteManager, SoftDeleteQuerySet
+
+SEARCH_CONFIG = "english"
+# ts_rank_cd normalization bits: 1 divides by 1 + log(document length), so a long document does not
+# win on repetition alone; 32 maps the rank into [0, 1) as rank / (rank + 1) without reordering.
+TEXT_RANK_NORMALIZATION = 1 | 32
+
+
+def websearch_query(text: str) -> SearchQuery:
+    """``websearch_to_tsquery('english', text)``: quotes, ``OR`` and ``-`` behave as users expect."""
+    return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+
+
+def text_rank(query: SearchQuery) -> SearchRank:
+    """Cover-density rank of the weighted search vector (name A > description B > content C)."""
+    return SearchRank(F("search_vector"), query, cover_density=True, normalization=TEXT_RANK_NORMALIZATION)
 
 
 class KnowledgeDocumentQuerySet(SoftDeleteQuerySet):
@@ -10,6 +29,23 @@ class KnowledgeDocumentQuerySet(SoftDeleteQuerySet):
 
     def with_all_tags(self, tags):
         return self.filter(tags__contains=list(tags))
+
+    def with_embedding(self):
+        return self.filter(embedding__isnull=False)
+
+    def text_search(self, text: str):
+        """Documents matching ``text`` (web-search syntax), best first, with their rank as ``search_rank``.
+
+        Served by the GIN index on ``search_vector``; the rank is computed for matching rows only.
+        """
+        query = websearch_query(text)
+        return self.filter(search_vector=query).annotate(search_rank=text_rank(query)).order_by("-search_rank", "pk")
+
+
+class KnowledgeDocumentVersionQuerySet(models.QuerySet):
+    def of_document(self, document):
+        """The earlier versions of ``document``, newest first, with who replaced each."""
+        return self.filter(document=document).select_related("changed_by").order_by("-version")
 
 
 KnowledgeDocumentManager = SoftDeleteManager.from_queryset(KnowledgeDocumentQuerySet)

@@ -1,12 +1,20 @@
 """Video assets, the clips cut from them, predictions on clips and daily performance of assets."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import HashIndex
 from django.db import models
 from django.db.models import F, Q
 
 from gateway.models import BaseModel, SoftDeleteModel
 from media.choices import AssetStatus, ClipStatus
-from media.querysets import AssetManager, AssetQuerySet, ClipManager, ClipQuerySet
+from media.querysets import (
+    AssetManager,
+    AssetQuerySet,
+    ClipManager,
+    ClipQuerySet,
+    PerformanceMetricQuerySet,
+    PredictionQuerySet,
+)
 
 UNIT_INTERVAL_SCORES = ("score", "viral_score", "engagement_score", "brand_safety_score")
 
@@ -60,6 +68,8 @@ class Asset(SoftDeleteModel):
             models.Index(fields=["user"], name="media_asset_user_idx"),
             models.Index(fields=["status"], name="media_asset_status_idx"),
             models.Index(fields=["created_at"], name="media_asset_created_at_idx"),
+            # The admin's "deleted" list: few rows, newest first, without walking the whole table.
+            models.Index(fields=["created_at"], name="media_asset_deleted_idx", condition=Q(deleted_at__isnull=False)),
         ]
 
     def __str__(self):
@@ -130,6 +140,14 @@ class Clip(SoftDeleteModel):
                 name="media_clip_top_idx",
                 condition=Q(deleted_at__isnull=True, score__isnull=False),
             ),
+            # The admin's "deleted" list and its search by clip URL (equality: a hash index has no size limit).
+            models.Index(fields=["created_at"], name="media_clip_deleted_idx", condition=Q(deleted_at__isnull=False)),
+            HashIndex(fields=["clip_url"], name="media_clip_url_idx"),
+            # Live clips by status, then score: `?status=SCORED&ordering=-score` reads its page straight off it
+            # (the score index alone first walks past every unscored clip), and counts them index-only.
+            models.Index(
+                fields=["status", "score"], name="media_clip_live_status_idx", condition=Q(deleted_at__isnull=True)
+            ),
         ]
 
     def __str__(self):
@@ -160,6 +178,8 @@ class Prediction(BaseModel):
     metadata = models.JSONField("metadata", default=dict, blank=True)
 
     METRICS = ("roas", "ctr", "cpc", "cpa", "engagement")
+
+    objects = PredictionQuerySet.as_manager()
 
     class Meta:
         db_table = "predictions"
@@ -200,6 +220,8 @@ class PerformanceMetric(BaseModel):
     roas = models.DecimalField("ROAS", max_digits=10, decimal_places=2, default=0)
     ctr = models.DecimalField("CTR", max_digits=5, decimal_places=4, null=True, blank=True)
     raw_data = models.JSONField("raw data", null=True, blank=True)
+
+    objects = PerformanceMetricQuerySet.as_manager()
 
     class Meta:
         db_table = "performance_metrics"

@@ -1,3 +1,5 @@
+from django.db import models
+
 from gateway.models import SoftDeleteManager, SoftDeleteQuerySet
 
 
@@ -18,6 +20,16 @@ class ClipQuerySet(SoftDeleteQuerySet):
         if min_score is not None:
             clips = clips.filter(score__gte=min_score)
         return clips.order_by("-score")[:limit]
+
+
+class PredictionQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(clip__asset__user=user)
+
+
+class PerformanceMetricQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(asset__user=user)
 
 
 AssetManager = SoftDeleteManager.from_queryset(AssetQuerySet)

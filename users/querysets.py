@@ -18,7 +18,8 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         return super().get_queryset().filter(deleted_at__isnull=True)
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=email)
+        # Emails are stored lower-cased (User.save), so an exact match uses the unique index.
+        return self.get(email=email.lower())
 
     def create_user(self, email, password=None, **extra_fields):
         if not email:

@@ -1,12 +1,12 @@
 """A PostgreSQL backend that starts the embedded server on the first connection.
 
-In every other respect it is Django's postgresql backend (psycopg 3, connection pool, OPTIONS).
+In every other respect it is the project's postgresql backend (``gateway.db.postgresql``: Django's,
+psycopg 3, connection pool, OPTIONS).
 The database settings carry two extra keys: ``EMBEDDED_DATA_DIR`` (the server's data folder) and
 ``EMBEDDED_DATABASE`` (the development database the server must contain).
 """
 
-from django.db.backends.postgresql import base
-
+from gateway.db.postgresql import base
 from gateway.embedded import ensure_server, socket_params
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): each module has a ``run(rows, ...) -> dict`` and a ``main()``."""

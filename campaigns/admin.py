@@ -1,0 +1,532 @@
+"""Staff console for campaigns, experiments and conversions.
+
+Campaign performance (CTR, CPC, CPA, ROAS, spend against budget) and each experiment's leading
+variant are computed in the list query. Status changes and winners go through ``campaigns.services``.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import DecimalField, F, FloatField, Func, IntegerField, JSONField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils.html import format_html, format_html_join
+
+from campaigns import stats
+from campaigns.analytics import experiment_evaluate
+from campaigns.charts import campaign_performance_chart, experiment_evaluation_chart
+from campaigns.choices import CampaignStatus
+from campaigns.models import Campaign, Conversion, Experiment
+from campaigns.services import CAMPAIGN_TRANSITIONS, campaign_change_status, experiment_select_winner
+from gateway.admin import (
+    BaseAdmin,
+    ReadOnlyLatestInline,
+    SoftDeleteAdmin,
+    admin_link,
+    fixed,
+    id_filter,
+    owner_filter,
+    percent,
+    run_form_action,
+    transitions_help,
+    value_filter,
+)
+from media.models import Clip
+from users.models import User
+
+MONEY_TOTAL = DecimalField(max_digits=16, decimal_places=2)
+
+
+def ratio(numerator: str, denominator: str):
+    """``numerator / denominator`` as a float, NULL when the denominator is zero."""
+    return Cast(numerator, FloatField()) / NullIf(Cast(denominator, FloatField()), Value(0.0))
+
+
+class VariantLeader(Func):
+    """The variant of an experiment with the best conversion rate (conversions / impressions), from the JSON.
+
+    ``{"id", "name", "rate"}`` of the first best variant, or NULL when no variant has numeric counts
+    and impressions. Computed per row in SQL from the row's own ``variants``: no extra query.
+    """
+
+    template = (
+        "(SELECT jsonb_build_object('id', v -> 'id', 'name', v -> 'name', "
+        "'rate', (v ->> 'conversions')::numeric / (v ->> 'impressions')::numeric) "
+        "FROM jsonb_array_elements(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' "
+        "THEN %(expressions)s ELSE '[]'::jsonb END) WITH ORDINALITY AS variant(v, position) "
+        "WHERE jsonb_typeof(v -> 'impressions') = 'number' AND jsonb_typeof(v -> 'conversions') = 'number' "
+        "AND (v ->> 'impressions')::numeric > 0 "
+        "ORDER BY (v ->> 'conversions')::numeric / (v ->> 'impressions')::numeric DESC, position LIMIT 1)"
+    )
+    output_field = JSONField()
+
+
+class VariantCount(Func):
+    template = "(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' THEN jsonb_array_length(%(expressions)s) END)"
+    output_field = IntegerField()
+
+
+class CampaignStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=CampaignStatus.choices, help_text=transitions_help(CAMPAIGN_TRANSITIONS))
+
+
+class EvaluateForm(forms.Form):
+    metric = forms.ChoiceField(
+        choices=[(name, label) for name, (_, _, label) in stats.METRICS.items()], initial=stats.DEFAULT_METRIC
+    )
+    threshold = forms.FloatField(
+        min_value=0.5, max_value=0.999, initial=stats.DEFAULT_THRESHOLD, help_text="Confidence a winner needs."
+    )
+    min_sample = forms.IntegerField(
+        min_value=0, initial=stats.DEFAULT_MIN_SAMPLE, help_text="Trials every variant needs before a winner."
+    )
+    record = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Record the result",
+        help_text="Store the statistics in metrics and, when significant, the winner (the experiment completes).",
+    )
+
+
+class SelectWinnerForm(forms.Form):
+    variant_id = forms.ChoiceField(label="Winner")
+    confidence = forms.FloatField(
+        required=False, min_value=0, max_value=1, help_text="Optional, between 0 and 1 (e.g. 0.95)."
+    )
+
+    def __init__(self, *args, variants=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["variant_id"].choices = [
+            (variant.get("id"), f"{variant.get('id')} — {variant.get('name', '')}")
+            for variant in variants
+            if isinstance(variant, dict) and variant.get("id")
+        ]
+
+
+class ExperimentInline(ReadOnlyLatestInline):
+    model = Experiment
+    fields = (
+        "short_id",
+        "name",
+        "status",
+        "variants_count",
+        "winner_variant_id",
+        "start_date",
+        "end_date",
+        "deleted_marker",
+    )
+    all_rows_param = "campaign"
+
+    @admin.display(description="variants")
+    def variants_count(self, obj):
+        return len(obj.variants) if isinstance(obj.variants, list) else "–"
+
+
+class ConversionInline(ReadOnlyLatestInline):
+    model = Conversion
+    fields = ("short_id", "external_id", "source", "value", "currency", "clip", "attributed_ad_id", "timestamp")
+    all_rows_param = "campaign"
+    verbose_name_plural = "latest conversions"
+
+    @admin.display(description="attributed clip")
+    def clip(self, obj):
+        return admin_link(Clip, obj.attributed_clip_id)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(SoftDeleteAdmin):
+    list_display = (
+        "short_id",
+        "name",
+        "owner",
+        "status",
+        "objective",
+        "spend_vs_budget",
+        "impressions",
+        "clicks",
+        "conversions",
+        "ctr",
+        "cpc",
+        "cpa",
+        "roas",
+        "created_at",
+    )
+    list_display_links = ("short_id", "name")
+    list_filter = ("status", "objective", owner_filter(), "start_date", "end_date", "created_at")
+    list_select_related = ("user",)
+    list_defer = (
+        "description",
+        "target_audience",
+        "target_locations",
+        "target_age_range",
+        "metadata",
+        "user__settings",
+    )
+    search_fields = ("name", "=meta_campaign_id")
+    uuid_search_fields = ("pk", "user_id")
+    search_help_text = "A name, the exact Meta campaign id, or an id (campaign or owner, full or first 8 characters)."
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("user",)
+    readonly_fields = ("ctr", "cpc", "cpa", "roas", "revenue_display", "spend_vs_budget", "performance_chart")
+    fieldsets = (
+        ("Campaign", {"fields": ("user", "name", "description", "objective", "status")}),
+        ("Budget and schedule", {"fields": ("budget", "daily_budget", "currency", "start_date", "end_date")}),
+        ("Meta", {"fields": ("meta_campaign_id", "meta_ad_set_id", "meta_account_id")}),
+        ("Targeting", {"fields": ("target_audience", "target_locations", "target_age_range")}),
+        (
+            "Totals",
+            {
+                "fields": (
+                    "total_spend",
+                    "total_impressions",
+                    "total_clicks",
+                    "total_conversions",
+                    "spend_vs_budget",
+                    "revenue_display",
+                    "ctr",
+                    "cpc",
+                    "cpa",
+                    "roas",
+                )
+            },
+        ),
+        ("Daily performance", {"fields": ("performance_chart",)}),
+        ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
+        ("Record", {"fields": ("id", "created_at", "updated_at", "deleted_at")}),
+    )
+    inlines = (ExperimentInline, ConversionInline)
+    actions = ("change_status", "soft_delete_selected", "restore_selected")
+
+    def get_queryset(self, request):
+        # Revenue is the conversions' value; summed per row of the page through (campaign, timestamp).
+        revenue = (
+            Conversion.objects.filter(campaign=OuterRef("pk"))
+            .order_by()
+            .values("campaign")
+            .annotate(total=Sum("value"))
+            .values("total")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                revenue=Coalesce(
+                    Subquery(revenue), Value(0), output_field=DecimalField(max_digits=16, decimal_places=2)
+                ),
+                ctr_value=ratio("total_clicks", "total_impressions"),
+                cpc_value=ratio("total_spend", "total_clicks"),
+                cpa_value=ratio("total_spend", "total_conversions"),
+                budget_used=ratio("total_spend", "budget"),
+            )
+            .annotate(
+                roas_value=Cast(F("revenue"), FloatField()) / NullIf(Cast("total_spend", FloatField()), Value(0.0))
+            )
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "status") if obj is not None else fields
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            # The computed figures exist once there is a row to compute them from.
+            computed = {"spend_vs_budget", "revenue_display", "ctr", "cpc", "cpa", "roas", "performance_chart"}
+            return [
+                (name, {**options, "fields": tuple(field for field in options["fields"] if field not in computed)})
+                for name, options in self.fieldsets
+            ]
+        return self.fieldsets
+
+    @admin.display(description="owner", ordering="user__email")
+    def owner(self, obj):
+        return admin_link(User, obj.user_id, obj.user.email)
+
+    @admin.display(description="spend / budget", ordering="budget_used")
+    def spend_vs_budget(self, obj):
+        used = getattr(obj, "budget_used", None)
+        text = f"{obj.total_spend:,.2f} / {obj.budget:,.2f} {obj.currency}"
+        if used is None:
+            return format_html('<span class="gv-nowrap">{}</span>', text)
+        if used > 1:
+            return format_html(
+                '<span class="gv-nowrap">{} <span class="gv-deleted">({})</span></span>', text, percent(used, 0)
+            )
+        return format_html('<span class="gv-nowrap">{} ({})</span>', text, percent(used, 0))
+
+    @admin.display(description="impr.", ordering="total_impressions")
+    def impressions(self, obj):
+        return f"{obj.total_impressions:,}"
+
+    @admin.display(description="clicks", ordering="total_clicks")
+    def clicks(self, obj):
+        return f"{obj.total_clicks:,}"
+
+    @admin.display(description="conv.", ordering="total_conversions")
+    def conversions(self, obj):
+        return f"{obj.total_conversions:,}"
+
+    @admin.display(description="revenue")
+    def revenue_display(self, obj):
+        return f"{obj.revenue:,.2f} {obj.currency}"
+
+    @admin.display(description="CTR", ordering="ctr_value")
+    def ctr(self, obj):
+        return percent(obj.ctr_value, 2)
+
+    @admin.display(description="CPC", ordering="cpc_value")
+    def cpc(self, obj):
+        return fixed(obj.cpc_value, 2)
+
+    @admin.display(description="CPA", ordering="cpa_value")
+    def cpa(self, obj):
+        return fixed(obj.cpa_value, 2)
+
+    # Not sortable: ordering by it would sum every campaign's conversions.
+    @admin.display(description="ROAS")
+    def roas(self, obj):
+        return fixed(obj.roas_value, 2)
+
+    @admin.display(description="conversions per day")
+    def performance_chart(self, obj):
+        return campaign_performance_chart(obj)
+
+    @admin.action(description="Change status of selected campaigns", permissions=["change"])
+    def change_status(self, request, queryset):
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            action="change_status",
+            form_class=CampaignStatusForm,
+            title="Change campaign status",
+            apply=lambda campaign, data: campaign_change_status(campaign=campaign, status=data["status"]),
+            submit_label="Change status",
+        )
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(SoftDeleteAdmin):
+    list_display = (
+        "short_id",
+        "name",
+        "campaign_link",
+        "status",
+        "variant_count",
+        "leader_display",
+        "winner",
+        "confidence",
+        "created_at",
+    )
+    list_display_links = ("short_id", "name")
+    list_filter = (
+        "status",
+        ("winner_variant_id", admin.EmptyFieldListFilter),
+        id_filter("campaign", "campaign"),
+        owner_filter("campaign__user"),
+        "start_date",
+        "created_at",
+    )
+    list_select_related = ("campaign",)
+    list_defer = (
+        "metrics",
+        "metadata",
+        "description",
+        "campaign__description",
+        "campaign__target_audience",
+        "campaign__target_locations",
+        "campaign__target_age_range",
+        "campaign__metadata",
+    )
+    search_fields = ("name",)
+    uuid_search_fields = ("pk", "campaign_id")
+    search_help_text = "A name, or an id (experiment or campaign, full or first 8 characters)."
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("campaign",)
+    readonly_fields = ("variant_table", "winner_variant_id", "winner_selected_at", "leader_display", "evaluation_chart")
+    fieldsets = (
+        ("Experiment", {"fields": ("campaign", "name", "description", "status", "start_date", "end_date")}),
+        (
+            "Variants",
+            {
+                "fields": ("variant_table", "variants"),
+                "description": 'A list of {"id", "name", "impressions", "clicks", "conversions"}; ids are unique.',
+            },
+        ),
+        ("Result", {"fields": ("leader_display", "winner_variant_id", "winner_selected_at", "confidence", "metrics")}),
+        ("Evaluation", {"fields": ("evaluation_chart",)}),
+        ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
+        ("Record", {"fields": ("id", "created_at", "updated_at", "deleted_at")}),
+    )
+    actions = ("evaluate", "select_winner", "soft_delete_selected", "restore_selected")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(leader=VariantLeader(F("variants")), variants_length=VariantCount(F("variants")))
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            computed = {
+                "variant_table",
+                "leader_display",
+                "winner_variant_id",
+                "winner_selected_at",
+                "evaluation_chart",
+            }
+            return [
+                (name, {**options, "fields": tuple(field for field in options["fields"] if field not in computed)})
+                for name, options in self.fieldsets
+            ]
+        return self.fieldsets
+
+    @admin.display(description="campaign", ordering="campaign__name")
+    def campaign_link(self, obj):
+        return admin_link(Campaign, obj.campaign_id, obj.campaign.name)
+
+    @admin.display(description="winner", ordering="winner_variant_id")
+    def winner(self, obj):
+        return obj.winner_variant_id or "–"
+
+    @admin.display(description="variants", ordering="variants_length")
+    def variant_count(self, obj):
+        return "–" if obj.variants_length is None else obj.variants_length
+
+    @admin.display(description="leader (conv. rate)")
+    def leader_display(self, obj):
+        leader = getattr(obj, "leader", None)
+        if not leader:
+            return "–"
+        return f"{leader.get('id')} ({percent(float(leader['rate']), 2)})"
+
+    @admin.display(description="variant summary")
+    def variant_table(self, obj):
+        variants = [variant for variant in obj.variants if isinstance(variant, dict)] if obj.variants else []
+        if not variants:
+            return "–"
+
+        def rate(variant):
+            impressions, conversions = variant.get("impressions"), variant.get("conversions")
+            if isinstance(impressions, int | float) and isinstance(conversions, int | float) and impressions > 0:
+                return percent(conversions / impressions, 2)
+            return "–"
+
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    variant.get("id"),
+                    variant.get("name", ""),
+                    variant.get("impressions", "–"),
+                    variant.get("clicks", "–"),
+                    variant.get("conversions", "–"),
+                    rate(variant),
+                    "winner" if variant.get("id") == obj.winner_variant_id else "",
+                )
+                for variant in variants
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>id</th><th>name</th><th>impressions</th><th>clicks</th><th>conversions</th>"
+            "<th>conversion rate</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="variants compared")
+    def evaluation_chart(self, obj):
+        return experiment_evaluation_chart(obj)
+
+    @admin.action(description="Evaluate selected experiments", permissions=["change"])
+    def evaluate(self, request, queryset):
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            action="evaluate",
+            form_class=EvaluateForm,
+            title="Evaluate experiments",
+            apply=lambda experiment, data: experiment_evaluate(
+                experiment=experiment,
+                metric=data["metric"],
+                threshold=data["threshold"],
+                min_sample=data["min_sample"],
+                apply=data["record"],
+            ),
+            describe=lambda experiment, outcome, data: f"“{experiment}”: {outcome['reason']}",
+            submit_label="Evaluate",
+        )
+
+    @admin.action(description="Select the winner of the selected experiment", permissions=["change"])
+    def select_winner(self, request, queryset):
+        selected = list(queryset[:2])
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            action="select_winner",
+            form_class=SelectWinnerForm,
+            form_kwargs={"variants": selected[0].variants if len(selected) == 1 else ()},
+            title="Select the winner",
+            apply=lambda experiment, data: experiment_select_winner(
+                experiment=experiment, variant_id=data["variant_id"], confidence=data["confidence"]
+            ),
+            describe=lambda experiment, decided, data: f"“{experiment}”: {decided.winner_variant_id} is the winner.",
+            submit_label="Select the winner",
+            single=True,
+        )
+
+
+@admin.register(Conversion)
+class ConversionAdmin(BaseAdmin):
+    list_display = (
+        "short_id",
+        "external_id",
+        "campaign_link",
+        "source",
+        "amount",
+        "clip_link",
+        "timestamp",
+    )
+    list_display_links = ("short_id", "external_id")
+    list_filter = (
+        "source",
+        id_filter("campaign", "campaign"),
+        id_filter("attributed_clip", "attributed clip", parameter_name="clip"),
+        owner_filter("campaign__user"),
+        value_filter("currency", "currency"),
+        "timestamp",
+    )
+    list_select_related = ("campaign",)
+    list_defer = (
+        "metadata",
+        "campaign__description",
+        "campaign__target_audience",
+        "campaign__target_locations",
+        "campaign__target_age_range",
+        "campaign__metadata",
+    )
+    search_fields = ("=external_id",)
+    uuid_search_fields = ("pk", "campaign_id", "attributed_clip_id")
+    search_help_text = "The exact external id, or an id (conversion, campaign or clip; full or first 8 characters)."
+    date_hierarchy = "timestamp"
+    autocomplete_fields = ("campaign", "attributed_clip")
+    fieldsets = (
+        ("Conversion", {"fields": ("campaign", "source", "external_id", "value", "currency", "timestamp")}),
+        ("Attribution", {"fields": ("attributed_clip", "attributed_ad_id")}),
+        ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
+        ("Record", {"fields": ("id", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="campaign", ordering="campaign__name")
+    def campaign_link(self, obj):
+        if obj.campaign_id is None:
+            return "–"
+        return admin_link(Campaign, obj.campaign_id, obj.campaign.name)
+
+    @admin.display(description="value", ordering="value")
+    def amount(self, obj):
+        return format_html('<span class="gv-nowrap">{}</span>', f"{obj.value:,.2f} {obj.currency}")
+
+    @admin.display(description="attributed clip", ordering="attributed_clip_id")
+    def clip_link(self, obj):
+        return admin_link(Clip, obj.attributed_clip_id)

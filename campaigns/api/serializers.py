@@ -1,0 +1,402 @@
+"""Serializers of campaigns, experiments and conversions."""
+
+from decimal import Decimal
+
+from django.db.models import Count, Max, Sum
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from campaigns.choices import CampaignStatus
+from campaigns.models import Campaign, Conversion, Experiment, validate_variants
+from campaigns.services import campaign_change_status
+from gateway.api.fields import (
+    CurrencyField,
+    JSONListField,
+    JSONObjectField,
+    ScopedPrimaryKeyRelatedField,
+    UniqueOrNullValidator,
+    check_range,
+)
+from gateway.api.permissions import is_admin
+from gateway.api.representation import FastRepresentationMixin
+from gateway.api.validation import FastItemValidator, JSONValueField
+from media.models import Clip
+from users.api.serializers import OwnerField, UserSummarySerializer
+
+NON_NEGATIVE_DECIMAL = {"min_value": Decimal("0")}
+MAX_INGEST_ITEMS = 1000
+MAX_BIGINT = 2**63 - 1
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["id", "name"],
+            "properties": {"id": {"type": "string", "minLength": 1}, "name": {"type": "string"}},
+            "additionalProperties": True,
+        },
+    }
+)
+class VariantsField(JSONListField):
+    """An experiment's variants; ``campaigns.models.validate_variants`` checks them (ids unique too)."""
+
+
+class ExperimentSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """An A/B experiment. The winner is chosen with ``select-winner``, not written directly."""
+
+    campaign = ScopedPrimaryKeyRelatedField(Campaign)
+    variants = VariantsField(
+        help_text='A list of variants, each an object with a unique string "id", a "name" and counts '
+        "such as impressions, clicks and conversions."
+    )
+    metrics = JSONObjectField(required=False)
+    metadata = JSONObjectField(required=False)
+
+    class Meta:
+        model = Experiment
+        fields = [
+            "id",
+            "campaign",
+            "name",
+            "description",
+            "variants",
+            "status",
+            "winner_variant_id",
+            "winner_selected_at",
+            "metrics",
+            "confidence",
+            "start_date",
+            "end_date",
+            "metadata",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        ]
+        read_only_fields = ["id", "winner_variant_id", "winner_selected_at", "created_at", "updated_at", "deleted_at"]
+        extra_kwargs = {"confidence": {"min_value": 0.0, "max_value": 1.0}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and "campaign" in fields:
+            fields["campaign"].read_only = True
+        return fields
+
+    def validate_variants(self, value):
+        errors = validate_variants(value)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def validate(self, attrs):
+        errors = {}
+        check_range(
+            errors,
+            attrs,
+            self.instance,
+            low="start_date",
+            high="end_date",
+            message="Must not be before start_date.",
+            strict=False,
+        )
+        winner = getattr(self.instance, "winner_variant_id", None)
+        if winner is not None and "variants" in attrs and winner not in [v["id"] for v in attrs["variants"]]:
+            errors.setdefault("variants", []).append(f"Must keep the winning variant {winner!r}.")
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class CampaignSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """A campaign. Totals change through ``metrics/``; status changes follow the allowed transitions."""
+
+    user = OwnerField(required=False)
+    currency = CurrencyField(required=False, help_text="ISO 4217 code, e.g. USD.")
+    meta_campaign_id = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_null=True,
+        validators=[
+            UniqueOrNullValidator(
+                queryset=Campaign.all_objects.all(), message="A campaign with this meta_campaign_id already exists."
+            )
+        ],
+    )
+    target_audience = JSONObjectField(required=False)
+    target_locations = JSONListField(required=False)
+    target_age_range = JSONObjectField(required=False)
+    metadata = JSONObjectField(required=False)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "user",
+            "name",
+            "description",
+            "objective",
+            "budget",
+            "daily_budget",
+            "currency",
+            "status",
+            "meta_campaign_id",
+            "meta_ad_set_id",
+            "meta_account_id",
+            "target_audience",
+            "target_locations",
+            "target_age_range",
+            "start_date",
+            "end_date",
+            "total_spend",
+            "total_impressions",
+            "total_clicks",
+            "total_conversions",
+            "metadata",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        ]
+        read_only_fields = [
+            "id",
+            "total_spend",
+            "total_impressions",
+            "total_clicks",
+            "total_conversions",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        ]
+        extra_kwargs = {"budget": NON_NEGATIVE_DECIMAL, "daily_budget": NON_NEGATIVE_DECIMAL}
+
+    def validate(self, attrs):
+        errors = {}
+        check_range(
+            errors,
+            attrs,
+            self.instance,
+            low="daily_budget",
+            high="budget",
+            field="daily_budget",
+            message="Must not exceed the budget.",
+            strict=False,
+        )
+        check_range(
+            errors,
+            attrs,
+            self.instance,
+            low="start_date",
+            high="end_date",
+            message="Must not be before start_date.",
+            strict=False,
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def update(self, instance, validated_data):
+        status = validated_data.pop("status", None)
+        instance = super().update(instance, validated_data)
+        if status is not None and status != instance.status:
+            instance = campaign_change_status(campaign=instance, status=status)
+        return instance
+
+
+class ConversionTotalSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    count = serializers.IntegerField()
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    last_timestamp = serializers.DateTimeField()
+
+
+class CampaignDetailSerializer(CampaignSerializer):
+    """A campaign with its owner's summary, its (live) experiments and its conversion totals per currency."""
+
+    user_summary = UserSummarySerializer(source="user", read_only=True)
+    experiments = ExperimentSerializer(many=True, read_only=True)
+    conversion_totals = serializers.SerializerMethodField(
+        help_text="Conversions attributed to the campaign: count, summed value and latest timestamp, per currency."
+    )
+
+    class Meta(CampaignSerializer.Meta):
+        fields = [*CampaignSerializer.Meta.fields, "user_summary", "experiments", "conversion_totals"]
+
+    @extend_schema_field(ConversionTotalSerializer(many=True))
+    def get_conversion_totals(self, campaign):
+        totals = (
+            Conversion.objects.filter(campaign=campaign)
+            .values("currency")
+            .annotate(count=Count("id"), value=Sum("value"), last_timestamp=Max("timestamp"))
+            .order_by("currency")
+        )
+        return ConversionTotalSerializer(totals, many=True).data
+
+
+class ConversionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """A conversion. Non-ADMIN users must attribute it to one of their campaigns."""
+
+    campaign = ScopedPrimaryKeyRelatedField(Campaign, required=False, allow_null=True)
+    attributed_clip = ScopedPrimaryKeyRelatedField(Clip, required=False, allow_null=True)
+    external_id = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_null=True,
+        validators=[
+            UniqueOrNullValidator(
+                queryset=Conversion.objects.all(), message="A conversion with this external_id already exists."
+            )
+        ],
+    )
+    currency = CurrencyField(required=False, help_text="ISO 4217 code, e.g. USD.")
+    metadata = JSONObjectField(required=False)
+
+    class Meta:
+        model = Conversion
+        fields = [
+            "id",
+            "campaign",
+            "source",
+            "external_id",
+            "value",
+            "currency",
+            "attributed_clip",
+            "attributed_ad_id",
+            "timestamp",
+            "metadata",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"value": NON_NEGATIVE_DECIMAL}
+
+    def validate(self, attrs):
+        request = self.context.get("request")
+        campaign_given = "campaign" in attrs or self.instance is None
+        campaign = attrs.get("campaign", getattr(self.instance, "campaign", None))
+        if campaign_given and campaign is None and not is_admin(getattr(request, "user", None)):
+            raise serializers.ValidationError({"campaign": ["This field is required."]})
+        return attrs
+
+
+class ConversionIngestItemSerializer(ConversionSerializer):
+    """One conversion of an ingest batch: related ids are checked for the whole batch at once."""
+
+    campaign = serializers.UUIDField(required=False, allow_null=True)
+    attributed_clip = serializers.UUIDField(required=False, allow_null=True)
+    external_id = serializers.CharField(
+        max_length=255, required=False, allow_null=True, help_text="The platform's id; a repeat is a duplicate."
+    )
+
+    class Meta(ConversionSerializer.Meta):
+        fields = [name for name in ConversionSerializer.Meta.fields if name not in ("id", "created_at", "updated_at")]
+        read_only_fields = []
+
+    def validate(self, attrs):
+        return attrs
+
+
+class ConversionIngestSerializer(serializers.Serializer):
+    """Input of ``POST conversions/ingest/``: up to 1,000 conversions."""
+
+    conversions = serializers.ListField(
+        # Any JSON per item, null included: each item is checked on its own and reported in ``errors``.
+        child=JSONValueField(allow_null=True),
+        min_length=1,
+        max_length=MAX_INGEST_ITEMS,
+        allow_empty=False,
+    )
+
+    def validated_rows(self) -> tuple[list[dict], list[dict]]:
+        """Split the batch into rows to insert and ``{"index", "errors"}`` for the items that are invalid.
+
+        Each item is validated like a created conversion, except that a repeated ``external_id`` is a
+        duplicate (counted, not an error). Campaign and clip ids are looked up once for the whole
+        batch among the rows the caller may use; a non-ADMIN caller must name a campaign.
+        """
+        context = self.context
+        request = context.get("request")
+        admin = is_admin(getattr(request, "user", None))
+        candidates, errors = [], []
+        # One item serializer validates every item, its fields built once per batch, not once per item; well-formed
+        # items take its fast path (gateway/api/validation.py), anything else DRF's own validation.
+        item_serializer = FastItemValidator(ConversionIngestItemSerializer(context=context), json_checked=True)
+        for index, item in enumerate(self.validated_data["conversions"]):
+            if not isinstance(item, dict):
+                errors.append({"index": index, "errors": {"non_field_errors": ["Must be an object."]}})
+                continue
+            try:
+                validated = item_serializer.run_validation(item)
+            except serializers.ValidationError as error:
+                item_errors = dict(error.detail)
+                if not admin and item.get("campaign") is None and "campaign" not in item_errors:
+                    item_errors["campaign"] = ["This field is required."]
+                errors.append({"index": index, "errors": item_errors})
+                continue
+            candidates.append((index, validated))
+
+        probe = ConversionSerializer(context=context)
+        campaigns = _existing_ids(probe.fields["campaign"].get_queryset(), candidates, "campaign")
+        clips = _existing_ids(probe.fields["attributed_clip"].get_queryset(), candidates, "attributed_clip")
+        rows = []
+        for index, data in candidates:
+            item_errors = {}
+            campaign_id = data.pop("campaign", None)
+            clip_id = data.pop("attributed_clip", None)
+            if campaign_id is None and not admin:
+                item_errors["campaign"] = ["This field is required."]
+            elif campaign_id is not None and campaign_id not in campaigns:
+                item_errors["campaign"] = [f"No campaign with id {campaign_id} exists or you may not use it."]
+            if clip_id is not None and clip_id not in clips:
+                item_errors["attributed_clip"] = [f"No clip with id {clip_id} exists or you may not use it."]
+            if item_errors:
+                errors.append({"index": index, "errors": item_errors})
+                continue
+            rows.append({**data, "campaign_id": campaign_id, "attributed_clip_id": clip_id})
+        errors.sort(key=lambda error: error["index"])
+        return rows, errors
+
+
+def _existing_ids(queryset, candidates, field) -> set:
+    ids = {data[field] for _, data in candidates if data.get(field) is not None}
+    return set(queryset.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+
+
+class IngestErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the item in `conversions`.")
+    errors = serializers.DictField(help_text="Field errors of that item.")
+
+
+class ConversionIngestResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    errors = IngestErrorSerializer(many=True)
+
+
+class CampaignMetricsSerializer(serializers.Serializer):
+    """Input of ``POST campaigns/{id}/metrics/``: totals to set, or with ``increment`` to add."""
+
+    spend = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False)
+    impressions = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
+    clicks = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
+    conversions = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
+    increment = serializers.BooleanField(default=False, help_text="Add to the totals instead of replacing them.")
+
+    def validate(self, attrs):
+        if not set(attrs) - {"increment"}:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Give at least one of spend, impressions, clicks, conversions."]}
+            )
+        return attrs
+
+
+class CampaignStatusSerializer(serializers.Serializer):
+    """Input of ``POST campaigns/{id}/status/``."""
+
+    status = serializers.ChoiceField(choices=CampaignStatus.choices)
+
+
+class ExperimentWinnerSerializer(serializers.Serializer):
+    """Input of ``POST experiments/{id}/select-winner/``."""
+
+    variant_id = serializers.CharField(max_length=100)
+    confidence = serializers.FloatField(min_value=0.0, max_value=1.0, required=False, allow_null=True)

@@ -1,0 +1,191 @@
+"""Campaigns, experiments and conversions, with the former service's campaign operations."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status as http_status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from campaigns.analytics import campaign_performance, experiment_evaluate
+from campaigns.api.analytics_serializers import (
+    CampaignPerformanceQuerySerializer,
+    CampaignPerformanceSerializer,
+    ExperimentEvaluateSerializer,
+    ExperimentEvaluationSerializer,
+)
+from campaigns.api.filters import CampaignFilterSet, ConversionFilterSet, ExperimentFilterSet
+from campaigns.api.serializers import (
+    CampaignDetailSerializer,
+    CampaignMetricsSerializer,
+    CampaignSerializer,
+    CampaignStatusSerializer,
+    ConversionIngestResultSerializer,
+    ConversionIngestSerializer,
+    ConversionSerializer,
+    ExperimentSerializer,
+    ExperimentWinnerSerializer,
+)
+from campaigns.models import Campaign, Conversion, Experiment
+from campaigns.services import (
+    campaign_change_status,
+    campaign_update_metrics,
+    conversions_ingest,
+    experiment_select_winner,
+)
+from gateway.api.pagination import PageNumberOrCursorPagination
+from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet
+
+
+class CampaignViewSet(SoftDeleteModelViewSet):
+    """Ad campaigns. The detail embeds the owner's summary, the experiments and conversion totals."""
+
+    queryset = Campaign.objects.all()
+    serializer_class = CampaignSerializer
+    serializer_classes = {"retrieve": CampaignDetailSerializer}
+    filterset_class = CampaignFilterSet
+    search_fields = ["name"]
+
+    def optimize_queryset(self, queryset):
+        if self.action == "retrieve":
+            experiments = Experiment.objects.order_by("created_at", "id")
+            return queryset.select_related("user").prefetch_related(Prefetch("experiments", queryset=experiments))
+        return queryset
+
+    @extend_schema(
+        request=CampaignMetricsSerializer,
+        responses=CampaignSerializer,
+        summary="Set or add to a campaign's totals",
+        description=(
+            "Sets total spend, impressions, clicks and conversions to the values given, or with "
+            '`"increment": true` adds them in one database UPDATE (`total = total + n`), so concurrent '
+            "increments never lose each other's update. Values must not be negative."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def metrics(self, request, pk=None):
+        campaign = self.get_object()
+        serializer = CampaignMetricsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        campaign = campaign_update_metrics(campaign=campaign, **serializer.validated_data)
+        return Response(CampaignSerializer(campaign, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        request=CampaignStatusSerializer,
+        responses=CampaignSerializer,
+        summary="Change a campaign's status",
+        description="Moves the campaign along the allowed transitions; ARCHIVED is final.",
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def change_status(self, request, pk=None):
+        campaign = self.get_object()
+        serializer = CampaignStatusSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        campaign = campaign_change_status(campaign=campaign, **serializer.validated_data)
+        return Response(CampaignSerializer(campaign, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        parameters=[CampaignPerformanceQuerySerializer],
+        responses=CampaignPerformanceSerializer,
+        summary="A campaign's performance",
+        description=(
+            "CTR, CPC, CPM and CPA on the campaign's totals, recorded conversions (count and value, all time and "
+            "in the range), ROAS = recorded conversion value / spend, spend against the budget and the daily "
+            "budget, and conversions per day for every day from `from` to `to` (inclusive, zeros included; "
+            "default: the campaign's run up to today; at most 1,096 days). A figure whose denominator is 0 is "
+            "null and `undefined` says why. Aggregated in the database in one query. See docs/ANALYTICS.md."
+        ),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def performance(self, request, pk=None):
+        campaign = self.get_object()
+        query = CampaignPerformanceQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = campaign_performance(
+            campaign=campaign, date_from=query.validated_data.get("from"), date_to=query.validated_data.get("to")
+        )
+        return Response(CampaignPerformanceSerializer(report).data)
+
+
+class ExperimentViewSet(SoftDeleteModelViewSet):
+    """A/B experiments of campaigns."""
+
+    queryset = Experiment.objects.all()
+    serializer_class = ExperimentSerializer
+    filterset_class = ExperimentFilterSet
+    search_fields = ["name"]
+    soft_parent = "campaign"
+
+    @extend_schema(
+        request=ExperimentWinnerSerializer,
+        responses=ExperimentSerializer,
+        summary="Select an experiment's winner",
+        description=(
+            "Declares one of the experiment's variants the winner, with an optional confidence in [0, 1], "
+            "and marks the experiment COMPLETED with the time of selection. A different second winner, an "
+            "unknown variant or a cancelled experiment is a 400."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="select-winner")
+    def select_winner(self, request, pk=None):
+        experiment = self.get_object()
+        serializer = ExperimentWinnerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        experiment = experiment_select_winner(experiment=experiment, **serializer.validated_data)
+        return Response(ExperimentSerializer(experiment, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        request=ExperimentEvaluateSerializer,
+        responses=ExperimentEvaluationSerializer,
+        summary="Evaluate an experiment",
+        description=(
+            'Compares each variant with the control (the first, or the one marked `"control": true`) on the '
+            "chosen metric: two-proportion z-test, Holm-adjusted when there are several challengers, relative "
+            "lift with a 95% interval, Bayesian probability of being best and expected loss. `winner` is the "
+            "leading variant when every variant has `min_sample` trials and its confidence (1 - adjusted p) "
+            "reaches `threshold`, otherwise null, and `reason` says why. With `apply` the statistics, the "
+            "confidence and any winner (with COMPLETED status) are stored in one transaction. Bad variants "
+            "(missing, negative or inconsistent counts, duplicate ids, fewer than two) are a 400 naming the "
+            "variant. See docs/ANALYTICS.md."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def evaluate(self, request, pk=None):
+        experiment = self.get_object()
+        serializer = ExperimentEvaluateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = experiment_evaluate(experiment=experiment, **serializer.validated_data)
+        return Response(ExperimentEvaluationSerializer(outcome).data)
+
+
+@extend_schema_view(list=extend_schema(summary="List conversions, newest first"))
+class ConversionViewSet(ScopedModelViewSet):
+    """Conversions reported by ad platforms, newest first."""
+
+    queryset = Conversion.objects.all()
+    serializer_class = ConversionSerializer
+    filterset_class = ConversionFilterSet
+    live_parent = "campaign"
+    # ``?cursor=`` pages through a million conversions without counting them (gateway/api/pagination.py).
+    pagination_class = PageNumberOrCursorPagination
+    cursor_fields = ("timestamp", "created_at")
+
+    @extend_schema(
+        request=ConversionIngestSerializer,
+        responses={http_status.HTTP_200_OK: ConversionIngestResultSerializer},
+        summary="Ingest a batch of conversions",
+        description=(
+            "Up to 1,000 conversions in one request, idempotent on `external_id`: a conversion seen before "
+            "(or repeated within the batch) creates nothing and is counted in `duplicates`, also when two "
+            "deliveries race. Each item is validated on its own: the valid items are inserted in one "
+            "transaction and the invalid ones are reported in `errors` with their `index`, so a platform "
+            "can fix and resend just those (resending valid ones is harmless). A request whose envelope is "
+            "invalid (no `conversions` list, empty, or more than 1,000 items) is a 400 and inserts nothing."
+        ),
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def ingest(self, request):
+        serializer = ConversionIngestSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        rows, errors = serializer.validated_rows()
+        result = conversions_ingest(conversions=rows)
+        return Response({"created": result["created"], "duplicates": result["duplicates"], "errors": errors})

@@ -1,0 +1,57 @@
+"""``manage.py evaluate_experiments``: evaluate every RUNNING experiment and record the outcome."""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from campaigns import stats
+from campaigns.analytics import experiment_evaluate
+from campaigns.choices import ExperimentStatus
+from campaigns.models import Experiment
+
+
+class Command(BaseCommand):
+    help = (
+        "Evaluate every RUNNING experiment (not soft-deleted) and apply the result: statistics in metrics, "
+        "the confidence and, when significant, the winner and COMPLETED status. Prints one line per "
+        "experiment and a summary; exits with an error when any experiment could not be evaluated."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--metric", choices=sorted(stats.METRICS), default=stats.DEFAULT_METRIC)
+        parser.add_argument("--threshold", type=float, default=stats.DEFAULT_THRESHOLD)
+        parser.add_argument("--min-sample", type=int, default=stats.DEFAULT_MIN_SAMPLE)
+        parser.add_argument("--dry-run", action="store_true", help="Evaluate and print, but store nothing (no apply).")
+
+    def handle(self, *args, metric, threshold, min_sample, dry_run, **options):
+        if not 0.5 <= threshold < 1:
+            raise CommandError("--threshold must be at least 0.5 and below 1.")
+        if min_sample < 0:
+            raise CommandError("--min-sample must be 0 or more.")
+        experiments = Experiment.objects.filter(status=ExperimentStatus.RUNNING).order_by("created_at", "pk")
+        counts = {"evaluated": 0, "winners": 0, "undecided": 0, "failed": 0}
+        for experiment in experiments:
+            try:
+                outcome = experiment_evaluate(
+                    experiment=experiment,
+                    metric=metric,
+                    threshold=threshold,
+                    min_sample=min_sample,
+                    apply=not dry_run,
+                )
+            except ValidationError as error:
+                counts["failed"] += 1
+                problems = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+                self.stderr.write(f"{experiment.pk} {experiment.name!r}: cannot evaluate: {problems}")
+                continue
+            counts["evaluated"] += 1
+            counts["winners" if outcome["winner"] else "undecided"] += 1
+            self.stdout.write(f"{experiment.pk} {experiment.name!r}: {outcome['reason']}")
+        mode = " (dry run, nothing stored)" if dry_run else ""
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Evaluated {counts['evaluated']} running experiment(s) on {metric}{mode}: "
+                f"{counts['winners']} winner(s), {counts['undecided']} without a winner yet, {counts['failed']} failed."
+            )
+        )
+        if counts["failed"]:
+            raise CommandError(f"{counts['failed']} experiment(s) could not be evaluated; see above.")

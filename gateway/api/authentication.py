@@ -1,0 +1,43 @@
+"""API-key authentication: ``Authorization: Api-Key <key>`` or ``X-API-Key: <key>``."""
+
+from rest_framework import authentication, exceptions
+
+from users.services import api_key_authenticate
+
+KEYWORD = "Api-Key"
+HEADER = "HTTP_X_API_KEY"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """Authenticates a request by one of the caller's API keys.
+
+    The key is checked by ``users.services.api_key_authenticate`` (hash compared in constant time,
+    ``last_used_at`` written at most once a minute). A request without a key is left to the next
+    authentication class; a request with a bad, revoked or expired key, or the key of an inactive or
+    deleted user, is refused with 401 and a ``WWW-Authenticate: Api-Key`` header.
+    ``request.auth`` is the ``ApiKey`` row.
+    """
+
+    def authenticate(self, request):
+        key = self.get_key(request)
+        if key is None:
+            return None
+        api_key = api_key_authenticate(key)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid, revoked or expired API key.")
+        return api_key.user, api_key
+
+    def get_key(self, request) -> str | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if header:
+            scheme, _, key = header.partition(" ")
+            if scheme.lower() == KEYWORD.lower():
+                key = key.strip()
+                if not key or " " in key:
+                    raise exceptions.AuthenticationFailed(f"Invalid Authorization header: use '{KEYWORD} <key>'.")
+                return key
+        key = request.META.get(HEADER, "").strip()
+        return key or None
+
+    def authenticate_header(self, request):
+        return f'{KEYWORD} realm="api"'

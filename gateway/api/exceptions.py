@@ -1,0 +1,148 @@
+"""One error body for the whole API.
+
+* 400: field errors, ``{"<field>": ["message", ...], "non_field_errors": [...]}``;
+* 401, 403, 404, 405, 409, 413, 415, 429 (and a JSON 500): ``{"detail": "message"}``.
+
+Django ``ValidationError`` from services becomes a 400 with the same field errors; a database
+integrity error that slipped past validation becomes a 409 (unique) or a 400 naming the field of the
+violated constraint, never a 500. Unknown ``/api/`` URLs answer in the same shape (``not_found``).
+"""
+
+import functools
+import logging
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError, models
+from django.http import Http404, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+UNIQUE_VIOLATION = "23505"
+NOT_NULL_VIOLATION = "23502"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def exception_handler(exc, context):
+    """DRF's handler, extended to Django validation, missing rows and database integrity errors."""
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own body limit (DATA_UPLOAD_MAX_MEMORY_SIZE, e.g. reading a form): a 413, not Django's 400.
+        exc = PayloadTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=django_validation_detail(exc))
+    elif isinstance(exc, ObjectDoesNotExist | Http404):
+        # One message for every missing row, so a 404 never tells which model or lookup missed.
+        exc = exceptions.NotFound()
+    elif isinstance(exc, IntegrityError):
+        exc = integrity_error_exception(exc)
+    elif isinstance(exc, DataError):
+        logger.info("data error turned into a 400: %s", exc)
+        exc = exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [f"Invalid value: {_first_line(exc)}"]})
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        set_rollback()
+    return response
+
+
+def django_validation_detail(error: DjangoValidationError) -> dict:
+    detail = as_serializer_error(error)
+    if NON_FIELD_ERRORS in detail:
+        detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+    return detail
+
+
+def integrity_error_exception(error: IntegrityError) -> exceptions.APIException:
+    """A 409 for a unique violation, otherwise a 400 naming the field of the violated constraint."""
+    cause = error.__cause__
+    diag = getattr(cause, "diag", None)
+    sqlstate = getattr(cause, "sqlstate", None)
+    constraint = getattr(diag, "constraint_name", None)
+    column = getattr(diag, "column_name", None)
+    logger.info("integrity error turned into a client error: %s", _first_line(error))
+    fields = constraint_fields().get(constraint, ()) if constraint else ()
+    if sqlstate == UNIQUE_VIOLATION:
+        what = ", ".join(fields) if fields else constraint or "a unique value"
+        return Conflict(f"A row with the same {what} already exists.")
+    if sqlstate == NOT_NULL_VIOLATION and column:
+        return exceptions.ValidationError({column: ["This field may not be null."]})
+    message = f"Violates the database constraint {constraint}." if constraint else _first_line(error)
+    field = fields[0] if fields else (column or api_settings.NON_FIELD_ERRORS_KEY)
+    return exceptions.ValidationError({field: [message]})
+
+
+@functools.cache
+def constraint_fields() -> dict[str, tuple[str, ...]]:
+    """Every model constraint's name mapped to the fields it is about (the first one named first)."""
+    mapping = {}
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            fields = tuple(getattr(constraint, "fields", ()) or ())
+            condition = getattr(constraint, "condition", None)
+            if not fields and isinstance(condition, models.Q):
+                fields = tuple(_q_fields(condition))
+            if not fields and getattr(constraint, "expressions", None):
+                fields = tuple(_expression_fields(constraint.expressions))
+            if not fields and condition is not None:
+                fields = tuple(_expression_fields([condition]))
+            mapping[constraint.name] = fields
+    return mapping
+
+
+def _q_fields(q: models.Q):
+    seen = []
+    for child in q.children:
+        names = _q_fields(child) if isinstance(child, models.Q) else [child[0].split("__", 1)[0]]
+        seen.extend(name for name in names if name not in seen)
+    return seen
+
+
+def _expression_fields(expressions):
+    seen = []
+    for expression in expressions:
+        if isinstance(expression, models.F):
+            names = [expression.name.split("__", 1)[0]]
+        else:
+            names = _expression_fields(getattr(expression, "get_source_expressions", list)())
+        seen.extend(name for name in names if name not in seen)
+    return seen
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    """``handler404``: JSON under ``/api/``, Django's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """``handler500``: JSON under ``/api/``, Django's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return defaults.server_error(request)

@@ -1,0 +1,117 @@
+"""Serializer fields and validators shared by the apps' serializers."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from gateway.api.permissions import is_admin
+
+
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related object given by id, looked up among the rows the caller may reach.
+
+    For an ADMIN that is every live row of ``model``; for anyone else ``model.objects.owned_by(user)``.
+    Someone else's row and a deleted one are both "does not exist": a 400 naming the field that does
+    not reveal whether the row exists. A malformed id is "Must be a valid UUID."
+    """
+
+    default_error_messages = {
+        "does_not_exist": "No {model} with id {pk_value} exists or you may not use it.",
+        "incorrect_type": "A {model} id (UUID) is required, not {data_type}.",
+    }
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        kwargs.setdefault("pk_field", serializers.UUIDField(format="hex_verbose"))
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        queryset = self.model.objects.all()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if is_admin(user):
+            return queryset
+        if user is None or not user.is_authenticated:
+            return queryset.none()
+        return queryset.owned_by(user)
+
+    def fail(self, key, **kwargs):
+        kwargs.setdefault("model", self.model._meta.verbose_name)
+        super().fail(key, **kwargs)
+
+
+class UniqueOrNullValidator(UniqueValidator):
+    """``UniqueValidator`` that lets ``None`` through (NULLs never collide in a unique index).
+
+    Pass ``Model.all_objects`` as the queryset of a soft model: the unique index covers deleted rows too.
+    """
+
+    def __call__(self, value, serializer_field):
+        if value is None:
+            return
+        super().__call__(value, serializer_field)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object (``{}``); anything else is a 400."""
+
+    default_error_messages = {"not_an_object": "Must be a JSON object."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            self.fail("not_an_object")
+        return value
+
+
+@extend_schema_field({"type": "array", "items": {}})
+class JSONListField(serializers.JSONField):
+    """A JSON array (``[]``); anything else is a 400."""
+
+    default_error_messages = {"not_a_list": "Must be a JSON array."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, list):
+            self.fail("not_a_list")
+        return value
+
+
+@extend_schema_field({"type": "number", "format": "double", "minimum": 0, "exclusiveMinimum": True})
+class PositiveFloatField(serializers.FloatField):
+    """A number greater than 0 (DRF's ``min_value`` is inclusive; the schema says ``exclusiveMinimum``)."""
+
+    default_error_messages = {"not_positive": "Ensure this value is greater than 0."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value <= 0:
+            self.fail("not_positive")
+        return value
+
+
+class CurrencyField(serializers.RegexField):
+    """An ISO 4217 currency code such as ``USD`` (three upper-case letters)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 3)
+        kwargs.setdefault(
+            "error_messages", {"invalid": "Must be an ISO 4217 code: three upper-case letters, e.g. USD."}
+        )
+        super().__init__(r"^[A-Z]{3}$", **kwargs)
+
+
+def check_range(
+    errors: dict, attrs: dict, instance, *, low: str, high: str, message: str, strict: bool, field: str | None = None
+) -> None:
+    """Add ``message`` under ``field`` (default ``high``) when ``low <= high`` (``<`` if strict) is broken.
+
+    Values come from ``attrs`` where given, else from ``instance`` (partial updates); a missing one passes.
+    """
+    low_value = attrs[low] if low in attrs else getattr(instance, low, None)
+    high_value = attrs[high] if high in attrs else getattr(instance, high, None)
+    if low_value is None or high_value is None:
+        return
+    if high_value < low_value or (strict and high_value == low_value):
+        errors.setdefault(field or high, []).append(message)

@@ -1,0 +1,145 @@
+"""Page-number pagination: ``page`` and ``page_size`` (at most 100)."""
+
+from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+
+MAX_PAGE_SIZE = 100
+
+
+def _positive_int(request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValidationError({name: ["A positive integer is required."]})
+    return value
+
+
+def with_unique_ordering(queryset):
+    """``queryset`` ordered as asked and then by primary key, so that pages never overlap or skip rows.
+
+    Rows that tie on the requested ordering (the same ``created_at`` after a bulk load, the same score)
+    would otherwise come back in whatever order the database picks, which may differ between pages.
+    """
+    if not hasattr(queryset, "query"):
+        return queryset
+    ordering = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    if any(isinstance(field, str) and field.lstrip("-") in ("pk", "id") for field in ordering):
+        return queryset
+    return queryset.order_by(*ordering, "pk")
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """``count``/``next``/``previous``/``results``.
+
+    ``page_size`` defaults to the ``PAGE_SIZE`` setting and is capped at 100; a ``page`` or
+    ``page_size`` that is not a positive integer is a 400, a page past the last one a 404.
+    """
+
+    page_size_query_param = "page_size"
+    page_size_query_description = f"Number of results per page (default from settings, at most {MAX_PAGE_SIZE})."
+    max_page_size = MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        return super().paginate_queryset(with_unique_ordering(queryset), request, view)
+
+    def get_page_size(self, request):
+        page_size = _positive_int(request, self.page_size_query_param)
+        if page_size is None:
+            return self.page_size
+        return min(page_size, self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param)
+        if raw in self.last_page_strings:
+            return paginator.num_pages
+        return _positive_int(request, self.page_query_param) or 1
+
+    def get_schema_operation_parameters(self, view):
+        # Say what get_page_size / get_page_number accept: positive integers (anything else is a 400).
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] in (self.page_query_param, self.page_size_query_param):
+                parameter["schema"]["minimum"] = 1
+        return parameters
+
+
+class _CursorPagination(pagination.CursorPagination):
+    """DRF's cursor pages (``next``/``previous``/``results``, no count), with our ``page_size`` rules."""
+
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def __init__(self, ordering: tuple[str, ...], page_size: int):
+        self.ordering = ordering
+        self.page_size = page_size
+
+    def get_page_size(self, request):
+        page_size = _positive_int(request, self.page_size_query_param)
+        return self.page_size if page_size is None else min(page_size, self.max_page_size)
+
+    def get_ordering(self, request, queryset, view):
+        return self.ordering
+
+
+class PageNumberOrCursorPagination(PageNumberPagination):
+    """Page numbers (with ``count``) by default; ``?cursor=`` switches to cursor pages, for big append-only lists.
+
+    A cursor page never counts the rows: its cost does not grow with the table. Start with an empty
+    ``cursor`` and follow ``next``/``previous``. The view names the fields a cursor may order by in
+    ``cursor_fields`` (the first, descending, is the default); ``ordering`` may pick another of them
+    (ascending or descending); any other ordering with a cursor is a 400. Rows are ordered by that field
+    and then by id, which an index on the field serves.
+    """
+
+    cursor_query_param = "cursor"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.cursor_paginator = None
+        if self.cursor_query_param not in request.query_params:
+            return super().paginate_queryset(queryset, request, view)
+        _positive_int(request, self.page_query_param)  # unused with a cursor, but a malformed page is still a 400
+        self.cursor_paginator = _CursorPagination(self.cursor_ordering(request, view), self.page_size)
+        return self.cursor_paginator.paginate_queryset(queryset, request, view)
+
+    def cursor_ordering(self, request, view) -> tuple[str, ...]:
+        fields = getattr(view, "cursor_fields", ("created_at",))
+        allowed = {f"{sign}{field}": (f"{sign}{field}", f"{sign}id") for field in fields for sign in ("-", "")}
+        requested = request.query_params.get("ordering", "").strip()
+        if not requested:
+            return allowed[f"-{fields[0]}"]
+        if requested not in allowed:
+            choices = ", ".join(sorted(allowed))
+            raise ValidationError({"ordering": [f"With a cursor, ordering must be one of: {choices}."]})
+        return allowed[requested]
+
+    def get_paginated_response(self, data):
+        if self.cursor_paginator is not None:
+            return self.cursor_paginator.get_paginated_response(data)
+        return super().get_paginated_response(data)
+
+    def get_paginated_response_schema(self, schema):
+        # A cursor page has no ``count``.
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["required"] = [name for name in paginated["required"] if name != "count"]
+        return paginated
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    "Cursor pages instead of page numbers: give it empty for the first page, then follow "
+                    "`next`/`previous`. The answer has no `count` (the rows are never counted)."
+                ),
+                "schema": {"type": "string"},
+            },
+        ]

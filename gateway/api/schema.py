@@ -1,0 +1,121 @@
+"""OpenAPI generation: the API-key security scheme and the error responses every operation may give."""
+
+from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    """The body of every error but a 400."""
+
+    detail = serializers.CharField()
+
+
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "description": (
+        "Field errors: each invalid field (or `non_field_errors`) maps to a list of messages; nested "
+        "objects and lists of objects carry their own field errors."
+    ),
+    "additionalProperties": {},
+    "example": {"budget": ["Ensure this value is greater than or equal to 0."]},
+}
+
+WRITE_METHODS = ("POST", "PUT", "PATCH")
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's schema with the shared error responses added to each operation."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code, description in self._error_responses():
+            if code in responses:
+                continue
+            if code == "400":
+                response = OpenApiResponse(FIELD_ERRORS_SCHEMA, description=description)
+            else:
+                response = OpenApiResponse(ErrorDetailSerializer, description=description)
+            responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return responses
+
+    def _error_responses(self):
+        public = any(isinstance(permission, AllowAny) for permission in self.view.get_permissions())
+        detail_route = "{" in self.path
+        paginated = self.method == "GET" and self._get_paginator() is not None and self._is_list_view()
+        errors = []
+        # Any query parameter of any authenticated operation is validated (filters, flags such as ``hard``).
+        if self.method in WRITE_METHODS or not public:
+            errors.append(("400", "Invalid input: field errors."))
+        if not public:
+            errors.append(("401", "Not authenticated, or an invalid, revoked or expired API key."))
+            errors.append(("403", "Authenticated but not allowed (e.g. an ADMIN-only operation)."))
+        if detail_route:
+            errors.append(("404", "No such row, or not one of yours, or a malformed id."))
+        elif paginated:
+            errors.append(("404", "A `page` past the last one."))
+        if self.method in WRITE_METHODS:
+            errors.append(("409", "Conflicts with an existing row (a unique value)."))
+            errors.append(("413", "The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."))
+        errors.append(("429", "Too many requests for this API key; see Retry-After."))
+        return errors
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "gateway.api.authentication.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "An API key, sent as `X-API-Key: <key>` or `Authorization: Api-Key <key>`.",
+        }
+
+
+class DecimalFieldExtension(OpenApiSerializerFieldExtension):
+    """Decimals (strings) with a pattern that says what the API accepts.
+
+    drf-spectacular's pattern lets ``""``, ``"-"`` and ``"."`` through and allows a sign on fields with
+    ``min_value=0``; this one needs a digit, has a sign only where negative values are allowed, and for
+    fields in [0, 1] (a CTR) spells that range out. The syntax is the one ``gateway.api.strict`` enforces.
+    """
+
+    target_class = "rest_framework.fields.DecimalField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if schema.get("type") == "string" and "pattern" in schema:
+            schema["pattern"] = decimal_pattern(self.target)
+        return schema
+
+
+def decimal_pattern(field) -> str:
+    places = field.decimal_places
+    fraction = rf"(?:\.\d{{0,{places}}})?" if places else ""
+    bare_fraction = rf"|\.\d{{1,{places}}}" if places else ""
+    non_negative = field.min_value is not None and field.min_value >= 0
+    if non_negative and field.max_value is not None and field.max_value == 1:
+        ones = rf"1(?:\.0{{0,{places}}})?" if places else "1"
+        return rf"^(?:0{fraction}|{ones}{bare_fraction})$"
+    whole = field.max_whole_digits
+    digits = r"\d+" if whole is None else "0" if whole == 0 else rf"\d{{1,{whole}}}"
+    sign = "" if non_negative else "-?"
+    return rf"^{sign}(?:{digits}{fraction}{bare_fraction})$"
+
+
+def allow_empty_query_values(result, generator, request, public):
+    """Postprocessing hook: optional query parameters may be given empty (``?status=``), meaning "not given".
+
+    That is how django-filter, DRF's search and ordering, and the actions' query serializers read them.
+    """
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+    return result

@@ -1,0 +1,50 @@
+"""Django's postgresql backend with a connection pool that recovers at once when the server restarts.
+
+Django (5.2) builds the psycopg pool itself and, with ``CONN_HEALTH_CHECKS``, checks each connection
+it hands out with ``ConnectionPool.check_connection``; a ``check`` in ``OPTIONS["pool"]`` is refused
+(Django passes its own). After a server restart every idle pooled connection is broken, and the
+pool's check loop sleeps with a growing back-off (1 s, 2 s, 4 s, ...) between stale connections, so
+a request could wait longer than ``DB_POOL_TIMEOUT`` and fail once although the database is back.
+Here the first failed check tests every idle connection at once, so the retry gets a fresh one.
+
+Aware datetimes are also sent in UTC: PostgreSQL refuses UTC offsets beyond ±15:59, which ISO 8601 (and so
+a date-time in an API query string) allows up to ±23:59.
+"""
+
+import contextlib
+import datetime
+
+from django.db.backends.postgresql import base, operations
+from psycopg_pool import ConnectionPool
+
+
+def check_connection(conn) -> None:
+    """The pool's ``check``: psycopg's own check, and on failure a check of the whole pool."""
+    try:
+        ConnectionPool.check_connection(conn)
+    except Exception:
+        # getconn() sets _pool on the connection before checking it.
+        pool = getattr(conn, "_pool", None)
+        if pool is not None:
+            pool.check()
+        raise
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def adapt_datetimefield_value(self, value):
+        # Before year 1 or after 9999 in UTC (OverflowError) the value stays: PostgreSQL refuses it (a 400 in the API).
+        if isinstance(value, datetime.datetime) and value.utcoffset():
+            with contextlib.suppress(OverflowError):
+                value = value.astimezone(datetime.UTC)
+        return super().adapt_datetimefield_value(value)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
+    @property
+    def pool(self):
+        pool = super().pool
+        if pool is not None and pool._check is ConnectionPool.check_connection:
+            pool._check = check_connection
+        return pool

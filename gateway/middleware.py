@@ -1,0 +1,114 @@
+"""Database faults answered as short JSON errors instead of HTML tracebacks.
+
+Two kinds of database error are not bugs in the request but facts about the database, and every
+request (API, admin, anything) gets the same answer for them:
+
+* the database is **unavailable** (the server is down or restarting, the connection broke, the
+  connection pool timed out waiting for a connection, too many connections): ``503`` with
+  ``Retry-After`` and ``{"detail": "The database is unavailable. Try again shortly."}``;
+* a statement ran longer than ``DB_STATEMENT_TIMEOUT_MS`` and PostgreSQL **cancelled** it:
+  ``504`` with ``{"detail": "The request took too long and was cancelled."}``.
+
+Every other database error (integrity, data, programming errors, deadlocks) is left alone: the API's
+exception handler answers the ones that are the client's fault, and the rest are bugs (500).
+
+Errors raised inside a view reach :meth:`DatabaseErrorMiddleware.process_exception`. Errors raised
+elsewhere in the request (another middleware saving the session, say) have already been turned into
+a 500 by Django when they get back to this middleware; Django's ``got_request_exception`` signal
+records them on the request, so the 500 is swapped for the same answer.
+"""
+
+import logging
+import sys
+
+import psycopg
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = "unavailable"
+TIMEOUT = "timeout"
+
+UNAVAILABLE_DETAIL = "The database is unavailable. Try again shortly."
+TIMEOUT_DETAIL = "The request took too long and was cancelled."
+RETRY_AFTER_SECONDS = 5
+
+# SQLSTATE classes that mean "the database cannot serve now" rather than "this statement is wrong":
+# 08 connection exception, 53 insufficient resources (too many connections, disk full), 57 operator
+# intervention (shutdown, crash recovery, cannot connect now; 57014 is the cancelled query, handled
+# first), 58 system error (I/O).
+UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
+
+_REQUEST_ATTRIBUTE = "_gateway_database_error"
+
+
+def classify_database_error(error: BaseException) -> str | None:
+    """``UNAVAILABLE``, ``TIMEOUT`` or ``None`` (not a database fault this module answers).
+
+    Accepts Django's wrapped errors (the psycopg error is their ``__cause__``) and raw psycopg and
+    psycopg_pool errors alike. Errors without an SQLSTATE come from the client side of the connection
+    (refused, broken, pool timeout) and always mean unavailable.
+    """
+    if not isinstance(error, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError):
+        return None
+    cause = error.__cause__ if isinstance(error.__cause__, psycopg.Error) else error
+    if isinstance(cause, psycopg.errors.QueryCanceled):
+        return TIMEOUT
+    if isinstance(cause, psycopg.InterfaceError) or isinstance(error, InterfaceError):
+        return UNAVAILABLE
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is None or sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
+        return UNAVAILABLE
+    return None
+
+
+def database_error_response(error: BaseException, request=None) -> JsonResponse | None:
+    """The JSON answer for a database fault, logged once; ``None`` when ``error`` is not one.
+
+    Usable from other exception handlers (the API's) so every layer answers a fault the same way.
+    """
+    kind = classify_database_error(error)
+    if kind is None:
+        return None
+    where = f"{request.method} {request.path}" if request is not None else "request"
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if kind == TIMEOUT:
+        logger.warning("%s: statement cancelled by the statement timeout: %s", where, first_line)
+        return JsonResponse({"detail": TIMEOUT_DETAIL}, status=504)
+    logger.error("%s: database unavailable: %s: %s", where, type(error).__name__, first_line)
+    response = JsonResponse({"detail": UNAVAILABLE_DETAIL}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseErrorMiddleware:
+    """Answers database unavailability with a 503 and cancelled statements with a 504 (see the module).
+
+    Sits right after ``SecurityMiddleware`` so that errors in every later middleware are covered and
+    the answer still gets the security headers.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        error = getattr(request, _REQUEST_ATTRIBUTE, None)
+        if error is not None and response.status_code == 500:
+            return database_error_response(error, request) or response
+        return response
+
+    def process_exception(self, request, exception):
+        return database_error_response(exception, request)
+
+
+def _remember_database_error(sender, request=None, **kwargs):
+    """Keep an unhandled database fault on the request (the signal is sent while it is being handled)."""
+    error = sys.exc_info()[1]
+    if request is not None and error is not None and classify_database_error(error) is not None:
+        setattr(request, _REQUEST_ATTRIBUTE, error)
+
+
+got_request_exception.connect(_remember_database_error, dispatch_uid="gateway.middleware.database_error")

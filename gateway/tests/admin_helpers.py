@@ -1,0 +1,88 @@
+"""Helpers for the admin tests of every app: URLs, query counting, form data, actions, staff users."""
+
+from django import forms
+from django.contrib.admin import helpers
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from gateway.admin import change_url, changelist_url
+from users.factories import UserFactory
+
+
+def add_url(model) -> str:
+    opts = model._meta
+    return f"/admin/{opts.app_label}/{opts.model_name}/add/"
+
+
+def queries_for(client, url: str) -> int:
+    """How many queries the page at ``url`` runs (after one warm-up request, so caches are filled)."""
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def run_action(client, model, action: str, objects, *, follow: bool = True, url_params: dict | None = None, **data):
+    """POST the changelist action ``action`` for ``objects``; with ``apply`` in ``data``, its form's answer."""
+    payload = {"action": action, helpers.ACTION_CHECKBOX_NAME: [str(obj.pk) for obj in objects], **data}
+    if "apply" not in data:
+        payload["index"] = 0
+    return client.post(changelist_url(model, **(url_params or {})), payload, follow=follow)
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]] if response.context else []
+
+
+def form_data(response) -> dict:
+    """The POST data a browser would send for the unchanged change form in ``response``."""
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        widget = field.widget
+        while hasattr(widget, "widget") and not isinstance(widget, forms.MultiWidget):
+            widget = widget.widget  # the admin's related-field wrapper
+        value = form[name].value()
+        if isinstance(widget, forms.MultiWidget):
+            parts = value if isinstance(value, list | tuple) else widget.decompress(value)
+            for index, (part_widget, part) in enumerate(zip(widget.widgets, parts, strict=False)):
+                formatted = part_widget.format_value(part)
+                if formatted is not None:
+                    data[f"{name}_{index}"] = formatted
+        elif isinstance(widget, forms.CheckboxInput):
+            if value:
+                data[name] = "on"
+        elif isinstance(widget, forms.SelectMultiple):
+            data[name] = [str(item) for item in value or []]
+        elif value is not None:
+            formatted = widget.format_value(value)
+            if formatted is not None:
+                data[name] = formatted
+    for inline in response.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        for name in management.fields:
+            data[f"{management.prefix}-{name}"] = management[name].value()
+    return data
+
+
+def staff_user(*permissions: str, **fields):
+    """A non-superuser staff member holding ``permissions`` ("app_label.codename")."""
+    user = UserFactory(is_staff=True, **fields)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user
+
+
+__all__ = [
+    "add_url",
+    "change_url",
+    "changelist_url",
+    "form_data",
+    "messages_of",
+    "queries_for",
+    "run_action",
+    "staff_user",
+]

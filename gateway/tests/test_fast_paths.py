@@ -1,0 +1,250 @@
+"""The fast paths give exactly what DRF gives: representation, item validation and JSON rendering.
+
+Each test runs DRF's own code and the fast path on the same input and compares the results (values, their
+types and key order; or the errors).
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils.translation import gettext_lazy
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+
+from campaigns.api.serializers import (
+    CampaignDetailSerializer,
+    CampaignSerializer,
+    ConversionIngestItemSerializer,
+    ConversionSerializer,
+    ExperimentSerializer,
+)
+from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
+from campaigns.models import Conversion
+from gateway.api import representation
+from gateway.api.renderers import ORJSONRenderer
+from gateway.api.validation import FastItemValidator, JSONValueField
+from media.api.serializers import (
+    AssetDetailSerializer,
+    AssetSerializer,
+    ClipDetailSerializer,
+    ClipSerializer,
+    ClipWithAssetSerializer,
+    PerformanceMetricSerializer,
+    PredictionSerializer,
+)
+from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
+from users.api.serializers import UserSummarySerializer
+
+pytestmark = pytest.mark.django_db
+
+
+def drf_representation(serializer_class, instances):
+    """What DRF's own ``Serializer.to_representation`` gives, nested serializers included."""
+    fast = representation.FastRepresentationMixin.to_representation
+    representation.FastRepresentationMixin.to_representation = serializers.Serializer.to_representation
+    try:
+        return serializer_class(instances, many=True).data
+    finally:
+        representation.FastRepresentationMixin.to_representation = fast
+
+
+def assert_identical(mine, theirs):
+    """Equal values of the same types, dict keys in the same order, all the way down."""
+    assert type(mine) is type(theirs), (mine, theirs)
+    if isinstance(theirs, dict):
+        assert list(mine) == list(theirs)
+        for key in theirs:
+            assert_identical(mine[key], theirs[key])
+    elif isinstance(theirs, list):
+        assert len(mine) == len(theirs)
+        for one, other in zip(mine, theirs, strict=True):
+            assert_identical(one, other)
+    else:
+        assert mine == theirs
+
+
+@pytest.fixture
+def rows():
+    asset = AssetFactory(duration=None, codec=None, thumbnail_url=None, metadata={"k": [1, "é", None]})
+    AssetFactory(original_name="ünïcode\u2028name.mp4", bitrate=None, fps=None)
+    clips = [ClipFactory(asset=asset), ClipFactory(asset=asset, score=None, rank=None, face_count=None)]
+    PredictionFactory(clip=clips[0], confidence=None)
+    PredictionFactory(clip=clips[0], actual_roas=1.5, prediction_error=0.25)
+    PerformanceMetricFactory(asset=asset, ctr=None)
+    campaign = CampaignFactory(description=None, daily_budget=None, meta_campaign_id=None, total_spend=Decimal("12.30"))
+    ExperimentFactory(campaign=campaign, winner_variant_id=None)
+    ConversionFactory(campaign=campaign, value=Decimal("0.05"), attributed_clip=clips[0], external_id=None)
+    ConversionFactory(campaign=None, currency="EUR", metadata={"nested": {"deep": [1.5, True]}})
+    return asset
+
+
+CASES = [
+    (AssetSerializer, "media.Asset", ()),
+    (AssetDetailSerializer, "media.Asset", ("user",)),
+    (ClipSerializer, "media.Clip", ()),
+    (ClipWithAssetSerializer, "media.Clip", ("asset",)),
+    (ClipDetailSerializer, "media.Clip", ("asset",)),
+    (PredictionSerializer, "media.Prediction", ()),
+    (PerformanceMetricSerializer, "media.PerformanceMetric", ()),
+    (CampaignSerializer, "campaigns.Campaign", ()),
+    (CampaignDetailSerializer, "campaigns.Campaign", ("user",)),
+    (ExperimentSerializer, "campaigns.Experiment", ()),
+    (ConversionSerializer, "campaigns.Conversion", ()),
+    (UserSummarySerializer, "users.User", ()),
+]
+
+
+@pytest.mark.parametrize(("serializer_class", "label", "related"), CASES, ids=[case[0].__name__ for case in CASES])
+def test_fast_representation_is_drfs(rows, serializer_class, label, related):
+    from django.apps import apps
+
+    instances = list(apps.get_model(label)._default_manager.select_related(*related).order_by("pk"))
+    assert instances
+    reference = drf_representation(serializer_class, instances)
+    assert_identical(serializer_class(instances, many=True).data, reference)
+    # A second time, from the plan kept for the class.
+    assert_identical(serializer_class(instances, many=True).data, reference)
+
+
+def test_fast_representation_plans_every_plain_column_without_the_bound_fields(rows):
+    assert ConversionSerializer(list(Conversion.objects.all()), many=True).data
+    plan = representation._plans[ConversionSerializer]
+    assert all(kind is representation.FAST for kind, *_ in plan)
+
+
+CAMPAIGN = "3f2a1c5e-8b7d-4e6f-9a0b-1c2d3e4f5a6b"
+CLIP = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
+VALID = {
+    "campaign": CAMPAIGN,
+    "source": "GOOGLE",
+    "external_id": "gads_conv_1",
+    "value": "49.90",
+    "currency": "USD",
+    "attributed_clip": CLIP,
+    "attributed_ad_id": "ad_1",
+    "timestamp": "2026-03-01T12:30:00Z",
+    "metadata": {"conversionType": "purchase"},
+}
+VARIANTS = [
+    {},
+    {"campaign": None},
+    {"campaign": CAMPAIGN.upper()},
+    {"campaign": CAMPAIGN.replace("-", "")},
+    {"campaign": "{" + CAMPAIGN + "}"},
+    {"campaign": "not-a-uuid-at-all-but-36-characters!"},
+    {"campaign": 12},
+    {"source": "google"},
+    {"source": "NOPE"},
+    {"source": None},
+    {"source": ""},
+    {"external_id": None},
+    {"external_id": ""},
+    {"external_id": "  padded  "},
+    {"external_id": "x" * 255},
+    {"external_id": "x" * 256},
+    {"external_id": "nul\x00"},
+    {"external_id": "ünïcode"},
+    {"external_id": 1234},
+    {"external_id": 12.5},
+    {"external_id": True},
+    {"value": "0"},
+    {"value": "0.5"},
+    {"value": "12345678.99"},
+    {"value": "123456789.99"},
+    {"value": "1.234"},
+    {"value": "-1.00"},
+    {"value": " 5.00 "},
+    {"value": "1e3"},
+    {"value": "NaN"},
+    {"value": 7},
+    {"value": -7},
+    {"value": 7.25},
+    {"value": True},
+    {"value": None},
+    {"value": "007.50"},
+    {"currency": "usd"},
+    {"currency": "USDX"},
+    {"currency": " EUR"},
+    {"currency": None},
+    {"attributed_clip": None},
+    {"attributed_ad_id": ""},
+    {"attributed_ad_id": None},
+    {"attributed_ad_id": " ad "},
+    {"timestamp": "2026-03-01T12:30:00+02:00"},
+    {"timestamp": "2026-03-01T12:30:00.123456-05:30"},
+    {"timestamp": "2026-03-01T12:30:00"},
+    {"timestamp": "2026-03-01 12:30"},
+    {"timestamp": "2026-03-01"},
+    {"timestamp": "yesterday"},
+    {"timestamp": None},
+    {"timestamp": 1700000000},
+    {"metadata": []},
+    {"metadata": None},
+    {"metadata": "text"},
+    {"metadata": {"a": {"b": [1, 2.5, None]}}},
+    {"unknown": "ignored"},
+]
+
+
+def outcome(validate, item):
+    try:
+        return "ok", validate(item)
+    except serializers.ValidationError as error:
+        return "error", error.detail
+
+
+@pytest.mark.parametrize("change", VARIANTS, ids=[repr(variant)[:60] for variant in VARIANTS])
+@pytest.mark.parametrize("drop", [None, "campaign", "value", "timestamp", "metadata", "currency"])
+def test_fast_item_validation_is_drfs(change, drop):
+    item = {**VALID, **change}
+    if drop and drop not in change:
+        item.pop(drop)
+    serializer = ConversionIngestItemSerializer(context={})
+    fast = FastItemValidator(ConversionIngestItemSerializer(context={}), json_checked=True)
+    assert fast.checks is not None
+    expected = outcome(serializer.run_validation, item)
+    actual = outcome(fast.run_validation, item)
+    assert actual[0] == expected[0]
+    assert actual[1] == expected[1]
+    if expected[0] == "ok":
+        assert list(actual[1]) == list(expected[1])
+        assert [type(value) for value in actual[1].values()] == [type(value) for value in expected[1].values()]
+
+
+def test_fast_item_validation_steps_aside_for_serializers_it_cannot_follow():
+    class WithMethod(ConversionIngestItemSerializer):
+        def validate_currency(self, value):
+            return value.lower()
+
+    fast = FastItemValidator(WithMethod(context={}))
+    assert fast.checks is None
+    assert fast.run_validation(dict(VALID))["currency"] == "usd"
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [1, "x"], 2**70, {1: "int key"}, "text", None, 1.5])
+def test_json_value_field_accepts_what_json_field_accepts(value):
+    assert outcome(JSONValueField(allow_null=True).run_validation, value) == outcome(
+        serializers.JSONField(allow_null=True).run_validation, value
+    )
+
+
+def test_orjson_renderer_gives_drfs_json():
+    data = {
+        "text": 'ünïcode \u2028 \u2029 "quoted" \\ \n\t\x01',
+        "lazy": gettext_lazy("Not found."),
+        "decimal": Decimal("12.30"),
+        "uuid": uuid.UUID(CAMPAIGN),
+        "when": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+        "naive": datetime(2026, 1, 2, 3, 4, 5),
+        "day": datetime(2026, 1, 2).date(),
+        "duration": timedelta(seconds=90),
+        "numbers": [1, -2, 0, True, False, None, 2**63 - 1],
+        "nested": {"list": [{"a": []}, {}], 3: "int key"},
+    }
+    assert ORJSONRenderer().render(data) == JSONRenderer().render(data)
+    beyond_64_bits = {**data, "big": 2**80}
+    assert ORJSONRenderer().render(beyond_64_bits) == JSONRenderer().render(beyond_64_bits)
+    indented = {"accepted_media_type": "application/json; indent=2"}
+    assert ORJSONRenderer().render(data, **indented) == JSONRenderer().render(data, **indented)

@@ -1,0 +1,222 @@
+"""Staff console for the knowledge base: documents and their earlier versions.
+
+Edits of existing documents go through ``knowledge_document_update`` as the staff user, so the
+version history records who changed the content; an earlier version comes back with
+``knowledge_document_restore_version`` (the "Restore this version" action on versions).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR
+from django.core.exceptions import ValidationError
+from django.db.models import BooleanField, ExpressionWrapper, Q
+
+from gateway.admin import (
+    BaseAdmin,
+    InputFilter,
+    ReadOnlyLatestInline,
+    SoftDeleteAdmin,
+    admin_link,
+    id_filter,
+    is_autocomplete,
+    is_id_term,
+    run_form_action,
+    validation_message,
+)
+from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument, KnowledgeDocumentVersion
+from knowledge.querysets import text_rank, websearch_query
+from knowledge.services import EDITABLE_FIELDS, knowledge_document_restore_version, knowledge_document_update
+from users.models import User
+
+
+class TagFilter(InputFilter):
+    title = "tag"
+    parameter_name = "tag"
+    placeholder = "a tag"
+
+    def lookup(self, value):
+        # Array containment is served by the GIN index on tags.
+        return Q(tags__contains=[value])
+
+
+class EmbeddingFilter(admin.SimpleListFilter):
+    title = "embedding"
+    parameter_name = "embedding"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Computed"), ("no", "Missing")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(embedding__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(embedding__isnull=True)
+        return queryset
+
+
+class VersionInline(ReadOnlyLatestInline):
+    model = KnowledgeDocumentVersion
+    fields = ("short_id", "version", "name", "changed_by_email", "replaced_at")
+    all_rows_param = "document"
+    list_select_related = ("changed_by",)
+    verbose_name_plural = "earlier versions"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content", "description").order_by("-version")
+
+    @admin.display(description="replaced by")
+    def changed_by_email(self, obj):
+        return obj.changed_by.email if obj.changed_by_id else "–"
+
+    @admin.display(description="replaced at")
+    def replaced_at(self, obj):
+        return obj.created_at
+
+
+@admin.register(KnowledgeDocument)
+class KnowledgeDocumentAdmin(SoftDeleteAdmin):
+    list_display = (
+        "short_id",
+        "name",
+        "category",
+        "tag_list",
+        "version",
+        "has_embedding",
+        "author",
+        "updated_at",
+        "created_at",
+    )
+    list_display_links = ("short_id", "name")
+    list_filter = ("category", TagFilter, EmbeddingFilter, "created_at", "updated_at")
+    list_defer = ("content", "description", "embedding", "search_vector", "metadata")
+    search_fields = ("name",)
+    search_help_text = "Words of the name or the text (full-text search), or an id (full or first 8 characters)."
+    date_hierarchy = "created_at"
+    readonly_fields = ("version", "embedding_status")
+    fieldsets = (
+        ("Document", {"fields": ("name", "description", "category", "tags", "source", "author")}),
+        ("Content", {"fields": ("content", "version")}),
+        ("Embedding", {"fields": ("embedding_model", "embedding_status")}),
+        ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
+        ("Record", {"fields": ("id", "created_at", "updated_at", "deleted_at")}),
+    )
+    inlines = (VersionInline,)
+
+    def get_queryset(self, request):
+        computed = ExpressionWrapper(Q(embedding__isnull=False), output_field=BooleanField())
+        return super().get_queryset(request).annotate(embedding_computed=computed)
+
+    def get_extra_search_q(self, term):
+        # Full-text search over name, description and content (the GIN index on search_vector).
+        return Q(search_vector=websearch_query(term))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Best full-text match first (ts_rank_cd, as the API ranks), unless a column header was clicked."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and not is_autocomplete(request) and not is_id_term(term):
+            queryset = queryset.annotate(search_rank=text_rank(websearch_query(term)))
+            if not request.GET.get(ORDER_VAR):
+                queryset = queryset.order_by("-search_rank", "-pk")
+        return queryset, may_have_duplicates
+
+    @admin.display(description="tags")
+    def tag_list(self, obj):
+        return ", ".join(obj.tags) if obj.tags else "–"
+
+    @admin.display(description="embedding", boolean=True, ordering="embedding_computed")
+    def has_embedding(self, obj):
+        return obj.embedding_computed
+
+    @admin.display(description="embedding")
+    def embedding_status(self, obj):
+        if obj.embedding is None:
+            return "Not computed yet."
+        return f"Computed: {EMBEDDING_DIMENSIONS} dimensions."
+
+    def save_model(self, request, obj, form, change):
+        """Edits go through ``knowledge_document_update`` as the staff user, who is recorded in the history."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
+        if not fields:
+            return None
+        try:
+            updated = knowledge_document_update(document=obj, user=request.user, **fields)
+        except ValidationError as error:
+            self.message_user(request, f"Not saved: {validation_message(error)}", messages.ERROR)
+            return None
+        obj.version, obj.updated_at = updated.version, updated.updated_at
+        return None
+
+
+class RestoreVersionForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="Restore this content",
+        help_text="The document gets this version's content back as a new version; its history is kept.",
+    )
+
+
+@admin.register(KnowledgeDocumentVersion)
+class KnowledgeDocumentVersionAdmin(BaseAdmin):
+    """Earlier versions are history: read-only, written by the database."""
+
+    list_display = ("short_id", "document_link", "version", "name", "changed_by_link", "created_at")
+    list_filter = (id_filter("document", "document"), "created_at")
+    list_select_related = ("document", "changed_by")
+    list_defer = (
+        "content",
+        "description",
+        "document__content",
+        "document__description",
+        "document__embedding",
+        "document__search_vector",
+        "document__metadata",
+        "changed_by__settings",
+    )
+    search_fields = ("name",)
+    uuid_search_fields = ("pk", "document_id")
+    search_help_text = "A name, or an id (version or document, full or first 8 characters)."
+    date_hierarchy = "created_at"
+    fields = ("document", "version", "name", "description", "content", "changed_by", "id", "created_at")
+    actions = ("restore_version",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_restore_version_permission(self, request):
+        opts = KnowledgeDocument._meta
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.display(description="document", ordering="document__name")
+    def document_link(self, obj):
+        return admin_link(KnowledgeDocument, obj.document_id, obj.document.name)
+
+    @admin.display(description="replaced by")
+    def changed_by_link(self, obj):
+        return admin_link(User, obj.changed_by_id, obj.changed_by.email) if obj.changed_by_id else "–"
+
+    @admin.action(description="Restore the selected version into its document", permissions=["restore_version"])
+    def restore_version(self, request, queryset):
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            action="restore_version",
+            form_class=RestoreVersionForm,
+            title="Restore a version",
+            apply=lambda version, data: knowledge_document_restore_version(
+                document=version.document, version=version.version, user=request.user
+            ),
+            describe=lambda version, document, data: (
+                f"“{document}” now has the content of version {version.version} as version {document.version}."
+            ),
+            submit_label="Restore",
+            single=True,
+        )

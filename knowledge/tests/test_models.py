@@ -1,0 +1,92 @@
+"""Database-level rules of knowledge documents: the version constraint and the version trigger."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from knowledge.factories import KnowledgeDocumentFactory
+from knowledge.models import KnowledgeDocument
+
+pytestmark = pytest.mark.django_db
+
+
+def stored_version(document) -> int:
+    return KnowledgeDocument.all_objects.values_list("version", flat=True).get(pk=document.pk)
+
+
+def run_sql(statement: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def test_every_declared_constraint_has_a_test():
+    assert {c.name for c in KnowledgeDocument._meta.constraints} == {"knowledge_knowledgedocument_version_positive"}
+
+
+@pytest.mark.parametrize("version", [0, -1])
+def test_version_must_be_positive(version):
+    document = KnowledgeDocumentFactory()
+    with pytest.raises(IntegrityError, match="knowledge_knowledgedocument_version_positive"), transaction.atomic():
+        KnowledgeDocument.objects.filter(pk=document.pk).update(version=version)
+
+
+class TestVersion:
+    def test_starts_at_one(self):
+        document = KnowledgeDocumentFactory()
+        assert stored_version(document) == 1
+
+    def test_goes_up_by_one_when_save_changes_the_content(self):
+        document = KnowledgeDocumentFactory()
+        document.content = "Hooks in the first three seconds keep viewers watching."
+        document.save()
+        assert stored_version(document) == 2
+
+    def test_is_read_back_onto_the_instance_after_save(self):
+        document = KnowledgeDocumentFactory()
+        document.content = "New content."
+        document.save()
+        assert document.version == 2
+
+    def test_goes_up_once_per_content_change(self):
+        document = KnowledgeDocumentFactory()
+        for content in ("first edit", "second edit", "third edit"):
+            document.content = content
+            document.save()
+        assert stored_version(document) == 4
+
+    def test_stays_when_save_changes_other_fields(self):
+        document = KnowledgeDocumentFactory()
+        document.name = "Renamed"
+        document.tags = ["renamed"]
+        document.save()
+        assert stored_version(document) == 1
+
+    def test_stays_when_save_writes_the_same_content(self):
+        document = KnowledgeDocumentFactory()
+        document.content = str(document.content)
+        document.save()
+        assert stored_version(document) == 1
+
+    def test_goes_up_by_one_on_queryset_update_of_the_content(self):
+        document = KnowledgeDocumentFactory()
+        KnowledgeDocument.objects.filter(pk=document.pk).update(content="Updated in bulk.")
+        assert stored_version(document) == 2
+
+    def test_goes_up_by_one_on_raw_sql_update_of_the_content(self):
+        document = KnowledgeDocumentFactory()
+        run_sql("UPDATE knowledge_documents SET content = %s WHERE id = %s", ["Raw edit.", document.pk])
+        assert stored_version(document) == 2
+
+    def test_stays_on_raw_sql_update_of_other_columns(self):
+        document = KnowledgeDocumentFactory()
+        run_sql("UPDATE knowledge_documents SET name = %s WHERE id = %s", ["Raw rename", document.pk])
+        assert stored_version(document) == 1
+
+    def test_stays_on_raw_sql_update_that_rewrites_the_same_content(self):
+        document = KnowledgeDocumentFactory()
+        run_sql("UPDATE knowledge_documents SET content = content WHERE id = %s", [document.pk])
+        assert stored_version(document) == 1
+
+    def test_cannot_be_bumped_twice_by_writing_content_and_version_together(self):
+        document = KnowledgeDocumentFactory()
+        KnowledgeDocument.objects.filter(pk=document.pk).update(content="Edited.", version=7)
+        assert stored_version(document) == 2

@@ -1,0 +1,396 @@
+"""Staff console for assets, clips, predictions and performance metrics.
+
+Status changes, clip scores and prediction actuals go through ``media.services``: the forms and
+actions here collect the input and report the services' refusals.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import filesizeformat
+from django.urls import path
+
+from gateway.admin import (
+    BaseAdmin,
+    ReadOnlyLatestInline,
+    SoftDeleteAdmin,
+    admin_link,
+    fixed,
+    id_filter,
+    owner_filter,
+    percent,
+    run_form_action,
+    transitions_help,
+    validation_message,
+    value_filter,
+)
+from media.analytics_admin import prediction_accuracy_view
+from media.choices import AssetStatus, ClipStatus
+from media.models import Asset, Clip, PerformanceMetric, Prediction
+from media.services import (
+    ASSET_TRANSITIONS,
+    CLIP_SCORE_FIELDS,
+    CLIP_TRANSITIONS,
+    asset_change_status,
+    clip_change_status,
+    clip_set_scores,
+    prediction_record_actuals,
+)
+from users.models import User
+
+
+class AssetStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=AssetStatus.choices, help_text=transitions_help(ASSET_TRANSITIONS))
+    processing_error = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded on the asset (e.g. with FAILED); left empty, leaving FAILED clears the old error.",
+    )
+
+
+class ClipStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ClipStatus.choices, help_text=transitions_help(CLIP_TRANSITIONS))
+
+
+class ClipInline(ReadOnlyLatestInline):
+    model = Clip
+    fields = (
+        "short_id",
+        "start_time",
+        "end_time",
+        "duration",
+        "status",
+        "score",
+        "rank",
+        "has_text",
+        "has_speech",
+        "has_music",
+        "deleted_marker",
+    )
+    all_rows_param = "asset"
+
+
+class PredictionInline(ReadOnlyLatestInline):
+    model = Prediction
+    fields = (
+        "short_id",
+        "model_type",
+        "model_version",
+        "predicted_roas",
+        "actual_roas",
+        "confidence",
+        "prediction_error",
+        "created_at",
+    )
+    all_rows_param = "clip"
+
+
+@admin.register(Asset)
+class AssetAdmin(SoftDeleteAdmin):
+    list_display = (
+        "short_id",
+        "original_name",
+        "owner",
+        "status",
+        "size",
+        "duration",
+        "resolution",
+        "clip_count",
+        "created_at",
+    )
+    list_display_links = ("short_id", "original_name")
+    list_filter = ("status", owner_filter(), "created_at")
+    list_select_related = ("user",)
+    list_defer = ("metadata", "processing_error")
+    search_fields = ("original_name", "filename", "=gcs_url")
+    uuid_search_fields = ("pk", "user_id")
+    search_help_text = "A name or filename, the exact GCS URL, or an id (asset or owner, full or first 8 characters)."
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("user",)
+    readonly_fields = ("clip_count",)
+    fieldsets = (
+        ("File", {"fields": ("user", "original_name", "filename", "mime_type", "file_size")}),
+        ("Storage", {"fields": ("gcs_url", "gcs_bucket", "gcs_path", "thumbnail_url")}),
+        ("Video", {"fields": ("duration", "width", "height", "fps", "bitrate", "codec")}),
+        ("Processing", {"fields": ("status", "processing_error", "clip_count")}),
+        ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
+        ("Record", {"fields": ("id", "created_at", "updated_at", "deleted_at")}),
+    )
+    inlines = (ClipInline,)
+    actions = ("change_status", "soft_delete_selected", "restore_selected")
+
+    def get_queryset(self, request):
+        # Clips alive, or deleted together with the asset (same stamp): what "restore" would bring back.
+        clips = (
+            Clip.all_objects.filter(asset=OuterRef("pk"))
+            .filter(Q(deleted_at__isnull=True) | Q(deleted_at=OuterRef("deleted_at")))
+            .order_by()
+            .values("asset")
+            .annotate(count=Count("*"))
+            .values("count")
+        )
+        return super().get_queryset(request).annotate(clip_count=Coalesce(Subquery(clips), 0))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        # Status moves only along the allowed transitions: the "Change status" action.
+        return (*fields, "status") if obj is not None else fields
+
+    @admin.display(description="owner", ordering="user__email")
+    def owner(self, obj):
+        return admin_link(User, obj.user_id, obj.user.email)
+
+    @admin.display(description="size", ordering="file_size")
+    def size(self, obj):
+        return filesizeformat(obj.file_size)
+
+    @admin.display(description="resolution")
+    def resolution(self, obj):
+        return f"{obj.width}×{obj.height}" if obj.width and obj.height else "–"
+
+    @admin.display(description="clips")
+    def clip_count(self, obj):
+        return obj.clip_count
+
+    @admin.action(description="Change status of selected assets", permissions=["change"])
+    def change_status(self, request, queryset):
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            action="change_status",
+            form_class=AssetStatusForm,
+            title="Change asset status",
+            apply=lambda asset, data: asset_change_status(
+                asset=asset, status=data["status"], processing_error=data["processing_error"] or None
+            ),
+            submit_label="Change status",
+        )
+
+
+@admin.register(Clip)
+class ClipAdmin(SoftDeleteAdmin):
+    list_display = (
+        "short_id",
+        "asset_link",
+        "owner",
+        "time_range",
+        "duration",
+        "status",
+        "score_display",
+        "viral_score_display",
+        "rank",
+        "has_text",
+        "has_speech",
+        "has_music",
+        "created_at",
+    )
+    list_filter = (
+        "status",
+        "has_text",
+        "has_speech",
+        "has_music",
+        id_filter("asset", "asset"),
+        owner_filter("asset__user"),
+        "created_at",
+    )
+    list_select_related = ("asset", "asset__user")
+    list_defer = ("features", "metadata", "asset__metadata", "asset__processing_error", "asset__user__settings")
+    search_fields = ("=clip_url",)
+    uuid_search_fields = ("pk", "asset_id")
+    search_help_text = "An id (clip or asset, full or first 8 characters), or the exact clip URL."
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("asset",)
+    readonly_fields = ("duration",)
+    fieldsets = (
+        ("Segment", {"fields": ("asset", "start_time", "end_time", "duration")}),
+        ("Media", {"fields": ("clip_url", "thumbnail_url")}),
+        ("Analysis", {"fields": ("face_count", "has_text", "has_speech", "has_music", "features")}),
+        ("Scores", {"fields": ("status", "score", "viral_score", "engagement_score", "brand_safety_score", "rank")}),
+        ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
+        ("Record", {"fields": ("id", "created_at", "updated_at", "deleted_at")}),
+    )
+    inlines = (PredictionInline,)
+    actions = ("change_status", "soft_delete_selected", "restore_selected")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "status") if obj is not None else fields
+
+    @admin.display(description="asset", ordering="asset__original_name")
+    def asset_link(self, obj):
+        return admin_link(Asset, obj.asset_id, str(obj.asset))
+
+    @admin.display(description="owner")
+    def owner(self, obj):
+        return admin_link(User, obj.asset.user_id, obj.asset.user.email)
+
+    @admin.display(description="time (s)", ordering="start_time")
+    def time_range(self, obj):
+        return f"{obj.start_time:g}–{obj.end_time:g}"
+
+    @admin.display(description="score", ordering="score")
+    def score_display(self, obj):
+        return fixed(obj.score)
+
+    @admin.display(description="viral", ordering="viral_score")
+    def viral_score_display(self, obj):
+        return fixed(obj.viral_score)
+
+    def save_model(self, request, obj, form, change):
+        """Edited scores go through ``clip_set_scores``, which validates them and moves the status along."""
+        super().save_model(request, obj, form, change)
+        scores = {name: form.cleaned_data[name] for name in CLIP_SCORE_FIELDS if name in form.changed_data}
+        if change and scores:
+            try:
+                obj.status = clip_set_scores(clip=obj, **scores).status
+            except ValidationError as error:
+                self.message_user(request, f"Scores: {validation_message(error)}", messages.ERROR)
+
+    @admin.action(description="Change status of selected clips", permissions=["change"])
+    def change_status(self, request, queryset):
+        return run_form_action(
+            self,
+            request,
+            queryset,
+            action="change_status",
+            form_class=ClipStatusForm,
+            title="Change clip status",
+            apply=lambda clip, data: clip_change_status(clip=clip, status=data["status"]),
+            submit_label="Change status",
+        )
+
+
+@admin.register(Prediction)
+class PredictionAdmin(BaseAdmin):
+    list_display = (
+        "short_id",
+        "clip_link",
+        "model_type",
+        "model_version",
+        "predicted_roas",
+        "actual_roas",
+        "confidence",
+        "error",
+        "created_at",
+    )
+    list_filter = (
+        value_filter("model_version", "model version"),
+        value_filter("model_type", "model type"),
+        id_filter("clip", "clip"),
+        ("prediction_error", admin.EmptyFieldListFilter),
+        "created_at",
+    )
+    list_defer = ("features", "metadata")
+    search_fields = ("=model_version",)
+    uuid_search_fields = ("pk", "clip_id")
+    search_help_text = "An id (prediction or clip, full or first 8 characters), or the exact model version."
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("clip",)
+    readonly_fields = ("prediction_error",)
+    change_list_template = "admin/analytics/prediction_change_list.html"
+    fieldsets = (
+        ("Model", {"fields": ("clip", "model_type", "model_version", "confidence")}),
+        (
+            "Predicted",
+            {
+                "fields": (
+                    "predicted_roas",
+                    "predicted_ctr",
+                    "predicted_cpc",
+                    "predicted_cpa",
+                    "predicted_engagement",
+                )
+            },
+        ),
+        (
+            "Actual",
+            {
+                "fields": (
+                    "actual_roas",
+                    "actual_ctr",
+                    "actual_cpc",
+                    "actual_cpa",
+                    "actual_engagement",
+                    "prediction_error",
+                ),
+                "description": "Saving actuals recomputes the prediction error (mean absolute percentage error).",
+            },
+        ),
+        ("Features", {"fields": ("features",), "classes": ("collapse",)}),
+        ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
+        ("Record", {"fields": ("id", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="clip", ordering="clip_id")
+    def clip_link(self, obj):
+        return admin_link(Clip, obj.clip_id)
+
+    @admin.display(description="error", ordering="prediction_error")
+    def error(self, obj):
+        return percent(obj.prediction_error)
+
+    def get_urls(self):
+        accuracy = self.admin_site.admin_view(lambda request: prediction_accuracy_view(self, request))
+        return [path("accuracy/", accuracy, name="media_prediction_accuracy"), *super().get_urls()]
+
+    def save_model(self, request, obj, form, change):
+        """Edited actuals go through ``prediction_record_actuals``, which recomputes the error."""
+        super().save_model(request, obj, form, change)
+        actuals = {
+            f"actual_{metric}": form.cleaned_data[f"actual_{metric}"]
+            for metric in Prediction.METRICS
+            if f"actual_{metric}" in form.changed_data
+        }
+        if actuals:
+            try:
+                obj.prediction_error = prediction_record_actuals(prediction=obj, **actuals).prediction_error
+            except ValidationError as error:
+                self.message_user(request, f"Actuals: {validation_message(error)}", messages.ERROR)
+
+
+@admin.register(PerformanceMetric)
+class PerformanceMetricAdmin(BaseAdmin):
+    list_display = (
+        "short_id",
+        "asset_link",
+        "platform",
+        "date",
+        "impressions",
+        "clicks",
+        "conversions",
+        "spend",
+        "revenue",
+        "roas",
+        "ctr_display",
+    )
+    list_filter = (
+        value_filter("platform", "platform"),
+        id_filter("asset", "asset"),
+        owner_filter("asset__user"),
+        "date",
+    )
+    list_select_related = ("asset",)
+    list_defer = ("raw_data", "asset__metadata", "asset__processing_error")
+    search_fields = ("=platform",)
+    uuid_search_fields = ("pk", "asset_id")
+    search_help_text = "An id (metric or asset, full or first 8 characters), or the exact platform."
+    date_hierarchy = "date"
+    autocomplete_fields = ("asset",)
+    fieldsets = (
+        (None, {"fields": ("asset", "platform", "date")}),
+        ("Delivery", {"fields": ("impressions", "clicks", "conversions", "ctr")}),
+        ("Money", {"fields": ("spend", "revenue", "roas")}),
+        ("Raw data", {"fields": ("raw_data",), "classes": ("collapse",)}),
+        ("Record", {"fields": ("id", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="asset", ordering="asset__original_name")
+    def asset_link(self, obj):
+        return admin_link(Asset, obj.asset_id, str(obj.asset))
+
+    @admin.display(description="CTR", ordering="ctr")
+    def ctr_display(self, obj):
+        return percent(obj.ctr, 2)

@@ -1,0 +1,209 @@
+"""Assets, clips, predictions and performance metrics, with the former service's media operations."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from gateway.api.pagination import PageNumberOrCursorPagination
+from gateway.api.permissions import is_admin
+from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet
+from media.analytics import performance_metrics_ingest, prediction_accuracy
+from media.api.analytics_serializers import (
+    ModelAccuracySerializer,
+    PerformanceMetricIngestResultSerializer,
+    PerformanceMetricIngestSerializer,
+    PredictionAccuracyQuerySerializer,
+)
+from media.api.filters import AssetFilterSet, ClipFilterSet, PerformanceMetricFilterSet, PredictionFilterSet
+from media.api.serializers import (
+    AssetDetailSerializer,
+    AssetSerializer,
+    AssetStatusSerializer,
+    ClipDetailSerializer,
+    ClipScoresSerializer,
+    ClipSerializer,
+    ClipWithAssetSerializer,
+    PerformanceMetricSerializer,
+    PredictionActualsSerializer,
+    PredictionSerializer,
+    TopClipsQuerySerializer,
+)
+from media.models import Asset, Clip, PerformanceMetric, Prediction
+from media.services import asset_change_status, clip_set_scores, prediction_record_actuals
+
+
+class AssetViewSet(SoftDeleteModelViewSet):
+    """Video assets. The detail embeds the owner's summary and the asset's clips."""
+
+    queryset = Asset.objects.all()
+    serializer_class = AssetSerializer
+    serializer_classes = {"retrieve": AssetDetailSerializer}
+    filterset_class = AssetFilterSet
+    search_fields = ["original_name", "filename"]
+
+    def optimize_queryset(self, queryset):
+        if self.action == "retrieve":
+            clips = Clip.objects.order_by("start_time", "id")
+            return queryset.select_related("user").prefetch_related(Prefetch("clips", queryset=clips))
+        return queryset
+
+    @extend_schema(
+        request=AssetStatusSerializer,
+        responses=AssetSerializer,
+        summary="Change an asset's status",
+        description=(
+            "Moves the asset along the allowed transitions (e.g. ARCHIVED may only go back to READY); "
+            "a transition that is not allowed is a 400 naming the allowed ones. `processing_error` records why "
+            "processing failed; leaving FAILED without a new error clears the old one."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def status(self, request, pk=None):
+        asset = self.get_object()
+        serializer = AssetStatusSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        asset = asset_change_status(asset=asset, **serializer.validated_data)
+        return Response(AssetSerializer(asset, context=self.get_serializer_context()).data)
+
+
+class ClipViewSet(SoftDeleteModelViewSet):
+    """Clips of assets. The detail embeds the clip's asset and predictions."""
+
+    queryset = Clip.objects.all()
+    serializer_class = ClipSerializer
+    serializer_classes = {"retrieve": ClipDetailSerializer, "top": ClipWithAssetSerializer}
+    filterset_class = ClipFilterSet
+    soft_parent = "asset"
+
+    def optimize_queryset(self, queryset):
+        if self.action == "retrieve":
+            return queryset.select_related("asset").prefetch_related(
+                Prefetch("predictions", queryset=Prediction.objects.order_by("-created_at", "id"))
+            )
+        if self.action == "top":
+            return queryset.select_related("asset")
+        return queryset
+
+    @extend_schema(
+        parameters=[TopClipsQuerySerializer],
+        responses=ClipWithAssetSerializer(many=True),
+        summary="Top clips",
+        description="Scored clips that are not deleted, best score first, each with its asset. Not paginated.",
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def top(self, request):
+        query = TopClipsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        asset_id = query.validated_data.get("asset")
+        clips = list(
+            self.get_queryset().top(
+                asset=asset_id, limit=query.validated_data["limit"], min_score=query.validated_data.get("min_score")
+            )
+        )
+        # The clips come from the caller's live assets only, so any clip proves the asset reachable: only an
+        # empty answer needs the check (one query less on the usual path).
+        if asset_id is not None and not clips and not self._reachable_assets().filter(pk=asset_id).exists():
+            raise serializers.ValidationError({"asset": [f"No asset with id {asset_id} exists or you may not use it."]})
+        return Response(self.get_serializer(clips, many=True).data)
+
+    def _reachable_assets(self):
+        user = self.request.user
+        return Asset.objects.all() if is_admin(user) else Asset.objects.owned_by(user)
+
+    @extend_schema(
+        request=ClipScoresSerializer,
+        responses=ClipSerializer,
+        summary="Score a clip",
+        description=(
+            "Sets any of score, viral_score, engagement_score, brand_safety_score (each in [0, 1]; null clears) "
+            "and rank (>= 1), and optionally the status. Without a status, a PENDING or ANALYZED clip that "
+            "receives a score becomes SCORED."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def scores(self, request, pk=None):
+        clip = self.get_object()
+        serializer = ClipScoresSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        clip = clip_set_scores(clip=clip, **serializer.validated_data)
+        return Response(ClipSerializer(clip, context=self.get_serializer_context()).data)
+
+
+class PredictionViewSet(ScopedModelViewSet):
+    """ML predictions of clips' ad performance, and the actual figures when they arrive."""
+
+    queryset = Prediction.objects.all()
+    serializer_class = PredictionSerializer
+    filterset_class = PredictionFilterSet
+    live_parent = "clip"
+    # ``?cursor=`` pages through the predictions without counting them (gateway/api/pagination.py).
+    pagination_class = PageNumberOrCursorPagination
+    cursor_fields = ("created_at",)
+
+    @extend_schema(
+        request=PredictionActualsSerializer,
+        responses=PredictionSerializer,
+        summary="Record a prediction's actual metrics",
+        description=(
+            "Stores the actual metrics given and recomputes `prediction_error`: the mean absolute percentage "
+            "error over the metrics with both a predicted and a non-zero actual value, "
+            "mean(|predicted - actual| / |actual|), as a fraction (0.2 means 20%); null when no metric qualifies."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def actuals(self, request, pk=None):
+        prediction = self.get_object()
+        serializer = PredictionActualsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        prediction = prediction_record_actuals(prediction=prediction, **serializer.validated_data)
+        return Response(PredictionSerializer(prediction, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        parameters=[PredictionAccuracyQuerySerializer],
+        responses=ModelAccuracySerializer(many=True),
+        summary="Prediction accuracy per model version",
+        description=(
+            "For each model type and version among the predictions you may see, and each metric: the rows with "
+            "both a predicted and an actual value, MAE, MAPE (a fraction, over non-zero actuals), RMSE and bias "
+            "(mean predicted - actual; positive = over-prediction). Aggregated in the database. Not paginated. "
+            "See docs/ANALYTICS.md."
+        ),
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def accuracy(self, request):
+        query = PredictionAccuracyQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = prediction_accuracy(queryset=self.get_queryset(), **query.validated_data)
+        return Response(ModelAccuracySerializer(report, many=True).data)
+
+
+class PerformanceMetricViewSet(ScopedModelViewSet):
+    """Daily ad performance of assets per platform."""
+
+    queryset = PerformanceMetric.objects.all()
+    serializer_class = PerformanceMetricSerializer
+    filterset_class = PerformanceMetricFilterSet
+    live_parent = "asset"
+
+    @extend_schema(
+        request=PerformanceMetricIngestSerializer,
+        responses=PerformanceMetricIngestResultSerializer,
+        summary="Ingest daily performance metrics",
+        description=(
+            "Up to 1,000 daily rows, upserted on (asset, platform, date): a day seen before is replaced "
+            "(`updated`), a new one inserted (`created`). CTR (clicks / impressions) and ROAS (revenue / spend) "
+            "are computed when not given. Each item is validated on its own: the valid ones are written in one "
+            "transaction and the invalid ones (bad figures, clicks above impressions, an asset you may not use, a "
+            "repeat of an earlier item's day) are reported in `errors` with their `index`. See docs/ANALYTICS.md."
+        ),
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def ingest(self, request):
+        serializer = PerformanceMetricIngestSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        items, errors = serializer.validated_items()
+        result = performance_metrics_ingest(items=[item for _, item in items], indexes=[index for index, _ in items])
+        result["errors"] = sorted(errors + result["errors"], key=lambda error: error["index"])
+        return Response(PerformanceMetricIngestResultSerializer(result).data)

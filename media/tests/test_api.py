@@ -1,0 +1,1039 @@
+"""The media endpoints: assets, clips, predictions, performance metrics and their operations."""
+
+import datetime
+
+import pytest
+
+from gateway.api.testing import client_for, ids
+from media.choices import AssetStatus, ClipStatus
+from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
+from media.models import Asset, Clip, PerformanceMetric, Prediction
+from users.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ASSETS = "/api/v1/assets/"
+CLIPS = "/api/v1/clips/"
+PREDICTIONS = "/api/v1/predictions/"
+METRICS = "/api/v1/performance-metrics/"
+TOP = "/api/v1/clips/top/"
+
+
+def url(base, obj, action=None):
+    return f"{base}{obj.pk}/" + (f"{action}/" if action else "")
+
+
+@pytest.fixture
+def other_user():
+    return UserFactory()
+
+
+@pytest.fixture
+def other_client(other_user):
+    return client_for(other_user)
+
+
+def asset_payload(**overrides):
+    payload = {
+        "filename": "launch.mp4",
+        "original_name": "Launch film.mp4",
+        "mime_type": "video/mp4",
+        "file_size": 12_345_678,
+        "gcs_url": "gs://geminivideo-test/assets/launch.mp4",
+        "gcs_bucket": "geminivideo-test",
+        "gcs_path": "assets/launch.mp4",
+        "duration": 42.5,
+        "width": 1920,
+        "height": 1080,
+        "fps": 30,
+        "bitrate": 5_000_000,
+        "codec": "h264",
+        "metadata": {"camera": "A"},
+    }
+    payload.update(overrides)
+    return payload
+
+
+class TestAssetCrud:
+    def test_list_shows_only_own_assets(self, user, user_client):
+        mine = AssetFactory.create_batch(2, user=user)
+        AssetFactory()
+        response = user_client.get(ASSETS)
+        assert response.status_code == 200
+        assert ids(response) == {str(asset.pk) for asset in mine}
+
+    def test_admin_lists_every_asset(self, admin_client_api):
+        assets = AssetFactory.create_batch(3)
+        assert ids(admin_client_api.get(ASSETS)) == {str(asset.pk) for asset in assets}
+
+    def test_retrieve_embeds_user_summary_and_live_clips(self, user, user_client):
+        asset = AssetFactory(user=user)
+        late = ClipFactory(asset=asset, start_time=30, end_time=40)
+        early = ClipFactory(asset=asset, start_time=0, end_time=10)
+        ClipFactory(asset=asset).soft_delete()
+        data = user_client.get(url(ASSETS, asset)).json()
+        assert data["user"] == str(user.pk)
+        assert data["user_summary"] == {"id": str(user.pk), "email": user.email, "name": user.name}
+        assert [clip["id"] for clip in data["clips"]] == [str(early.pk), str(late.pk)]
+        assert data["clips"][0]["duration"] == 10
+
+    def test_create_makes_the_caller_the_owner(self, user, user_client):
+        response = user_client.post(ASSETS, asset_payload())
+        assert response.status_code == 201
+        data = response.json()
+        assert data["user"] == str(user.pk)
+        assert data["status"] == AssetStatus.PENDING
+        assert data["metadata"] == {"camera": "A"}
+        assert Asset.objects.get(pk=data["id"]).user == user
+
+    def test_user_may_name_themselves_as_owner(self, user, user_client):
+        response = user_client.post(ASSETS, asset_payload(user=str(user.pk)))
+        assert response.status_code == 201
+
+    def test_user_cannot_create_an_asset_for_someone_else(self, user_client, other_user):
+        response = user_client.post(ASSETS, asset_payload(user=str(other_user.pk)))
+        assert response.status_code == 400
+        assert "user" in response.json()
+        assert not Asset.objects.exists()
+
+    def test_admin_creates_an_asset_for_another_user(self, admin_client_api, other_user):
+        response = admin_client_api.post(ASSETS, asset_payload(user=str(other_user.pk)))
+        assert response.status_code == 201
+        assert Asset.objects.get(pk=response.json()["id"]).user == other_user
+
+    def test_update_replaces_fields(self, user, user_client):
+        asset = AssetFactory(user=user)
+        response = user_client.put(url(ASSETS, asset), asset_payload(original_name="Renamed.mp4", codec="vp9"))
+        assert response.status_code == 200
+        asset.refresh_from_db()
+        assert (asset.original_name, asset.codec, asset.gcs_url) == (
+            "Renamed.mp4",
+            "vp9",
+            "gs://geminivideo-test/assets/launch.mp4",
+        )
+
+    def test_admin_update_without_user_keeps_the_owner(self, user, admin_client_api):
+        asset = AssetFactory(user=user)
+        assert admin_client_api.put(url(ASSETS, asset), asset_payload()).status_code == 200
+        assert Asset.objects.get(pk=asset.pk).user == user
+
+    def test_admin_moves_an_asset_to_another_owner(self, user, other_user, admin_client_api):
+        asset = AssetFactory(user=user)
+        assert admin_client_api.patch(url(ASSETS, asset), {"user": str(other_user.pk)}).status_code == 200
+        assert Asset.objects.get(pk=asset.pk).user == other_user
+
+    def test_user_cannot_give_an_asset_away(self, user, other_user, user_client):
+        asset = AssetFactory(user=user)
+        response = user_client.patch(url(ASSETS, asset), {"user": str(other_user.pk)})
+        assert response.status_code == 400
+        assert "user" in response.json()
+
+    def test_partial_update_changes_only_the_given_fields(self, user, user_client):
+        asset = AssetFactory(user=user, codec="h264")
+        response = user_client.patch(url(ASSETS, asset), {"thumbnail_url": "gs://b/t.jpg"})
+        assert response.status_code == 200
+        asset.refresh_from_db()
+        assert (asset.thumbnail_url, asset.codec) == ("gs://b/t.jpg", "h264")
+
+    def test_partial_update_of_status_follows_the_transitions(self, user, user_client):
+        asset = AssetFactory(user=user, status=AssetStatus.READY)
+        response = user_client.patch(url(ASSETS, asset), {"status": "ARCHIVED"})
+        assert response.status_code == 200
+        assert response.json()["status"] == "ARCHIVED"
+
+    def test_disallowed_status_in_an_update_writes_nothing(self, user, user_client):
+        asset = AssetFactory(user=user, status=AssetStatus.ARCHIVED, codec="h264")
+        response = user_client.patch(url(ASSETS, asset), {"status": "PROCESSING", "codec": "vp9"})
+        assert response.status_code == 400
+        assert "status" in response.json()
+        asset.refresh_from_db()
+        assert (asset.status, asset.codec) == (AssetStatus.ARCHIVED, "h264")
+
+    def test_delete_is_soft_and_hides_the_clips(self, user, user_client):
+        asset = AssetFactory(user=user)
+        clip = ClipFactory(asset=asset)
+        assert user_client.delete(url(ASSETS, asset)).status_code == 204
+        assert Asset.all_objects.get(pk=asset.pk).deleted_at is not None
+        assert Clip.all_objects.get(pk=clip.pk).deleted_at is not None
+        assert user_client.get(url(ASSETS, asset)).status_code == 404
+        assert user_client.get(url(CLIPS, clip)).status_code == 404
+
+    def test_admin_hard_delete_removes_the_row(self, admin_client_api):
+        asset = AssetFactory()
+        ClipFactory(asset=asset)
+        assert admin_client_api.delete(url(ASSETS, asset) + "?hard=true").status_code == 204
+        assert not Asset.all_objects.filter(pk=asset.pk).exists()
+        assert not Clip.all_objects.exists()
+
+    def test_admin_hard_deletes_an_already_soft_deleted_row(self, admin_client_api):
+        asset = AssetFactory()
+        asset.soft_delete()
+        assert admin_client_api.delete(url(ASSETS, asset) + "?hard=true").status_code == 204
+        assert not Asset.all_objects.filter(pk=asset.pk).exists()
+
+    def test_user_may_not_hard_delete(self, user, user_client):
+        asset = AssetFactory(user=user)
+        response = user_client.delete(url(ASSETS, asset) + "?hard=true")
+        assert response.status_code == 403
+        assert Asset.objects.filter(pk=asset.pk).exists()
+
+    def test_bad_hard_value_is_400(self, user, user_client):
+        asset = AssetFactory(user=user)
+        assert user_client.delete(url(ASSETS, asset) + "?hard=perhaps").status_code == 400
+
+    def test_admin_restores_the_asset_and_its_clips(self, admin_client_api):
+        asset = AssetFactory()
+        clip = ClipFactory(asset=asset)
+        asset.soft_delete()
+        response = admin_client_api.post(url(ASSETS, asset, "restore"))
+        assert response.status_code == 200
+        assert response.json()["deleted_at"] is None
+        assert Clip.objects.filter(pk=clip.pk).exists()
+
+    def test_restoring_a_live_asset_changes_nothing(self, admin_client_api):
+        asset = AssetFactory()
+        assert admin_client_api.post(url(ASSETS, asset, "restore")).status_code == 200
+
+    def test_user_may_not_restore(self, user, user_client):
+        asset = AssetFactory(user=user)
+        asset.soft_delete()
+        assert user_client.post(url(ASSETS, asset, "restore")).status_code == 403
+
+    def test_admin_sees_deleted_assets_with_is_deleted(self, admin_client_api):
+        live, deleted = AssetFactory(), AssetFactory()
+        deleted.soft_delete()
+        assert ids(admin_client_api.get(ASSETS, {"is_deleted": "true"})) == {str(deleted.pk)}
+        assert ids(admin_client_api.get(ASSETS, {"is_deleted": "false"})) == {str(live.pk)}
+        assert ids(admin_client_api.get(ASSETS)) == {str(live.pk)}
+        assert admin_client_api.get(url(ASSETS, deleted), {"is_deleted": "true"}).status_code == 200
+
+    def test_users_never_see_deleted_assets(self, user, user_client):
+        asset = AssetFactory(user=user)
+        asset.soft_delete()
+        assert ids(user_client.get(ASSETS, {"is_deleted": "true"})) == set()
+        assert user_client.get(url(ASSETS, asset), {"is_deleted": "true"}).status_code == 404
+
+    def test_another_users_asset_is_404_everywhere(self, user_client, other_user):
+        asset = AssetFactory(user=other_user)
+        assert user_client.get(url(ASSETS, asset)).status_code == 404
+        assert user_client.put(url(ASSETS, asset), asset_payload()).status_code == 404
+        assert user_client.patch(url(ASSETS, asset), {"codec": "x"}).status_code == 404
+        assert user_client.delete(url(ASSETS, asset)).status_code == 404
+        assert user_client.post(url(ASSETS, asset, "status"), {"status": "FAILED"}).status_code == 404
+        assert Asset.objects.get(pk=asset.pk).status == AssetStatus.READY
+
+    @pytest.mark.parametrize("rows", [3, 30])
+    def test_list_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
+        AssetFactory.create_batch(rows, user=user)
+        with django_assert_max_num_queries(4):
+            response = user_client.get(ASSETS, {"page_size": 100})
+        assert response.json()["count"] == rows
+
+    @pytest.mark.parametrize("rows", [3, 30])
+    def test_detail_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
+        asset = AssetFactory(user=user)
+        ClipFactory.create_batch(rows, asset=asset)
+        with django_assert_max_num_queries(4):
+            response = user_client.get(url(ASSETS, asset))
+        assert len(response.json()["clips"]) == rows
+
+
+class TestAssetValidation:
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("file_size", -1),
+            ("duration", -0.5),
+            ("width", 0),
+            ("height", 0),
+            ("fps", 0),
+            ("bitrate", -1),
+            ("status", "LOST"),
+            ("metadata", [1, 2]),
+            ("filename", ""),
+            ("gcs_url", None),
+        ],
+    )
+    def test_invalid_values_are_400_naming_the_field(self, user_client, field, value):
+        response = user_client.post(ASSETS, asset_payload(**{field: value}))
+        assert response.status_code == 400
+        assert field in response.json()
+
+    @pytest.mark.parametrize("field", ["filename", "original_name", "mime_type", "file_size", "gcs_bucket", "gcs_path"])
+    def test_required_fields(self, user_client, field):
+        payload = asset_payload()
+        del payload[field]
+        response = user_client.post(ASSETS, payload)
+        assert response.status_code == 400
+        assert field in response.json()
+
+    def test_duplicate_gcs_url_is_400(self, user_client):
+        AssetFactory(gcs_url="gs://geminivideo-test/assets/launch.mp4")
+        response = user_client.post(ASSETS, asset_payload())
+        assert response.status_code == 400
+        assert response.json() == {"gcs_url": ["An asset with this gcs_url already exists."]}
+
+    def test_gcs_url_of_a_soft_deleted_asset_is_still_taken(self, user_client):
+        AssetFactory(gcs_url="gs://geminivideo-test/assets/launch.mp4").soft_delete()
+        response = user_client.post(ASSETS, asset_payload())
+        assert response.status_code == 400
+        assert "gcs_url" in response.json()
+
+    def test_updating_an_asset_keeps_its_own_gcs_url(self, user, user_client):
+        asset = AssetFactory(user=user, gcs_url="gs://geminivideo-test/assets/launch.mp4")
+        assert user_client.put(url(ASSETS, asset), asset_payload()).status_code == 200
+
+
+class TestAssetFilters:
+    def test_user(self, admin_client_api, user):
+        mine = AssetFactory(user=user)
+        AssetFactory()
+        assert ids(admin_client_api.get(ASSETS, {"user": str(user.pk)})) == {str(mine.pk)}
+
+    def test_user_in(self, admin_client_api, user, other_user):
+        first, second = AssetFactory(user=user), AssetFactory(user=other_user)
+        AssetFactory()
+        response = admin_client_api.get(ASSETS, {"user__in": f"{user.pk},{other_user.pk}"})
+        assert ids(response) == {str(first.pk), str(second.pk)}
+
+    def test_status(self, user, user_client):
+        failed = AssetFactory(user=user, status=AssetStatus.FAILED)
+        AssetFactory(user=user, status=AssetStatus.READY)
+        assert ids(user_client.get(ASSETS, {"status": "FAILED"})) == {str(failed.pk)}
+
+    def test_status_in(self, user, user_client):
+        failed = AssetFactory(user=user, status=AssetStatus.FAILED)
+        pending = AssetFactory(user=user, status=AssetStatus.PENDING)
+        AssetFactory(user=user, status=AssetStatus.READY)
+        assert ids(user_client.get(ASSETS, {"status__in": "FAILED,PENDING"})) == {str(failed.pk), str(pending.pk)}
+
+    def test_status_in_rejects_unknown_values(self, user_client):
+        assert user_client.get(ASSETS, {"status__in": "FAILED,LOST"}).status_code == 400
+
+    def test_gcs_url(self, user, user_client):
+        asset = AssetFactory(user=user, gcs_url="gs://b/one.mp4")
+        AssetFactory(user=user)
+        assert ids(user_client.get(ASSETS, {"gcs_url": "gs://b/one.mp4"})) == {str(asset.pk)}
+
+    def test_created_at_range(self, user, user_client):
+        now = datetime.datetime(2025, 6, 1, tzinfo=datetime.UTC)
+        old = AssetFactory(user=user, created_at=now - datetime.timedelta(days=10))
+        new = AssetFactory(user=user, created_at=now)
+        after = (now - datetime.timedelta(days=1)).isoformat()
+        assert ids(user_client.get(ASSETS, {"created_at_after": after})) == {str(new.pk)}
+        assert ids(user_client.get(ASSETS, {"created_at_before": after})) == {str(old.pk)}
+
+    def test_search_matches_names(self, user, user_client):
+        asset = AssetFactory(user=user, original_name="Summer promo.mp4")
+        AssetFactory(user=user, original_name="Winter.mp4")
+        assert ids(user_client.get(ASSETS, {"search": "summer"})) == {str(asset.pk)}
+
+    def test_ordering(self, user, user_client):
+        small = AssetFactory(user=user, file_size=1)
+        big = AssetFactory(user=user, file_size=100)
+        rows = user_client.get(ASSETS, {"ordering": "-file_size"}).json()["results"]
+        assert [row["id"] for row in rows] == [str(big.pk), str(small.pk)]
+        rows = user_client.get(ASSETS, {"ordering": "file_size"}).json()["results"]
+        assert [row["id"] for row in rows] == [str(small.pk), str(big.pk)]
+
+    def test_default_ordering_is_newest_first(self, user, user_client):
+        first = AssetFactory(user=user)
+        second = AssetFactory(user=user)
+        rows = user_client.get(ASSETS).json()["results"]
+        assert [row["id"] for row in rows] == [str(second.pk), str(first.pk)]
+
+
+class TestAssetStatusAction:
+    def test_changes_status(self, user, user_client):
+        asset = AssetFactory(user=user, status=AssetStatus.PENDING)
+        response = user_client.post(url(ASSETS, asset, "status"), {"status": "PROCESSING"})
+        assert response.status_code == 200
+        assert response.json()["status"] == "PROCESSING"
+        assert Asset.objects.get(pk=asset.pk).status == AssetStatus.PROCESSING
+
+    def test_records_the_processing_error(self, user, user_client):
+        asset = AssetFactory(user=user, status=AssetStatus.PROCESSING)
+        response = user_client.post(
+            url(ASSETS, asset, "status"), {"status": "FAILED", "processing_error": "codec not supported"}
+        )
+        assert response.status_code == 200
+        assert response.json()["processing_error"] == "codec not supported"
+
+    def test_leaving_failed_clears_the_error(self, user, user_client):
+        asset = AssetFactory(user=user, status=AssetStatus.FAILED, processing_error="boom")
+        response = user_client.post(url(ASSETS, asset, "status"), {"status": "PROCESSING"})
+        assert response.json()["processing_error"] is None
+
+    def test_disallowed_transition_is_400_naming_the_allowed_ones(self, user, user_client):
+        asset = AssetFactory(user=user, status=AssetStatus.ARCHIVED)
+        response = user_client.post(url(ASSETS, asset, "status"), {"status": "PROCESSING"})
+        assert response.status_code == 400
+        assert response.json() == {
+            "status": ["Cannot change status from ARCHIVED to PROCESSING. Allowed from ARCHIVED: READY."]
+        }
+        assert Asset.objects.get(pk=asset.pk).status == AssetStatus.ARCHIVED
+
+    def test_unknown_status_is_400(self, user, user_client):
+        asset = AssetFactory(user=user)
+        response = user_client.post(url(ASSETS, asset, "status"), {"status": "LOST"})
+        assert response.status_code == 400
+        assert "status" in response.json()
+
+    def test_missing_status_is_400(self, user, user_client):
+        asset = AssetFactory(user=user)
+        assert "status" in user_client.post(url(ASSETS, asset, "status"), {}).json()
+
+
+def clip_payload(asset, **overrides):
+    payload = {"asset": str(asset.pk), "start_time": 5, "end_time": 20, "features": {"scene": "beach"}}
+    payload.update(overrides)
+    return payload
+
+
+class TestClipCrud:
+    def test_list_shows_only_clips_of_own_assets(self, user, user_client):
+        mine = ClipFactory.create_batch(2, asset=AssetFactory(user=user))
+        ClipFactory()
+        assert ids(user_client.get(CLIPS)) == {str(clip.pk) for clip in mine}
+
+    def test_retrieve_embeds_asset_and_predictions(self, user, user_client):
+        asset = AssetFactory(user=user)
+        clip = ClipFactory(asset=asset)
+        prediction = PredictionFactory(clip=clip)
+        data = user_client.get(url(CLIPS, clip)).json()
+        assert data["asset"] == str(asset.pk)
+        assert data["asset_summary"]["id"] == str(asset.pk)
+        assert data["asset_summary"]["gcs_url"] == asset.gcs_url
+        assert [row["id"] for row in data["predictions"]] == [str(prediction.pk)]
+
+    def test_create_computes_the_duration(self, user, user_client):
+        asset = AssetFactory(user=user)
+        response = user_client.post(CLIPS, clip_payload(asset, duration=99))
+        assert response.status_code == 201
+        data = response.json()
+        assert data["duration"] == 15
+        assert data["status"] == ClipStatus.PENDING
+        assert Clip.objects.get(pk=data["id"]).duration == 15
+
+    def test_cannot_create_a_clip_under_someone_elses_asset(self, user_client, other_user):
+        asset = AssetFactory(user=other_user)
+        response = user_client.post(CLIPS, clip_payload(asset))
+        assert response.status_code == 400
+        assert "asset" in response.json()
+        assert not Clip.objects.exists()
+
+    def test_cannot_create_a_clip_under_a_deleted_asset(self, user, user_client):
+        asset = AssetFactory(user=user)
+        asset.soft_delete()
+        assert "asset" in user_client.post(CLIPS, clip_payload(asset)).json()
+
+    def test_malformed_asset_id_is_400(self, user_client):
+        response = user_client.post(CLIPS, {"asset": "nope", "start_time": 0, "end_time": 1})
+        assert response.status_code == 400
+        assert "asset" in response.json()
+
+    def test_update(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user), start_time=0, end_time=10)
+        response = user_client.put(url(CLIPS, clip), clip_payload(clip.asset, start_time=2, end_time=4))
+        assert response.status_code == 200
+        assert response.json()["duration"] == 2
+
+    def test_partial_update(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user), start_time=0, end_time=10, has_music=False)
+        response = user_client.patch(url(CLIPS, clip), {"has_music": True, "end_time": 12})
+        assert response.status_code == 200
+        assert response.json()["duration"] == 12
+        clip.refresh_from_db()
+        assert clip.has_music is True
+
+    def test_asset_cannot_be_changed_after_creation(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        other_asset = AssetFactory(user=user)
+        user_client.patch(url(CLIPS, clip), {"asset": str(other_asset.pk)})
+        assert Clip.objects.get(pk=clip.pk).asset_id == clip.asset_id
+
+    def test_status_change_in_an_update_follows_the_transitions(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user), status=ClipStatus.PUBLISHED)
+        response = user_client.patch(url(CLIPS, clip), {"status": "PENDING"})
+        assert response.status_code == 400
+        assert "status" in response.json()
+        assert user_client.patch(url(CLIPS, clip), {"status": "REJECTED"}).json()["status"] == "REJECTED"
+
+    def test_delete_is_soft(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        assert user_client.delete(url(CLIPS, clip)).status_code == 204
+        assert Clip.all_objects.get(pk=clip.pk).deleted_at is not None
+        assert user_client.get(url(CLIPS, clip)).status_code == 404
+
+    def test_admin_restores_a_clip(self, admin_client_api):
+        clip = ClipFactory()
+        clip.soft_delete()
+        assert admin_client_api.post(url(CLIPS, clip, "restore")).status_code == 200
+        assert Clip.objects.filter(pk=clip.pk).exists()
+
+    def test_clip_of_a_deleted_asset_cannot_be_restored_alone(self, admin_client_api):
+        clip = ClipFactory()
+        clip.asset.soft_delete()
+        response = admin_client_api.post(url(CLIPS, clip, "restore"))
+        assert response.status_code == 400
+        assert response.json() == {"asset": ["The asset is deleted; restore it first."]}
+
+    def test_another_users_clip_is_404_everywhere(self, user_client):
+        clip = ClipFactory()
+        assert user_client.get(url(CLIPS, clip)).status_code == 404
+        assert user_client.put(url(CLIPS, clip), clip_payload(clip.asset)).status_code == 404
+        assert user_client.patch(url(CLIPS, clip), {"has_text": True}).status_code == 404
+        assert user_client.delete(url(CLIPS, clip)).status_code == 404
+        assert user_client.post(url(CLIPS, clip, "scores"), {"score": 0.5}).status_code == 404
+
+    @pytest.mark.parametrize("rows", [3, 30])
+    def test_list_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
+        ClipFactory.create_batch(rows, asset=AssetFactory(user=user))
+        with django_assert_max_num_queries(4):
+            assert user_client.get(CLIPS, {"page_size": 100}).json()["count"] == rows
+
+    @pytest.mark.parametrize("rows", [3, 30])
+    def test_detail_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        PredictionFactory.create_batch(rows, clip=clip)
+        with django_assert_max_num_queries(4):
+            assert len(user_client.get(url(CLIPS, clip)).json()["predictions"]) == rows
+
+
+class TestClipValidation:
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("start_time", -1),
+            ("face_count", -1),
+            ("rank", 0),
+            ("score", 1.5),
+            ("viral_score", -0.1),
+            ("engagement_score", 2),
+            ("brand_safety_score", -1),
+            ("status", "LOST"),
+            ("features", "not an object"),
+        ],
+    )
+    def test_invalid_values_are_400_naming_the_field(self, user, user_client, field, value):
+        response = user_client.post(CLIPS, clip_payload(AssetFactory(user=user), **{field: value}))
+        assert response.status_code == 400
+        assert field in response.json()
+
+    @pytest.mark.parametrize("end_time", [5, 4])
+    def test_end_time_must_be_after_start_time(self, user, user_client, end_time):
+        response = user_client.post(CLIPS, clip_payload(AssetFactory(user=user), start_time=5, end_time=end_time))
+        assert response.status_code == 400
+        assert response.json() == {"end_time": ["Must be after start_time."]}
+
+    def test_partial_update_checks_times_against_the_stored_ones(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user), start_time=10, end_time=20)
+        response = user_client.patch(url(CLIPS, clip), {"end_time": 5})
+        assert response.status_code == 400
+        assert "end_time" in response.json()
+
+
+class TestClipFilters:
+    @pytest.fixture
+    def clips(self, user):
+        asset, other_asset = AssetFactory(user=user), AssetFactory(user=user)
+        return {
+            "low": ClipFactory(asset=asset, score=0.2, rank=3, status=ClipStatus.SCORED),
+            "mid": ClipFactory(asset=asset, score=0.5, rank=2, status=ClipStatus.PUBLISHED),
+            "high": ClipFactory(asset=other_asset, score=0.9, rank=1, status=ClipStatus.REJECTED),
+        }
+
+    def _names(self, clips, response):
+        by_id = {str(clip.pk): name for name, clip in clips.items()}
+        return {by_id[row_id] for row_id in ids(response)}
+
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            ({"status": "PUBLISHED"}, {"mid"}),
+            ({"status__in": "SCORED,REJECTED"}, {"low", "high"}),
+            ({"score": "0.5"}, {"mid"}),
+            ({"score__in": "0.2,0.9"}, {"low", "high"}),
+            ({"score_min": "0.5"}, {"mid", "high"}),
+            ({"score_max": "0.5"}, {"low", "mid"}),
+            ({"rank": "1"}, {"high"}),
+            ({"rank__in": "1,3"}, {"low", "high"}),
+            ({"rank_min": "2"}, {"low", "mid"}),
+            ({"rank_max": "2"}, {"mid", "high"}),
+        ],
+    )
+    def test_filter(self, clips, user_client, params, expected):
+        assert self._names(clips, user_client.get(CLIPS, params)) == expected
+
+    def test_asset(self, clips, user_client):
+        response = user_client.get(CLIPS, {"asset": str(clips["high"].asset_id)})
+        assert self._names(clips, response) == {"high"}
+
+    def test_asset_in(self, clips, user_client):
+        response = user_client.get(CLIPS, {"asset__in": f"{clips['low'].asset_id},{clips['high'].asset_id}"})
+        assert self._names(clips, response) == {"low", "mid", "high"}
+
+    def test_created_at_range(self, user, user_client):
+        asset = AssetFactory(user=user)
+        moment = datetime.datetime(2025, 1, 10, tzinfo=datetime.UTC)
+        old = ClipFactory(asset=asset, created_at=moment - datetime.timedelta(days=5))
+        new = ClipFactory(asset=asset, created_at=moment)
+        boundary = (moment - datetime.timedelta(days=1)).isoformat()
+        assert ids(user_client.get(CLIPS, {"created_at_after": boundary})) == {str(new.pk)}
+        assert ids(user_client.get(CLIPS, {"created_at_before": boundary})) == {str(old.pk)}
+
+    def test_is_deleted_for_admin(self, admin_client_api):
+        live, deleted = ClipFactory(), ClipFactory()
+        deleted.soft_delete()
+        assert ids(admin_client_api.get(CLIPS, {"is_deleted": "true"})) == {str(deleted.pk)}
+        assert ids(admin_client_api.get(CLIPS, {"is_deleted": "false"})) == {str(live.pk)}
+
+    def test_ordering_by_score(self, clips, user_client):
+        rows = user_client.get(CLIPS, {"ordering": "-score"}).json()["results"]
+        assert [row["id"] for row in rows] == [str(clips[name].pk) for name in ("high", "mid", "low")]
+
+
+class TestTopClips:
+    def test_scored_clips_best_first_with_their_asset(self, user, user_client):
+        asset = AssetFactory(user=user)
+        low = ClipFactory(asset=asset, score=0.3)
+        high = ClipFactory(asset=asset, score=0.8)
+        ClipFactory(asset=asset, score=None)
+        ClipFactory(asset=asset, score=0.99).soft_delete()
+        data = user_client.get(TOP).json()
+        assert [row["id"] for row in data] == [str(high.pk), str(low.pk)]
+        assert data[0]["asset_summary"]["id"] == str(asset.pk)
+
+    def test_only_own_clips(self, user, user_client):
+        mine = ClipFactory(asset=AssetFactory(user=user), score=0.1)
+        ClipFactory(score=0.9)
+        assert ids(user_client.get(TOP)) == {str(mine.pk)}
+
+    def test_asset_limit_and_min_score(self, user, user_client):
+        asset = AssetFactory(user=user)
+        clips = [ClipFactory(asset=asset, score=score) for score in (0.1, 0.6, 0.7, 0.8)]
+        ClipFactory(asset=AssetFactory(user=user), score=0.95)
+        data = user_client.get(TOP, {"asset": str(asset.pk), "limit": 2, "min_score": 0.5}).json()
+        assert [row["id"] for row in data] == [str(clips[3].pk), str(clips[2].pk)]
+
+    def test_someone_elses_asset_is_400(self, user_client):
+        response = user_client.get(TOP, {"asset": str(AssetFactory().pk)})
+        assert response.status_code == 400
+        assert "asset" in response.json()
+
+    @pytest.mark.parametrize(
+        ("params", "field"),
+        [
+            ({"limit": 0}, "limit"),
+            ({"limit": 101}, "limit"),
+            ({"min_score": 2}, "min_score"),
+            ({"asset": "x"}, "asset"),
+        ],
+    )
+    def test_bad_parameters_are_400(self, user_client, params, field):
+        response = user_client.get(TOP, params)
+        assert response.status_code == 400
+        assert field in response.json()
+
+    @pytest.mark.parametrize("rows", [3, 30])
+    def test_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
+        for _ in range(rows):
+            ClipFactory(asset=AssetFactory(user=user), score=0.5)
+        with django_assert_max_num_queries(3):
+            assert len(user_client.get(TOP, {"limit": 100}).json()) == rows
+
+
+class TestClipScores:
+    def test_sets_scores_and_marks_a_pending_clip_scored(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user), status=ClipStatus.PENDING, score=None)
+        response = user_client.post(url(CLIPS, clip, "scores"), {"score": 0.91, "viral_score": 0.5, "rank": 1})
+        assert response.status_code == 200
+        data = response.json()
+        assert (data["score"], data["viral_score"], data["rank"], data["status"]) == (0.91, 0.5, 1, "SCORED")
+
+    def test_explicit_status(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user), status=ClipStatus.SCORED)
+        response = user_client.post(url(CLIPS, clip, "scores"), {"score": 0.7, "status": "PUBLISHED"})
+        assert response.json()["status"] == "PUBLISHED"
+
+    def test_null_clears_a_score(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user), viral_score=0.4)
+        assert user_client.post(url(CLIPS, clip, "scores"), {"viral_score": None}).json()["viral_score"] is None
+
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({"score": 1.01}, "score"),
+            ({"engagement_score": -0.01}, "engagement_score"),
+            ({"brand_safety_score": "high"}, "brand_safety_score"),
+            ({"rank": 0}, "rank"),
+            ({"status": "LOST"}, "status"),
+            ({}, "non_field_errors"),
+        ],
+    )
+    def test_invalid_input_is_400(self, user, user_client, payload, field):
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        response = user_client.post(url(CLIPS, clip, "scores"), payload)
+        assert response.status_code == 400
+        assert field in response.json()
+
+    def test_disallowed_status_is_400_and_writes_nothing(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user), status=ClipStatus.REJECTED, score=0.2)
+        response = user_client.post(url(CLIPS, clip, "scores"), {"score": 0.9, "status": "PUBLISHED"})
+        assert response.status_code == 400
+        assert "status" in response.json()
+        assert Clip.objects.get(pk=clip.pk).score == 0.2
+
+
+def prediction_payload(clip, **overrides):
+    payload = {"clip": str(clip.pk), "model_version": "v2.1.0", "predicted_roas": 3.0, "predicted_ctr": 0.02}
+    payload.update(overrides)
+    return payload
+
+
+class TestPredictionCrud:
+    def test_list_shows_only_predictions_of_own_clips(self, user, user_client):
+        mine = PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user)))
+        PredictionFactory()
+        assert ids(user_client.get(PREDICTIONS)) == {str(mine.pk)}
+
+    def test_predictions_of_a_deleted_clip_are_hidden(self, user, user_client):
+        prediction = PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user)))
+        prediction.clip.soft_delete()
+        assert ids(user_client.get(PREDICTIONS)) == set()
+        assert user_client.get(url(PREDICTIONS, prediction)).status_code == 404
+
+    def test_retrieve(self, user, user_client):
+        prediction = PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user)))
+        data = user_client.get(url(PREDICTIONS, prediction)).json()
+        assert data["clip"] == str(prediction.clip_id)
+        assert data["model_version"] == "v1.0.0"
+
+    def test_create(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        response = user_client.post(PREDICTIONS, prediction_payload(clip))
+        assert response.status_code == 201
+        data = response.json()
+        assert (data["model_type"], data["prediction_error"]) == ("roas", None)
+
+    def test_create_with_actuals_computes_the_error(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        response = user_client.post(PREDICTIONS, prediction_payload(clip, actual_roas=2.0, prediction_error=0))
+        assert response.json()["prediction_error"] == pytest.approx(0.5)
+
+    def test_cannot_predict_for_someone_elses_clip(self, user_client):
+        response = user_client.post(PREDICTIONS, prediction_payload(ClipFactory()))
+        assert response.status_code == 400
+        assert "clip" in response.json()
+
+    def test_update_recomputes_the_error(self, user, user_client):
+        prediction = PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user)), predicted_roas=3.0)
+        payload = prediction_payload(prediction.clip, predicted_roas=3.0, actual_roas=4.0, predicted_ctr=None)
+        response = user_client.put(url(PREDICTIONS, prediction), payload)
+        assert response.status_code == 200
+        assert response.json()["prediction_error"] == pytest.approx(0.25)
+
+    def test_partial_update(self, user, user_client):
+        prediction = PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user)), model_type="roas")
+        response = user_client.patch(url(PREDICTIONS, prediction), {"model_type": "ctr", "confidence": 0.9})
+        assert response.status_code == 200
+        prediction.refresh_from_db()
+        assert (prediction.model_type, prediction.confidence) == ("ctr", 0.9)
+
+    def test_delete_removes_the_row(self, user, user_client):
+        prediction = PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user)))
+        assert user_client.delete(url(PREDICTIONS, prediction)).status_code == 204
+        assert not Prediction.objects.filter(pk=prediction.pk).exists()
+
+    def test_predictions_have_no_restore(self, admin_client_api):
+        assert admin_client_api.post(url(PREDICTIONS, PredictionFactory(), "restore")).status_code == 404
+
+    def test_another_users_prediction_is_404_everywhere(self, user_client):
+        prediction = PredictionFactory()
+        assert user_client.get(url(PREDICTIONS, prediction)).status_code == 404
+        assert user_client.put(url(PREDICTIONS, prediction), prediction_payload(prediction.clip)).status_code == 404
+        assert user_client.patch(url(PREDICTIONS, prediction), {"model_type": "x"}).status_code == 404
+        assert user_client.delete(url(PREDICTIONS, prediction)).status_code == 404
+        assert user_client.post(url(PREDICTIONS, prediction, "actuals"), {"actual_roas": 1}).status_code == 404
+
+    @pytest.mark.parametrize(("field", "value"), [("confidence", 1.2), ("confidence", -0.1), ("features", [1])])
+    def test_invalid_values_are_400_naming_the_field(self, user, user_client, field, value):
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        response = user_client.post(PREDICTIONS, prediction_payload(clip, **{field: value}))
+        assert response.status_code == 400
+        assert field in response.json()
+
+    @pytest.mark.parametrize("rows", [3, 30])
+    def test_list_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
+        PredictionFactory.create_batch(rows, clip=ClipFactory(asset=AssetFactory(user=user)))
+        with django_assert_max_num_queries(4):
+            assert user_client.get(PREDICTIONS, {"page_size": 100}).json()["count"] == rows
+
+    @pytest.mark.parametrize("rows", [3, 30])
+    def test_detail_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        predictions = PredictionFactory.create_batch(rows, clip=clip)
+        with django_assert_max_num_queries(3):
+            assert user_client.get(url(PREDICTIONS, predictions[-1])).status_code == 200
+
+
+class TestPredictionFilters:
+    @pytest.fixture
+    def predictions(self, user):
+        first_clip = ClipFactory(asset=AssetFactory(user=user))
+        second_clip = ClipFactory(asset=AssetFactory(user=user))
+        return {
+            "a": PredictionFactory(clip=first_clip, model_version="v1", model_type="roas"),
+            "b": PredictionFactory(clip=first_clip, model_version="v2", model_type="ctr"),
+            "c": PredictionFactory(clip=second_clip, model_version="v3", model_type="roas"),
+        }
+
+    def _names(self, predictions, response):
+        by_id = {str(prediction.pk): name for name, prediction in predictions.items()}
+        return {by_id[row_id] for row_id in ids(response)}
+
+    def test_clip(self, predictions, user_client):
+        response = user_client.get(PREDICTIONS, {"clip": str(predictions["a"].clip_id)})
+        assert self._names(predictions, response) == {"a", "b"}
+
+    def test_clip_in(self, predictions, user_client):
+        clip_ids = f"{predictions['a'].clip_id},{predictions['c'].clip_id}"
+        assert self._names(predictions, user_client.get(PREDICTIONS, {"clip__in": clip_ids})) == {"a", "b", "c"}
+
+    def test_asset(self, predictions, user_client):
+        response = user_client.get(PREDICTIONS, {"asset": str(predictions["c"].clip.asset_id)})
+        assert self._names(predictions, response) == {"c"}
+
+    def test_model_version(self, predictions, user_client):
+        assert self._names(predictions, user_client.get(PREDICTIONS, {"model_version": "v2"})) == {"b"}
+
+    def test_model_version_in(self, predictions, user_client):
+        response = user_client.get(PREDICTIONS, {"model_version__in": "v1,v3"})
+        assert self._names(predictions, response) == {"a", "c"}
+
+    def test_model_type(self, predictions, user_client):
+        assert self._names(predictions, user_client.get(PREDICTIONS, {"model_type": "roas"})) == {"a", "c"}
+
+    def test_created_at_range(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        moment = datetime.datetime(2025, 3, 1, tzinfo=datetime.UTC)
+        old = PredictionFactory(clip=clip, created_at=moment - datetime.timedelta(days=3))
+        new = PredictionFactory(clip=clip, created_at=moment)
+        boundary = (moment - datetime.timedelta(days=1)).isoformat()
+        assert ids(user_client.get(PREDICTIONS, {"created_at_after": boundary})) == {str(new.pk)}
+        assert ids(user_client.get(PREDICTIONS, {"created_at_before": boundary})) == {str(old.pk)}
+
+    def test_ordering_by_confidence(self, user, user_client):
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        low, high = PredictionFactory(clip=clip, confidence=0.5), PredictionFactory(clip=clip, confidence=0.9)
+        rows = user_client.get(PREDICTIONS, {"ordering": "-confidence"}).json()["results"]
+        assert [row["id"] for row in rows] == [str(high.pk), str(low.pk)]
+
+
+class TestPredictionActuals:
+    def test_stores_actuals_and_computes_the_mape(self, user, user_client):
+        prediction = PredictionFactory(
+            clip=ClipFactory(asset=AssetFactory(user=user)),
+            predicted_roas=3.0,
+            predicted_ctr=0.02,
+            predicted_cpc=1.0,
+            predicted_cpa=None,
+            predicted_engagement=0.1,
+        )
+        payload = {"actual_roas": 4.0, "actual_ctr": 0.025, "actual_cpc": 0, "actual_cpa": 10.0}
+        response = user_client.post(url(PREDICTIONS, prediction, "actuals"), payload)
+        assert response.status_code == 200
+        data = response.json()
+        # roas |3-4|/4 = 0.25, ctr |0.02-0.025|/0.025 = 0.2; cpc has a zero actual, cpa no prediction.
+        assert data["prediction_error"] == pytest.approx(0.225)
+        assert data["actual_roas"] == 4.0
+        assert Prediction.objects.get(pk=prediction.pk).prediction_error == pytest.approx(0.225)
+
+    def test_no_qualifying_metric_gives_no_error(self, user, user_client):
+        prediction = PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user)), predicted_cpa=None)
+        response = user_client.post(url(PREDICTIONS, prediction, "actuals"), {"actual_cpa": 12})
+        assert response.json()["prediction_error"] is None
+
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [({}, "non_field_errors"), ({"actual_roas": "lots"}, "actual_roas"), ({"actual_ctr": [1]}, "actual_ctr")],
+    )
+    def test_invalid_input_is_400(self, user, user_client, payload, field):
+        prediction = PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user)))
+        response = user_client.post(url(PREDICTIONS, prediction, "actuals"), payload)
+        assert response.status_code == 400
+        assert field in response.json()
+
+    def test_unknown_keys_are_ignored_but_one_metric_is_needed(self, user, user_client):
+        prediction = PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user)))
+        response = user_client.post(url(PREDICTIONS, prediction, "actuals"), {"predicted_roas": 9})
+        assert response.status_code == 400
+
+
+def metric_payload(asset, **overrides):
+    payload = {
+        "asset": str(asset.pk),
+        "platform": "meta",
+        "date": "2025-02-01",
+        "impressions": 1000,
+        "clicks": 30,
+        "conversions": 2,
+        "spend": "12.50",
+        "revenue": "50.00",
+        "roas": "4.00",
+        "ctr": "0.0300",
+        "raw_data": {"source": "import"},
+    }
+    payload.update(overrides)
+    return payload
+
+
+class TestPerformanceMetricCrud:
+    def test_list_shows_only_metrics_of_own_assets(self, user, user_client):
+        mine = PerformanceMetricFactory(asset=AssetFactory(user=user))
+        PerformanceMetricFactory()
+        assert ids(user_client.get(METRICS)) == {str(mine.pk)}
+
+    def test_metrics_of_a_deleted_asset_are_hidden(self, user, user_client):
+        metric = PerformanceMetricFactory(asset=AssetFactory(user=user))
+        metric.asset.soft_delete()
+        assert ids(user_client.get(METRICS)) == set()
+
+    def test_retrieve(self, user, user_client):
+        metric = PerformanceMetricFactory(asset=AssetFactory(user=user))
+        data = user_client.get(url(METRICS, metric)).json()
+        assert (data["spend"], data["impressions"], data["ctr"]) == ("150.00", 10_000, "0.0300")
+
+    def test_create(self, user, user_client):
+        asset = AssetFactory(user=user)
+        response = user_client.post(METRICS, metric_payload(asset))
+        assert response.status_code == 201
+        assert PerformanceMetric.objects.get(pk=response.json()["id"]).spend == 12.5
+
+    def test_platform_defaults_to_meta(self, user, user_client):
+        payload = metric_payload(AssetFactory(user=user))
+        del payload["platform"]
+        assert user_client.post(METRICS, payload).json()["platform"] == "meta"
+
+    def test_cannot_create_for_someone_elses_asset(self, user_client):
+        response = user_client.post(METRICS, metric_payload(AssetFactory()))
+        assert response.status_code == 400
+        assert "asset" in response.json()
+
+    def test_same_asset_platform_and_date_is_400_on_date(self, user, user_client):
+        asset = AssetFactory(user=user)
+        PerformanceMetricFactory(asset=asset, platform="meta", date=datetime.date(2025, 2, 1))
+        response = user_client.post(METRICS, metric_payload(asset))
+        assert response.status_code == 400
+        assert response.json() == {"date": ["This asset already has a meta metric for 2025-02-01."]}
+        assert user_client.post(METRICS, metric_payload(asset, platform="google")).status_code == 201
+
+    def test_update(self, user, user_client):
+        metric = PerformanceMetricFactory(asset=AssetFactory(user=user), date=datetime.date(2025, 2, 1))
+        response = user_client.put(url(METRICS, metric), metric_payload(metric.asset, clicks=99))
+        assert response.status_code == 200
+        assert response.json()["clicks"] == 99
+
+    def test_partial_update(self, user, user_client):
+        metric = PerformanceMetricFactory(asset=AssetFactory(user=user))
+        response = user_client.patch(url(METRICS, metric), {"revenue": "1.00"})
+        assert response.status_code == 200
+        assert response.json()["revenue"] == "1.00"
+
+    def test_partial_update_onto_an_existing_day_is_400(self, user, user_client):
+        asset = AssetFactory(user=user)
+        PerformanceMetricFactory(asset=asset, date=datetime.date(2025, 2, 1))
+        metric = PerformanceMetricFactory(asset=asset, date=datetime.date(2025, 2, 2))
+        response = user_client.patch(url(METRICS, metric), {"date": "2025-02-01"})
+        assert response.status_code == 400
+        assert "date" in response.json()
+
+    def test_delete_removes_the_row(self, user, user_client):
+        metric = PerformanceMetricFactory(asset=AssetFactory(user=user))
+        assert user_client.delete(url(METRICS, metric)).status_code == 204
+        assert not PerformanceMetric.objects.filter(pk=metric.pk).exists()
+
+    def test_another_users_metric_is_404_everywhere(self, user_client):
+        metric = PerformanceMetricFactory()
+        assert user_client.get(url(METRICS, metric)).status_code == 404
+        assert user_client.put(url(METRICS, metric), metric_payload(metric.asset)).status_code == 404
+        assert user_client.patch(url(METRICS, metric), {"clicks": 1}).status_code == 404
+        assert user_client.delete(url(METRICS, metric)).status_code == 404
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("impressions", -1),
+            ("clicks", -1),
+            ("conversions", -1),
+            ("spend", "-0.01"),
+            ("revenue", "-1"),
+            ("spend", "123456789.00"),
+            ("ctr", "10.0000"),
+            ("ctr", "-0.1"),
+            ("date", "yesterday"),
+        ],
+    )
+    def test_invalid_values_are_400_naming_the_field(self, user, user_client, field, value):
+        response = user_client.post(METRICS, metric_payload(AssetFactory(user=user), **{field: value}))
+        assert response.status_code == 400
+        assert field in response.json()
+
+    @pytest.mark.parametrize("rows", [3, 30])
+    def test_list_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
+        PerformanceMetricFactory.create_batch(rows, asset=AssetFactory(user=user))
+        with django_assert_max_num_queries(4):
+            assert user_client.get(METRICS, {"page_size": 100}).json()["count"] == rows
+
+
+class TestPerformanceMetricFilters:
+    @pytest.fixture
+    def metrics(self, user):
+        asset, other_asset = AssetFactory(user=user), AssetFactory(user=user)
+        return {
+            "a": PerformanceMetricFactory(asset=asset, platform="meta", date=datetime.date(2025, 1, 1)),
+            "b": PerformanceMetricFactory(asset=asset, platform="google", date=datetime.date(2025, 1, 2)),
+            "c": PerformanceMetricFactory(asset=other_asset, platform="tiktok", date=datetime.date(2025, 1, 3)),
+        }
+
+    def _names(self, metrics, response):
+        by_id = {str(metric.pk): name for name, metric in metrics.items()}
+        return {by_id[row_id] for row_id in ids(response)}
+
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            ({"platform": "google"}, {"b"}),
+            ({"platform__in": "meta,tiktok"}, {"a", "c"}),
+            ({"date": "2025-01-02"}, {"b"}),
+            ({"date_after": "2025-01-02"}, {"b", "c"}),
+            ({"date_before": "2025-01-02"}, {"a", "b"}),
+        ],
+    )
+    def test_filter(self, metrics, user_client, params, expected):
+        assert self._names(metrics, user_client.get(METRICS, params)) == expected
+
+    def test_asset(self, metrics, user_client):
+        assert self._names(metrics, user_client.get(METRICS, {"asset": str(metrics["c"].asset_id)})) == {"c"}
+
+    def test_asset_in(self, metrics, user_client):
+        asset_ids = f"{metrics['a'].asset_id},{metrics['c'].asset_id}"
+        assert self._names(metrics, user_client.get(METRICS, {"asset__in": asset_ids})) == {"a", "b", "c"}
+
+    def test_created_at_range(self, metrics, user_client):
+        future = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)).isoformat()
+        assert self._names(metrics, user_client.get(METRICS, {"created_at_before": future})) == {"a", "b", "c"}
+        assert self._names(metrics, user_client.get(METRICS, {"created_at_after": future})) == set()
+
+    def test_default_ordering_is_newest_date_first(self, metrics, user_client):
+        rows = user_client.get(METRICS).json()["results"]
+        assert [row["id"] for row in rows] == [str(metrics[name].pk) for name in ("c", "b", "a")]
+
+    def test_ordering_by_date(self, metrics, user_client):
+        rows = user_client.get(METRICS, {"ordering": "date"}).json()["results"]
+        assert [row["id"] for row in rows] == [str(metrics[name].pk) for name in ("a", "b", "c")]
+
+
+def test_other_users_cannot_reach_media_with_their_own_key(other_client, user):
+    asset = AssetFactory(user=user)
+    assert other_client.get(url(ASSETS, asset)).status_code == 404

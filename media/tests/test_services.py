@@ -1,0 +1,201 @@
+"""media.services: asset and clip status transitions, clip scores, prediction actuals and error."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from media.choices import AssetStatus, ClipStatus
+from media.factories import AssetFactory, ClipFactory, PredictionFactory
+from media.models import Asset, Clip, Prediction
+from media.services import (
+    ASSET_TRANSITIONS,
+    CLIP_TRANSITIONS,
+    asset_change_status,
+    clip_change_status,
+    clip_set_scores,
+    prediction_error,
+    prediction_record_actuals,
+)
+
+pytestmark = pytest.mark.django_db
+
+ASSET_MOVES = [(current, target) for current in AssetStatus for target in AssetStatus if current != target]
+CLIP_MOVES = [(current, target) for current in ClipStatus for target in ClipStatus if current != target]
+
+
+class TestAssetChangeStatus:
+    @pytest.mark.parametrize(("current", "target"), ASSET_MOVES)
+    def test_every_transition_is_allowed_or_refused_as_the_table_says(self, current, target):
+        asset = AssetFactory(status=current)
+        if target in ASSET_TRANSITIONS[current]:
+            asset_change_status(asset=asset, status=target)
+            assert Asset.objects.get(pk=asset.pk).status == target
+        else:
+            with pytest.raises(ValidationError) as error:
+                asset_change_status(asset=asset, status=target)
+            assert f"Allowed from {current}" in error.value.message_dict["status"][0]
+            assert Asset.objects.get(pk=asset.pk).status == current
+
+    def test_staying_put_is_allowed(self):
+        asset = asset_change_status(asset=AssetFactory(status=AssetStatus.ARCHIVED), status=AssetStatus.ARCHIVED)
+        assert asset.status == AssetStatus.ARCHIVED
+
+    def test_archived_may_only_come_back_as_ready(self):
+        asset = AssetFactory(status=AssetStatus.ARCHIVED)
+        with pytest.raises(ValidationError) as error:
+            asset_change_status(asset=asset, status=AssetStatus.PROCESSING)
+        assert error.value.message_dict["status"] == [
+            "Cannot change status from ARCHIVED to PROCESSING. Allowed from ARCHIVED: READY."
+        ]
+
+    def test_failing_records_the_error(self):
+        asset = asset_change_status(
+            asset=AssetFactory(status=AssetStatus.PROCESSING), status=AssetStatus.FAILED, processing_error="bad codec"
+        )
+        assert Asset.objects.get(pk=asset.pk).processing_error == "bad codec"
+
+    def test_leaving_failed_clears_the_old_error(self):
+        asset = AssetFactory(status=AssetStatus.FAILED, processing_error="bad codec")
+        asset_change_status(asset=asset, status=AssetStatus.PROCESSING)
+        assert Asset.objects.get(pk=asset.pk).processing_error is None
+
+    def test_a_new_error_text_is_kept_on_any_status(self):
+        asset = AssetFactory(status=AssetStatus.PENDING)
+        asset_change_status(asset=asset, status=AssetStatus.PROCESSING, processing_error="retrying")
+        assert Asset.objects.get(pk=asset.pk).processing_error == "retrying"
+
+    def test_works_on_a_soft_deleted_asset(self):
+        asset = AssetFactory(status=AssetStatus.READY)
+        asset.soft_delete()
+        asset_change_status(asset=asset, status=AssetStatus.ARCHIVED)
+        assert Asset.all_objects.get(pk=asset.pk).status == AssetStatus.ARCHIVED
+
+
+class TestClipChangeStatus:
+    @pytest.mark.parametrize(("current", "target"), CLIP_MOVES)
+    def test_every_transition_is_allowed_or_refused_as_the_table_says(self, current, target):
+        clip = ClipFactory(status=current)
+        if target in CLIP_TRANSITIONS[current]:
+            clip_change_status(clip=clip, status=target)
+            assert Clip.objects.get(pk=clip.pk).status == target
+        else:
+            with pytest.raises(ValidationError) as error:
+                clip_change_status(clip=clip, status=target)
+            assert "status" in error.value.message_dict
+            assert Clip.objects.get(pk=clip.pk).status == current
+
+
+class TestClipSetScores:
+    def test_sets_scores_and_rank(self):
+        clip = clip_set_scores(
+            clip=ClipFactory(status=ClipStatus.SCORED),
+            score=0.9,
+            viral_score=0.8,
+            engagement_score=0.7,
+            brand_safety_score=1.0,
+            rank=2,
+        )
+        stored = Clip.objects.get(pk=clip.pk)
+        assert (stored.score, stored.viral_score, stored.engagement_score, stored.brand_safety_score, stored.rank) == (
+            0.9,
+            0.8,
+            0.7,
+            1.0,
+            2,
+        )
+
+    @pytest.mark.parametrize("status", [ClipStatus.PENDING, ClipStatus.ANALYZED])
+    def test_a_score_marks_an_unscored_clip_scored(self, status):
+        clip = clip_set_scores(clip=ClipFactory(status=status, score=None), score=0.5)
+        assert Clip.objects.get(pk=clip.pk).status == ClipStatus.SCORED
+
+    def test_a_score_leaves_a_published_clip_published(self):
+        clip = clip_set_scores(clip=ClipFactory(status=ClipStatus.PUBLISHED), score=0.5)
+        assert clip.status == ClipStatus.PUBLISHED
+
+    def test_other_scores_alone_do_not_change_the_status(self):
+        clip = clip_set_scores(clip=ClipFactory(status=ClipStatus.PENDING, score=None), viral_score=0.4)
+        assert clip.status == ClipStatus.PENDING
+
+    def test_explicit_status_follows_the_transitions(self):
+        clip = clip_set_scores(clip=ClipFactory(status=ClipStatus.SCORED), score=0.6, status=ClipStatus.PUBLISHED)
+        assert Clip.objects.get(pk=clip.pk).status == ClipStatus.PUBLISHED
+        with pytest.raises(ValidationError) as error:
+            clip_set_scores(clip=clip, score=0.7, status=ClipStatus.PENDING)
+        assert "status" in error.value.message_dict
+        assert Clip.objects.get(pk=clip.pk).score == 0.6
+
+    def test_none_clears_a_score(self):
+        clip = clip_set_scores(clip=ClipFactory(viral_score=0.3), viral_score=None)
+        assert Clip.objects.get(pk=clip.pk).viral_score is None
+
+    @pytest.mark.parametrize(
+        "scores", [{"score": 1.5}, {"viral_score": -0.1}, {"engagement_score": 2}, {"brand_safety_score": -1}]
+    )
+    def test_scores_outside_the_unit_interval_are_refused(self, scores):
+        clip = ClipFactory(score=0.2)
+        with pytest.raises(ValidationError):
+            clip_set_scores(clip=clip, **scores)
+        assert Clip.objects.get(pk=clip.pk).score == 0.2
+
+    def test_rank_below_one_is_refused(self):
+        with pytest.raises(ValidationError):
+            clip_set_scores(clip=ClipFactory(), rank=0)
+
+    def test_unknown_score_fields_are_refused(self):
+        with pytest.raises(ValidationError) as error:
+            clip_set_scores(clip=ClipFactory(), popularity=0.5)
+        assert "popularity" in error.value.message_dict
+
+
+class TestPredictionError:
+    def test_is_the_mean_absolute_percentage_error_as_a_fraction(self):
+        prediction = Prediction(predicted_roas=3.0, actual_roas=4.0, predicted_ctr=0.02, actual_ctr=0.025)
+        # (|3 - 4| / 4 + |0.02 - 0.025| / 0.025) / 2 = (0.25 + 0.2) / 2
+        assert prediction_error(prediction) == pytest.approx(0.225)
+
+    def test_is_relative_to_the_actual_value(self):
+        assert prediction_error(Prediction(predicted_cpc=2.0, actual_cpc=1.0)) == pytest.approx(1.0)
+        assert prediction_error(Prediction(predicted_cpc=1.0, actual_cpc=2.0)) == pytest.approx(0.5)
+
+    def test_skips_metrics_with_a_zero_actual(self):
+        prediction = Prediction(predicted_roas=3.0, actual_roas=0, predicted_cpa=10.0, actual_cpa=8.0)
+        assert prediction_error(prediction) == pytest.approx(0.25)
+
+    def test_skips_metrics_without_a_prediction_or_an_actual(self):
+        prediction = Prediction(predicted_roas=None, actual_roas=4.0, predicted_ctr=0.1, actual_ctr=None)
+        assert prediction_error(prediction) is None
+
+    def test_uses_the_absolute_value_of_a_negative_actual(self):
+        assert prediction_error(Prediction(predicted_engagement=-1.0, actual_engagement=-2.0)) == pytest.approx(0.5)
+
+    def test_a_perfect_prediction_has_no_error(self):
+        assert prediction_error(Prediction(predicted_roas=2.5, actual_roas=2.5)) == 0
+
+
+class TestPredictionRecordActuals:
+    def test_stores_actuals_and_the_error(self):
+        prediction = PredictionFactory(predicted_roas=3.0, predicted_ctr=None, predicted_cpc=None, predicted_cpa=None)
+        prediction = prediction_record_actuals(prediction=prediction, actual_roas=2.0, actual_ctr=0.03)
+        stored = Prediction.objects.get(pk=prediction.pk)
+        assert (stored.actual_roas, stored.actual_ctr) == (2.0, 0.03)
+        assert stored.prediction_error == pytest.approx(0.5)
+
+    def test_later_actuals_are_combined_with_earlier_ones(self):
+        prediction = PredictionFactory(
+            predicted_roas=3.0, predicted_ctr=0.02, predicted_cpc=None, predicted_cpa=None, predicted_engagement=None
+        )
+        prediction_record_actuals(prediction=prediction, actual_roas=4.0)
+        prediction = prediction_record_actuals(prediction=prediction, actual_ctr=0.025)
+        assert prediction.prediction_error == pytest.approx(0.225)
+
+    def test_refuses_unknown_metrics(self):
+        prediction = PredictionFactory()
+        with pytest.raises(ValidationError) as error:
+            prediction_record_actuals(prediction=prediction, actual_views=10)
+        assert "actual_views" in error.value.message_dict
+        assert Prediction.objects.get(pk=prediction.pk).prediction_error is None
+
+    def test_refuses_an_empty_call(self):
+        with pytest.raises(ValidationError) as error:
+            prediction_record_actuals(prediction=PredictionFactory())
+        assert "actuals" in error.value.message_dict

@@ -1,0 +1,239 @@
+"""Staff console for users and their API keys.
+
+Keys are issued through ``users.services.api_key_issue`` (the add form, or the "Issue an API key"
+action on users): the secret is shown once, on the page that answers the request, and never stored.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+
+from gateway.admin import (
+    BaseAdmin,
+    ReadOnlyLatestInline,
+    SoftDeleteAdmin,
+    admin_link,
+    limited_rows,
+    owner_filter,
+    run_form_action,
+    validation_message,
+)
+from users.models import ApiKey, User
+from users.services import api_key_issue, api_key_revoke
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "name", "role")
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+class ApiKeyInline(ReadOnlyLatestInline):
+    """A user's keys: name, prefix and dates; the hash is never shown."""
+
+    model = ApiKey
+    fields = ("short_id", "name", "prefix", "state", "created_at", "last_used_at", "expires_at", "revoked_at")
+    all_rows_param = "owner"
+    verbose_name_plural = "API keys"
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return api_key_state(obj)
+
+
+def api_key_state(api_key: ApiKey) -> str:
+    if api_key.is_revoked:
+        return "revoked"
+    if api_key.is_expired:
+        return "expired"
+    return "active"
+
+
+class IssueApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the key is for, e.g. “CI pipeline”.")
+    expires_at = forms.SplitDateTimeField(
+        required=False, widget=AdminSplitDateTime, help_text="Leave empty for a key that does not expire."
+    )
+
+
+def render_issued_key(request, model_admin, api_key: ApiKey, secret: str):
+    """The one page that shows a new key's secret; it is not cached and not stored anywhere."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "API key issued",
+        "subtitle": None,
+        "opts": ApiKey._meta,
+        "api_key": api_key,
+        "secret": secret,
+    }
+    response = TemplateResponse(request, "admin/users/apikey/issued.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@admin.register(User)
+class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+    list_display = (
+        "short_id",
+        "email",
+        "name",
+        "role",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "last_login",
+        "created_at",
+    )
+    list_display_links = ("short_id", "email")
+    list_filter = ("role", "is_active", "is_staff", "is_superuser", "created_at", "last_login")
+    search_fields = ("email", "name")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    readonly_fields = ("last_login",)
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("name", "role", "settings")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Record", {"fields": ("id", "last_login", "created_at", "updated_at", "deleted_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "name", "role", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    inlines = (ApiKeyInline,)
+    actions = ("issue_api_key", "soft_delete_selected", "restore_selected")
+
+    def has_issue_api_key_permission(self, request):
+        opts = ApiKey._meta
+        return request.user.has_perm(f"{opts.app_label}.add_{opts.model_name}")
+
+    @admin.action(description="Issue an API key to the selected user", permissions=["issue_api_key"])
+    def issue_api_key(self, request, queryset):
+        issued = {}
+
+        def issue(user, data):
+            issued["key"] = api_key_issue(user=user, name=data["name"], expires_at=data["expires_at"])
+            return issued["key"][0]
+
+        response = run_form_action(
+            self,
+            request,
+            queryset,
+            action="issue_api_key",
+            form_class=IssueApiKeyForm,
+            title="Issue an API key",
+            apply=issue,
+            submit_label="Issue the key",
+            describe=lambda user, api_key, data: f"Issued API key “{api_key.name}” ({api_key.prefix}…) to {user}.",
+            single=True,
+        )
+        if "key" in issued:
+            api_key, secret = issued["key"]
+            return render_issued_key(request, self, api_key, secret)
+        return response
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(BaseAdmin):
+    list_display = (
+        "short_id",
+        "name",
+        "prefix",
+        "owner",
+        "state",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
+    list_display_links = ("short_id", "name")
+    list_filter = (
+        owner_filter(),
+        ("revoked_at", admin.EmptyFieldListFilter),
+        "expires_at",
+        "last_used_at",
+        "created_at",
+    )
+    list_select_related = ("user",)
+    search_fields = ("=prefix", "name", "user__email")
+    uuid_search_fields = ("pk", "user_id")
+    search_help_text = "A key's prefix, name or owner email; or an id (key or user, full or first 8 characters)."
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("user",)
+    fieldsets = (
+        (None, {"fields": ("user", "name", "expires_at")}),
+        ("Key", {"fields": ("prefix", "state", "last_used_at", "revoked_at")}),
+        ("Record", {"fields": ("id", "created_at", "updated_at")}),
+    )
+    add_fieldsets = ((None, {"fields": ("user", "name", "expires_at")}),)
+    readonly_fields = ("prefix", "state", "last_used_at", "revoked_at")
+    actions = ("revoke_selected",)
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "user") if obj is not None else fields
+
+    @admin.display(description="owner", ordering="user__email")
+    def owner(self, obj):
+        return admin_link(User, obj.user_id, obj.user.email)
+
+    @admin.display(description="state")
+    def state(self, obj):
+        state = api_key_state(obj)
+        if state == "active":
+            return state
+        return format_html('<span class="gv-deleted">{}</span>', state)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        # New keys come from the service, which makes the secret and stores only its hash.
+        api_key, secret = api_key_issue(user=obj.user, name=obj.name, expires_at=obj.expires_at)
+        obj.__dict__.update({name: value for name, value in api_key.__dict__.items() if name != "_state"})
+        obj._state.adding = False
+        obj._state.db = api_key._state.db
+        request._issued_api_key_secret = secret
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, "_issued_api_key_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        return render_issued_key(request, self, obj, secret)
+
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        rows = limited_rows(self, request, queryset.filter(revoked_at__isnull=True))
+        if rows is None:
+            return
+        for api_key in rows:
+            try:
+                api_key_revoke(api_key=api_key)
+            except ValidationError as error:
+                self.message_user(request, f"{api_key}: {validation_message(error)}", messages.ERROR)
+                continue
+            self.log_change(request, api_key, "Revoked.")
+        if rows:
+            self.message_user(request, f"Revoked {len(rows)} API key{'s' if len(rows) != 1 else ''}.", messages.SUCCESS)
+        else:
+            self.message_user(request, "The selected keys were already revoked.", messages.WARNING)

@@ -1,0 +1,183 @@
+"""Serializers of users and API keys."""
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from gateway.api.fields import JSONObjectField, UniqueOrNullValidator
+from gateway.api.permissions import is_admin
+from gateway.api.representation import FastRepresentationMixin
+from users.models import ApiKey, User
+from users.services import api_key_issue
+
+
+class UserSummarySerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """Who owns a row: embedded in asset and campaign details."""
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "name"]
+        read_only_fields = fields
+
+
+class OwnerField(serializers.PrimaryKeyRelatedField):
+    """The owner of a new row, by id; defaults to the caller. Only an ADMIN may name someone else."""
+
+    default_error_messages = {
+        "does_not_exist": "No user with id {pk_value} exists, or you may not create rows for them.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("pk_field", serializers.UUIDField(format="hex_verbose"))
+        kwargs.setdefault("default", serializers.CurrentUserDefault())
+        kwargs.setdefault("help_text", "Owner (user id). Defaults to the caller; only an ADMIN may name another user.")
+        super().__init__(**kwargs)
+
+    def get_default(self):
+        # The caller is the default owner of a new row only: a PUT that leaves ``user`` out keeps the owner.
+        if getattr(self.parent, "instance", None) is not None:
+            raise serializers.SkipField()
+        return super().get_default()
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if is_admin(user):
+            return User.objects.all()
+        if user is None or not user.is_authenticated:
+            return User.objects.none()
+        return User.objects.filter(pk=user.pk)
+
+
+def _check_password(password, user=None):
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(list(error.messages)) from error
+    return password
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A user as ADMIN users manage them. ``password`` is write-only and optional (API-only users)."""
+
+    email = serializers.EmailField(
+        max_length=254,
+        validators=[
+            UniqueOrNullValidator(
+                queryset=User.all_objects.all(), lookup="iexact", message="A user with this email already exists."
+            )
+        ],
+    )
+    settings = JSONObjectField(required=False)
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=False, style={"input_type": "password"}, trim_whitespace=False
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "email",
+            "name",
+            "role",
+            "settings",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "password",
+            "last_login",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        ]
+        read_only_fields = ["id", "is_superuser", "last_login", "created_at", "updated_at", "deleted_at"]
+
+    def validate_email(self, value):
+        return User.objects.normalize_email(value).lower()
+
+    def validate_password(self, value):
+        return _check_password(value, self.instance)
+
+    def create(self, validated_data):
+        password = validated_data.pop("password", None)
+        return User.objects.create_user(password=password, **validated_data)
+
+    def update(self, instance, validated_data):
+        password = validated_data.pop("password", None)
+        instance = super().update(instance, validated_data)
+        if password:
+            instance.set_password(password)
+            instance.save(update_fields=["password", "updated_at"])
+        return instance
+
+
+class MeSerializer(serializers.ModelSerializer):
+    """The caller's own profile: name and settings are writable."""
+
+    settings = JSONObjectField(required=False)
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "role", "settings", "is_active", "created_at", "updated_at"]
+        read_only_fields = ["id", "email", "role", "is_active", "created_at", "updated_at"]
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    """An API key without its secret. ``user`` and ``expires_at`` are set at creation only."""
+
+    user = OwnerField(required=False)
+    is_usable = serializers.SerializerMethodField(help_text="Neither revoked nor expired.")
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "user",
+            "name",
+            "prefix",
+            "created_at",
+            "updated_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "is_usable",
+        ]
+        read_only_fields = ["id", "prefix", "created_at", "updated_at", "last_used_at", "revoked_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            fields["user"].read_only = True
+            fields["expires_at"].read_only = True
+        return fields
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_is_usable(self, api_key) -> bool:
+        return not api_key.is_revoked and not api_key.is_expired
+
+    def validate_expires_at(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("Must be in the future.")
+        return value
+
+    def create(self, validated_data):
+        api_key, secret = api_key_issue(
+            user=validated_data["user"], name=validated_data["name"], expires_at=validated_data.get("expires_at")
+        )
+        api_key.secret = secret
+        return api_key
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    """A new API key with its secret ``key``: shown this once, never again."""
+
+    key = serializers.SerializerMethodField(help_text="The secret. It is not stored and cannot be shown again.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+    @extend_schema_field(serializers.CharField())
+    def get_key(self, api_key) -> str:
+        return api_key.secret

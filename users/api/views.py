@@ -1,0 +1,103 @@
+"""Users (managed by ADMIN users; everyone has ``users/me/``) and API keys."""
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, status
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from gateway.api.permissions import IsAdmin
+from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet
+from users.api.filters import ApiKeyFilterSet, UserFilterSet
+from users.api.serializers import ApiKeyCreatedSerializer, ApiKeySerializer, MeSerializer, UserSerializer
+from users.models import ApiKey, User
+from users.services import api_key_revoke
+
+ADMIN_WRITE_ACTIONS = {"create", "update", "partial_update", "destroy"}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List users (ADMIN: all; others: themselves)"),
+    create=extend_schema(summary="Create a user (ADMIN)"),
+    update=extend_schema(summary="Replace a user (ADMIN)"),
+    partial_update=extend_schema(summary="Update a user (ADMIN)"),
+    destroy=extend_schema(summary="Delete a user (ADMIN; soft unless ?hard=true)"),
+)
+class UserViewSet(SoftDeleteModelViewSet):
+    """Users. ADMIN users see and manage all; everyone else sees only themselves and edits ``users/me/``."""
+
+    queryset = User.objects.all()
+    serializer_class = UserSerializer
+    serializer_classes = {"me": MeSerializer}
+    filterset_class = UserFilterSet
+    search_fields = ["email", "name"]
+
+    def get_permissions(self):
+        if self.action in ADMIN_WRITE_ACTIONS:
+            return [IsAuthenticated(), IsAdmin()]
+        return super().get_permissions()
+
+    def scope_queryset(self, queryset, user):
+        return queryset.filter(pk=user.pk)
+
+    def get_object(self):
+        # ``me/`` has no id in its URL: its row is the caller's (DRF's OPTIONS metadata asks for it too).
+        if self.lookup_field not in self.kwargs:
+            return self.request.user
+        return super().get_object()
+
+    def destroy(self, request, *args, **kwargs):
+        if self.get_object().pk == request.user.pk:
+            raise exceptions.ValidationError({"non_field_errors": ["You cannot delete your own account."]})
+        return super().destroy(request, *args, **kwargs)
+
+    @extend_schema(summary="The caller's own profile", methods=["GET"])
+    @extend_schema(summary="Update the caller's own profile (name, settings)", methods=["PUT", "PATCH"])
+    @action(detail=False, methods=["get", "put", "patch"], url_path="me")
+    def me(self, request):
+        if request.method == "GET":
+            return Response(MeSerializer(request.user, context=self.get_serializer_context()).data)
+        serializer = MeSerializer(
+            request.user, data=request.data, partial=request.method == "PATCH", context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            serializer.save()
+        return Response(serializer.data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List API keys (yours; ADMIN: everyone's)"),
+    create=extend_schema(
+        summary="Issue an API key", description="The response carries the secret `key` once; store it now."
+    ),
+    destroy=extend_schema(summary="Revoke an API key (the row stays, marked revoked)"),
+)
+class ApiKeyViewSet(ScopedModelViewSet):
+    """API keys: never their secret, except once in the response that creates one."""
+
+    queryset = ApiKey.objects.all()
+    serializer_class = ApiKeySerializer
+    filterset_class = ApiKeyFilterSet
+    search_fields = ["name"]
+
+    def scope_queryset(self, queryset, user):
+        return queryset.filter(user=user)
+
+    @extend_schema(responses={status.HTTP_201_CREATED: ApiKeyCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        data = ApiKeyCreatedSerializer(serializer.instance, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        api_key_revoke(api_key=instance)
+
+    @extend_schema(request=None, summary="Revoke an API key", responses=ApiKeySerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        api_key = api_key_revoke(api_key=self.get_object())
+        return Response(self.get_serializer(api_key).data)
