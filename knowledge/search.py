@@ -41,6 +41,8 @@ MAX_K = 100
 MAX_QUERY_LENGTH = 1000
 MAX_TAGS = 50
 RRF_K = 60
+# PostgreSQL text cannot hold NUL.
+NUL_MESSAGE = "Null characters are not allowed."
 # pgvector stores single-precision floats; anything beyond this overflows to infinity in the database.
 FLOAT32_MAX = 3.4028234663852886e38
 
@@ -149,6 +151,8 @@ def validate_search_params(
             text = query.strip()
             if len(text) > MAX_QUERY_LENGTH:
                 errors["query"] = f"Must be at most {MAX_QUERY_LENGTH} characters, got {len(text)}."
+            elif "\x00" in text:
+                errors["query"] = NUL_MESSAGE
 
     vector = None
     if embedding is not None:
@@ -164,6 +168,8 @@ def validate_search_params(
 
     if category is not None and (not isinstance(category, str) or not category.strip()):
         errors["category"] = "Must be a non-empty string."
+    elif category is not None and "\x00" in category:
+        errors["category"] = NUL_MESSAGE
 
     tag_list = []
     if tags is not None:
@@ -173,6 +179,8 @@ def validate_search_params(
             errors["tags"] = f"At most {MAX_TAGS} tags, got {len(tags)}."
         elif not all(isinstance(tag, str) and tag.strip() for tag in tags):
             errors["tags"] = "Every tag must be a non-empty string."
+        elif any("\x00" in tag for tag in tags):
+            errors["tags"] = NUL_MESSAGE
         else:
             tag_list = list(dict.fromkeys(tag.strip() for tag in tags))
 

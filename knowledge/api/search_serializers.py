@@ -19,6 +19,7 @@ from knowledge.search import (
     validate_search_params,
 )
 
+NOT_BLANK = r"\S"
 # 1,536 floats written out in full take about 40 KB of JSON; this leaves room for pretty-printing.
 DEFAULT_MAX_SEARCH_BODY_BYTES = 256 * 1024
 
@@ -98,11 +99,12 @@ class KnowledgeSearchSerializer(serializers.Serializer):
     k = serializers.IntegerField(
         required=False, default=10, min_value=1, max_value=MAX_K, help_text="How many results (1 to 100)."
     )
-    category = serializers.CharField(
-        required=False, allow_null=True, max_length=100, help_text="Only documents of this category."
+    # "Not only spaces" (what the fields check after trimming) is in the schema as the pattern \S.
+    category = serializers.RegexField(
+        NOT_BLANK, required=False, allow_null=True, max_length=100, help_text="Only documents of this category."
     )
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=100),
+        child=serializers.RegexField(NOT_BLANK, max_length=100),
         required=False,
         allow_null=True,
         max_length=MAX_TAGS,

@@ -24,7 +24,7 @@ from knowledge.services import knowledge_document_restore_version
 
 FULL_TEXT_PARAMETER = OpenApiParameter(
     "q",
-    str,
+    {"type": "string", "maxLength": MAX_QUERY_LENGTH},
     description="Full-text search over name, description and content (web-search syntax: quoted phrases, OR, "
     "-word); results come best match first unless `ordering` is given.",
 )

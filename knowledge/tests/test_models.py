@@ -24,9 +24,10 @@ def test_every_declared_constraint_has_a_test():
 
 @pytest.mark.parametrize("version", [0, -1])
 def test_version_must_be_positive(version):
-    document = KnowledgeDocumentFactory()
+    # Updates cannot set the version at all (the trigger keeps it), so the check guards inserts.
+    document = KnowledgeDocumentFactory.build(version=version)
     with pytest.raises(IntegrityError, match="knowledge_knowledgedocument_version_positive"), transaction.atomic():
-        KnowledgeDocument.objects.filter(pk=document.pk).update(version=version)
+        document.save()
 
 
 class TestVersion:
@@ -90,3 +91,21 @@ class TestVersion:
         document = KnowledgeDocumentFactory()
         KnowledgeDocument.objects.filter(pk=document.pk).update(content="Edited.", version=7)
         assert stored_version(document) == 2
+
+
+def test_version_cannot_be_written_directly():
+    document = KnowledgeDocumentFactory()
+    KnowledgeDocument.all_objects.filter(pk=document.pk).update(version=7)
+    document.refresh_from_db()
+    assert document.version == 1
+
+
+def test_stale_instance_does_not_roll_version_back():
+    document = KnowledgeDocumentFactory()
+    stale = KnowledgeDocument.objects.get(pk=document.pk)
+    document.content = "new content"
+    document.save()
+    stale.name = "renamed"
+    stale.save()  # a full save writes the stale content back: a change, so the version goes on, never back
+    stale.refresh_from_db()
+    assert stale.version == 3

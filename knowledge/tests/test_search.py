@@ -486,6 +486,9 @@ class TestValidation:
             ({"query": "budget", "tags": ["t"] * 51}, "tags", "At most 50 tags"),
             ({"query": "budget", "category": ""}, "category", "non-empty string"),
             ({"query": "budget", "category": 7}, "category", "non-empty string"),
+            ({"query": "bud\x00get"}, "query", "Null characters are not allowed"),
+            ({"query": "budget", "category": "a\x00"}, "category", "Null characters are not allowed"),
+            ({"query": "budget", "tags": ["ok", "a\x00"]}, "tags", "Null characters are not allowed"),
         ],
     )
     def test_bad_input_names_the_field_and_the_problem(self, kwargs, field, message):
