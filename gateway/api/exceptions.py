@@ -57,6 +57,10 @@ def exception_handler(exc, context):
     elif isinstance(exc, DataError):
         logger.info("data error turned into a 400: %s", exc)
         exc = exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [f"Invalid value: {_first_line(exc)}"]})
+    elif isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, list):
+        # A field validated on its own (DRF's SearchFilter checks ``search`` so) raises a bare list: keep the
+        # documented shape, an object of field errors.
+        exc = exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: exc.detail})
     response = drf_exception_handler(exc, context)
     if response is not None:
         set_rollback()

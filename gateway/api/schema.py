@@ -1,5 +1,6 @@
 """OpenAPI generation: the API-key security scheme and the error responses every operation may give."""
 
+from django.core.validators import RegexValidator
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse
@@ -94,6 +95,39 @@ class DecimalFieldExtension(OpenApiSerializerFieldExtension):
         return schema
 
 
+# A character that is not whitespace for Python's ``str.strip``, spelled out so that ECMAScript and Python
+# regular expressions agree (their ``\s`` differ on U+001C-U+001F, U+0085 and U+FEFF).
+NOT_WHITESPACE = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+class CharFieldExtension(OpenApiSerializerFieldExtension):
+    """Text that may not be blank, in requests: at least one character that is not whitespace.
+
+    DRF trims the value before its blank check, so ``" "`` is "may not be blank" although drf-spectacular
+    only says ``minLength: 1``. Fields with a pattern or format of their own (email, currency...) and fields
+    that keep whitespace (passwords) are left as they are.
+    """
+
+    target_class = "rest_framework.fields.CharField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if (
+            direction == "request"
+            and field.trim_whitespace
+            and not field.allow_blank
+            and schema.get("type") == "string"
+            and "pattern" not in schema
+            and "format" not in schema
+            and "enum" not in schema
+            and not any(isinstance(validator, RegexValidator) for validator in field.validators)
+        ):
+            schema["pattern"] = NOT_WHITESPACE
+        return schema
+
+
 def decimal_pattern(field) -> str:
     places = field.decimal_places
     fraction = rf"(?:\.\d{{0,{places}}})?" if places else ""
@@ -108,14 +142,28 @@ def decimal_pattern(field) -> str:
     return rf"^{sign}(?:{digits}{fraction}{bare_fraction})$"
 
 
-def allow_empty_query_values(result, generator, request, public):
-    """Postprocessing hook: optional query parameters may be given empty (``?status=``), meaning "not given".
+# django-filter's number filters refuse values above 1e50 (NumberFilter.get_max_validator), compared exactly
+# with the float 1e50, which is this integer.
+FILTER_MAXIMUM = int(1e50)
 
-    That is how django-filter, DRF's search and ordering, and the actions' query serializers read them.
+
+def allow_empty_query_values(result, generator, request, public):
+    """Postprocessing hook: what query parameters accept, said in the schema.
+
+    Optional query parameters may be given empty (``?status=``), meaning "not given": that is how
+    django-filter, DRF's search and ordering, and the actions' query serializers read them. Numeric filters
+    (and their comma-separated lists) stop at django-filter's 1e50.
     """
     for path in result.get("paths", {}).values():
         for operation in path.values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
-                if parameter.get("in") == "query" and not parameter.get("required"):
+                if parameter.get("in") != "query":
+                    continue
+                if not parameter.get("required"):
                     parameter["allowEmptyValue"] = True
+                schema = parameter.get("schema", {})
+                numeric = schema.get("items", schema)
+                is_number = numeric.get("type") in ("number", "integer") and "maximum" not in numeric
+                if is_number and parameter["name"] not in ("page", "page_size"):
+                    numeric["maximum"] = FILTER_MAXIMUM
     return result

@@ -197,13 +197,25 @@ def _decimal(field):
     whole = max_digits - places
     pattern = re.compile(rf"[0-9]{{1,{whole}}}(?:\.[0-9]{{1,{places}}})?" if places else rf"[0-9]{{1,{whole}}}")
     exponent = decimal.Decimal(1).scaleb(-places)
-    validators = list(field.validators)
+    # Bounds as plain comparisons (what Min/MaxValueValidator do); any other validator is called.
+    low = high = None
+    validators = []
+    for validator in field.validators:
+        limit = validator.limit_value
+        if type(validator) is django_validators.MinValueValidator and not callable(limit):
+            low = limit if low is None else max(low, limit)
+        elif type(validator) is django_validators.MaxValueValidator and not callable(limit):
+            high = limit if high is None else min(high, limit)
+        else:
+            validators.append(validator)
 
     def check(value):
         # Strings only: JSON numbers are refused in request bodies (gateway/api/strict.py), so DRF says so.
         if type(value) is not str or not pattern.fullmatch(value):
             return _REJECT
         number = decimal.Decimal(value).quantize(exponent)
+        if (low is not None and number < low) or (high is not None and number > high):
+            return _REJECT
         try:
             for validator in validators:
                 validator(number)

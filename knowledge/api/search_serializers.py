@@ -160,4 +160,6 @@ class KnowledgeDocumentVersionSerializer(serializers.ModelSerializer):
 
 
 class RestoreVersionSerializer(serializers.Serializer):
-    version = serializers.IntegerField(min_value=1, help_text="The earlier version whose content comes back.")
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The earlier version whose content comes back."
+    )

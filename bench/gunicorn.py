@@ -1,0 +1,150 @@
+"""Gunicorn benchmark: requests per second with threads and the connection pool, and without the pool.
+
+Gunicorn serves the project on 127.0.0.1 (``WORKERS`` processes x ``THREADS`` threads, gthread) against
+the bench database, once per configuration:
+
+- ``pool``: psycopg's pool in each worker (``DB_POOL=true``, the default settings);
+- ``no pool, new connection per request``: ``DB_POOL=false``, ``CONN_MAX_AGE=0``;
+- ``no pool, persistent connections``: ``DB_POOL=false``, ``CONN_MAX_AGE=60`` (one connection per thread).
+
+A separate process (``bench.loadgen``) drives it with keep-alive connections for a bounded time and
+request count, a USER's API key, and a mix of reads: the USER's clip list, an asset detail and top clips.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from bench.harness import ROOT, Row, bench_environment
+
+WORKERS = 2
+THREADS = 4
+CONCURRENCY = 16
+PERSISTENT = "no pool, persistent connections"
+CONFIGURATIONS = {
+    "pool": {"DB_POOL": "true"},
+    "no pool, new connection per request": {"DB_POOL": "false", "CONN_MAX_AGE": "0"},
+    PERSISTENT: {"DB_POOL": "false", "CONN_MAX_AGE": "60"},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start(database: str, overrides: dict, *, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn with ``overrides`` in its environment; wait until it answers; returns it and its URL."""
+    port = free_port()
+    env = {**bench_environment(database), **overrides, "DB_POOL_MAX_SIZE": str(max(threads, 4))}
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+        "gateway.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/health/live", timeout=2) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(0.2)
+    stop(process)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop the gunicorn master this benchmark started (its workers follow it)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def drive(url: str, paths: list[str], key: str, *, seconds: float, warmup: float, concurrency: int) -> dict:
+    command = [sys.executable, "-m", "bench.loadgen", "--url", url, "--header", f"Authorization: Api-Key {key}"]
+    command += ["--concurrency", str(concurrency), "--seconds", str(seconds), "--warmup", str(warmup)]
+    command += ["--max-requests", str(int(seconds * 5000))]
+    for path in paths:
+        command += ["--path", path]
+    completed = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=seconds + warmup + 120, check=True
+    )
+    return json.loads(completed.stdout)
+
+
+def run(
+    *,
+    seconds: float = 10.0,
+    warmup: float = 2.0,
+    workers: int = WORKERS,
+    threads: int = THREADS,
+    concurrency: int = CONCURRENCY,
+    verbose: bool = False,
+) -> dict:
+    from django.db import connection
+
+    from bench.api import fixtures
+    from users.models import ApiKey
+    from users.services import api_key_issue
+
+    rows = fixtures()
+    _, key = api_key_issue(user=rows["user"], name="bench")
+    paths = [
+        "/api/v1/clips/?page_size=50",
+        f"/api/v1/assets/{rows['asset'].pk}/",
+        f"/api/v1/clips/top/?asset={rows['asset'].pk}&limit=10",
+    ]
+    database = connection.settings_dict["NAME"]
+    measured = {}
+    try:
+        for name, overrides in CONFIGURATIONS.items():
+            process, url = start(database, overrides, workers=workers, threads=threads)
+            try:
+                measured[name] = drive(url, paths, key, seconds=seconds, warmup=warmup, concurrency=concurrency)
+            finally:
+                stop(process)
+            if verbose:
+                print(f"gunicorn, {name}: {json.dumps(measured[name])}")
+    finally:
+        ApiKey.objects.filter(user=rows["user"], name="bench").delete()
+    shape = f"{workers} workers x {threads} threads, {concurrency} clients"
+    pool = measured["pool"]
+    results = [
+        Row(f"gunicorn, pool ({shape})", "req/s", pool["rps"], None, None, "reported", None, pool),
+    ]
+    for name in list(CONFIGURATIONS)[1:]:
+        other = measured[name]
+        if name == PERSISTENT:
+            # Reported: one connection per thread kept open is as fast as the pool (nothing to check out),
+            # but it is neither bounded nor shared, and it is not what "without a pool" means in Django.
+            target, met = "reported", None
+        else:
+            target, met = "pooled faster", pool["rps"] > other["rps"] and not pool["errors"]
+        results.append(Row(f"gunicorn, pool vs {name}", "req/s", pool["rps"], other["rps"], None, target, met, other))
+    return {"rows": results, "extra": {"paths": paths, "configurations": measured}}
