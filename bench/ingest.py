@@ -14,24 +14,11 @@ import orjson
 
 from bench.harness import Row, median, raw_connection, timed
 from bench.inprocess import Server, capture
+from campaigns.services import CONVERSION_COLUMNS as COLUMNS
 
 REPEAT = 10
 BATCH = 1000
 TARGET_SHARE = 0.5
-COLUMNS = (
-    "id",
-    "created_at",
-    "updated_at",
-    "campaign_id",
-    "source",
-    "external_id",
-    "value",
-    "currency",
-    "attributed_clip_id",
-    "attributed_ad_id",
-    "timestamp",
-    "metadata",
-)
 
 
 def fixtures() -> dict:
