@@ -1,4 +1,4 @@
-# The web app: the same Makefile targets as the README (make serve = migrate, then gunicorn).
+# The web app: the same Makefile targets as the README (make serve = migrate, collect static files, then gunicorn).
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DEBUG=false REQUIREMENTS=requirements.txt
@@ -8,8 +8,6 @@ WORKDIR /app
 COPY requirements.txt requirements-dev.txt Makefile ./
 RUN make install
 COPY . .
-# collectstatic needs a key to import settings; it is not used for anything else.
-RUN SECRET_KEY=collectstatic-only .venv/bin/python manage.py collectstatic --no-input
 
 EXPOSE 8000
 CMD ["make", "serve", "HOST=0.0.0.0", "PORT=8000"]

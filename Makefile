@@ -46,6 +46,7 @@ run: seed
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 serve: migrate
+	LOG_SQL=false $(MANAGE) collectstatic --no-input --verbosity 0
 	$(BIN)/gunicorn gateway.wsgi --bind $(HOST):$(PORT) --workers $(WEB_CONCURRENCY) --threads $(GUNICORN_THREADS) \
 		--access-logfile - --timeout 60
 

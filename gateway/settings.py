@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, API docs) served by the app itself when DEBUG is off; `make serve` collects them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Database down or a statement cancelled: a 503/504 JSON answer for every request (gateway/middleware.py).
     "gateway.middleware.DatabaseErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -157,6 +159,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed, cache-busting names; the manifest only exists after collectstatic, hence not in DEBUG.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # The largest request body the API reads (bytes): a larger one is a 413 (gateway/api/renderers.py). Django's
 # default, 2.5 MB, holds a full ingest batch (1,000 items) with room to spare.

@@ -1,5 +1,7 @@
 """Filter classes shared by the apps' FilterSets."""
 
+import re
+
 import django_filters
 from django import forms
 
@@ -18,10 +20,20 @@ class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
     """Comma-separated numbers: ``?score__in=0.5,0.75``."""
 
 
+class WholeNumberField(forms.IntegerField):
+    """Digits, with ``-`` when negative: ``1.5``, ``1.0``, ``+1`` and ``1e3`` are invalid (Django's takes ``1.0``)."""
+
+    def to_python(self, value):
+        text = str(value).strip() if value not in self.empty_values else value
+        if text not in self.empty_values and not re.fullmatch(r"-?\d+", text):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class IntegerFilter(django_filters.NumberFilter):
     """A whole number, for integer columns: ``?rank_min=1.5`` is a 400, not a silent ``rank >= 1``."""
 
-    field_class = forms.IntegerField
+    field_class = WholeNumberField
 
 
 class IntegerInFilter(django_filters.BaseInFilter, IntegerFilter):

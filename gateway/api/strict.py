@@ -15,6 +15,9 @@ string."``, ``"A valid integer is required."``...):
 - ``BooleanField``: ``true`` or ``false``;
 - ``UUIDField``: a JSON string.
 
+Text is also measured as sent: DRF trims it before checking ``max_length``, so a value made too long by
+surrounding whitespace would pass although the schema's ``maxLength`` refuses it.
+
 Query-string serializers (their data is a ``QueryDict``: every value is text) keep DRF's parsing.
 :func:`install` applies the rules once, from ``GatewayConfig.ready``.
 """
@@ -68,8 +71,13 @@ def from_query_string(field) -> bool:
 
 def _strict(original, accepts):
     def to_internal_value(self, data):
-        if not accepts(data) and not from_query_string(self):
-            self.fail("invalid")
+        if not from_query_string(self):
+            if not accepts(data):
+                self.fail("invalid")
+            # DRF trims text before checking its length; the schema's maxLength is about what was sent.
+            max_length = getattr(self, "max_length", None)
+            if isinstance(self, fields.CharField) and max_length is not None and len(data) > max_length:
+                self.fail("max_length", max_length=max_length)
         return original(self, data)
 
     to_internal_value.__doc__ = original.__doc__

@@ -111,7 +111,7 @@ class TestNumbers:
     def test_a_huge_filter_value_is_not_a_500(self, user_client):
         assert user_client.get(CLIPS, {"rank_min": "9" * 40}).status_code == 200
 
-    @pytest.mark.parametrize("value", ["1.5", "1e3", "x"])
+    @pytest.mark.parametrize("value", ["1.5", "1.0", "+1", "1e3", "x"])
     def test_an_integer_filter_takes_whole_numbers_only(self, user, user_client, value):
         ClipFactory(asset=AssetFactory(user=user), rank=2)
         response = user_client.get(CLIPS, {"rank_min": value})
@@ -157,6 +157,13 @@ class TestStrictJsonTypes:
     @pytest.mark.parametrize("budget", ["5000", "5000.5", "5000.50", ".5", "5."])
     def test_plain_decimal_strings_are_taken(self, user_client, budget):
         assert user_client.post(CAMPAIGNS, {"name": "Spring", "budget": budget}).status_code == 201
+
+    def test_text_is_measured_as_sent_not_as_trimmed(self, user_client):
+        # name has max_length 255: 254 characters and two spaces are 256 as sent (DRF alone took them).
+        response = user_client.post(CAMPAIGNS, {"name": "x" * 254 + "  ", "budget": "1.00"})
+        assert response.status_code == 400
+        assert response.json() == {"name": ["Ensure this field has no more than 255 characters."]}
+        assert user_client.post(CAMPAIGNS, {"name": " x ", "budget": "1.00"}).json()["name"] == "x"
 
     def test_an_integral_float_is_an_integer(self, user, user_client):
         response = user_client.post(CLIPS, clip_body(user, rank=3.0))
