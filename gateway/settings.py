@@ -161,12 +161,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Compressed, cache-busting names; the manifest only exists after collectstatic, hence not in DEBUG.
-    "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    },
+    # Compressed files for WhiteNoise; no manifest, so a page never fails for want of `collectstatic`.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
 # The largest request body the API reads (bytes): a larger one is a 413 (gateway/api/renderers.py). Django's

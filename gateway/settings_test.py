@@ -14,5 +14,3 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 # Query-count assertions turn on the debug cursor; keep its SQL out of the captured logs.
 LOGGING["loggers"]["django.db.backends"]["level"] = "INFO"
-# The manifest storage needs `collectstatic` first; tests serve static files from the apps.
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
