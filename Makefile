@@ -20,7 +20,7 @@ GUNICORN_THREADS ?= 4
 help:
 	@echo "make run     - install, migrate, seed and serve on http://$(HOST):$(PORT)"
 	@echo "make test    - install, lint, check migrations and run the whole test suite"
-	@echo "make serve   - migrate and serve with gunicorn (production; DEBUG off)"
+	@echo "make serve   - migrate, collect static files, serve with gunicorn (production: set DEBUG=false, SECRET_KEY)"
 	@echo "make lint | format | migrate | seed | bench | clean-db"
 
 $(BIN)/python:
