@@ -20,16 +20,20 @@ MODELS = [KnowledgeDocument, KnowledgeDocumentVersion]
 @pytest.fixture
 def documents():
     """A document with an embedding and an earlier version, another without, and a soft-deleted one."""
+    # Descriptions are fixed: Faker's random sentences could contain the words the searches look for.
     hooks = KnowledgeDocumentFactory(
         name="Hook patterns",
+        description="How to open a video.",
         content="Open with motion in the first second.",
         tags=["hooks", "video"],
         embedding=[0.1] * EMBEDDING_DIMENSIONS,
     )
     hooks.content = "Open with motion and a face in the first second."
     hooks.save()
-    plain = KnowledgeDocumentFactory(name="Budget pacing", content="Spend evenly across the day.", category="budget")
-    deleted = KnowledgeDocumentFactory(name="Old guide")
+    plain = KnowledgeDocumentFactory(
+        name="Budget pacing", description="Daily budgets.", content="Spend evenly across the day.", category="budget"
+    )
+    deleted = KnowledgeDocumentFactory(name="Old guide", description="Superseded.")
     deleted.soft_delete()
     return {"hooks": hooks, "plain": plain, "deleted": deleted}
 
