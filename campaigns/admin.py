@@ -15,7 +15,7 @@ from campaigns.analytics import experiment_evaluate
 from campaigns.charts import campaign_performance_chart, experiment_evaluation_chart
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment
-from campaigns.services import CAMPAIGN_TRANSITIONS, campaign_change_status, experiment_select_winner
+from campaigns.services import CAMPAIGN_TRANSITIONS, METRIC_FIELDS, campaign_change_status, experiment_select_winner
 from gateway.admin import (
     BaseAdmin,
     ReadOnlyLatestInline,
@@ -223,7 +223,8 @@ class CampaignAdmin(SoftDeleteAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
-        return (*fields, "status") if obj is not None else fields
+        # Totals only move through the metrics service (atomic increments from the platforms), never a form.
+        return (*fields, "status", *METRIC_FIELDS.values()) if obj is not None else fields
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

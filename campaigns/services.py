@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.models import Campaign, Conversion, Experiment
-from gateway.services import check_transition
+from gateway.services import check_transition, lock_row, model_update
 
 CAMPAIGN_TRANSITIONS = {
     CampaignStatus.DRAFT: {CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE, CampaignStatus.ARCHIVED},
@@ -69,6 +69,19 @@ def campaign_change_status(*, campaign: Campaign, status: str) -> Campaign:
     locked.status = status
     locked.save(update_fields=["status", "updated_at"])
     return locked
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
+    """Change any of a campaign's fields; a ``status`` change follows ``CAMPAIGN_TRANSITIONS``.
+
+    Only the given fields are written, under the row's lock: a concurrent metrics increment, status
+    change, soft delete or edit of another field is never undone.
+    """
+    status = fields.pop("status", None)
+    if status is not None and status != lock_row(campaign).status:
+        campaign_change_status(campaign=campaign, status=status)
+    return model_update(instance=campaign, fields=fields)
 
 
 @transaction.atomic

@@ -27,7 +27,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AdminTextareaWidget
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import Q
@@ -47,6 +47,7 @@ from django.utils.text import smart_split, unescape_string_literal
 from django.views.decorators.http import require_POST
 
 from gateway.models import SoftDeleteModel
+from gateway.services import model_update
 
 admin.site.site_header = "GeminiVideo staff console"
 admin.site.site_title = "GeminiVideo staff console"
@@ -397,6 +398,28 @@ class BaseAdmin(admin.ModelAdmin):
         fields = super().get_readonly_fields(request, obj)
         return tuple(dict.fromkeys((*fields, *self.record_fields)))
 
+    def save_model(self, request, obj, form, change):
+        """A change writes only the fields the form changed, through ``update_model``.
+
+        Django's own ``save_model`` saves every column of the row as the form read it, undoing whatever
+        changed meanwhile (a status set through the API, a counter, a soft delete).
+        """
+        if not change:
+            return super().save_model(request, obj, form, change)
+        fields = {}
+        for name in form.changed_data:
+            try:
+                field = self.opts.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if field.concrete and not field.many_to_many:
+                fields[field.name] = getattr(obj, field.name)
+        return self.update_model(request, obj, fields)
+
+    def update_model(self, request, obj, fields: dict) -> None:
+        """Write a change form's changed ``fields`` under the row's lock; admins with a service override it."""
+        model_update(instance=obj, fields=fields)
+
     def get_changelist(self, request, **kwargs):
         return DeferringChangeList
 
@@ -404,7 +427,12 @@ class BaseAdmin(admin.ModelAdmin):
         if isinstance(db_field, models.JSONField):
             kwargs.setdefault("form_class", PrettyJSONField)
             kwargs.setdefault("expected_type", json_shape(db_field))
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None:
+            # The form carries the value the staff member saw, so ``changed_data`` names what they changed,
+            # not what someone else changed since the page was loaded (see ``save_model``).
+            formfield.show_hidden_initial = True
+        return formfield
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # A row may point at a soft-deleted parent (a deleted asset's clips): the form must accept it.

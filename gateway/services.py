@@ -1,6 +1,7 @@
 """Helpers shared by the apps' services."""
 
 from django.core.exceptions import ValidationError
+from django.db import models, transaction
 
 
 def transition_error(*, field: str, current: str, requested: str, allowed: dict) -> ValidationError:
@@ -16,3 +17,45 @@ def check_transition(*, field: str, current: str, requested: str, allowed: dict)
     """Raise unless ``current`` -> ``requested`` is in ``allowed``; staying put is always allowed."""
     if requested != current and requested not in allowed.get(current, ()):
         raise transition_error(field=field, current=current, requested=requested, allowed=allowed)
+
+
+def lock_row(instance: models.Model) -> models.Model:
+    """The row of ``instance`` read again under ``SELECT ... FOR UPDATE`` (soft-deleted rows too).
+
+    Call inside a transaction: the lock is held until it ends, so what the caller reads from the
+    returned instance stays true until its own write commits.
+    """
+    return type(instance)._base_manager.select_for_update().get(pk=instance.pk)
+
+
+@transaction.atomic
+def model_update(*, instance: models.Model, fields: dict) -> models.Model:
+    """Write ``fields`` (name -> value) to the row of ``instance`` and nothing else, under the row's lock.
+
+    The row is locked and read again, the given fields are set on it, and only those whose value
+    changed are saved (``update_fields``, with ``updated_at``), so a concurrent change of another
+    column — a status, a counter, ``deleted_at`` — is never written back over. ``instance`` then gets
+    the row as committed (its annotations and cached relations stay) and is returned.
+    """
+    row = lock_row(instance)
+    changed = []
+    for name, value in fields.items():
+        field = row._meta.get_field(name)
+        before = getattr(row, field.attname)
+        setattr(row, name, value)
+        if getattr(row, field.attname) != before:
+            changed.append(field.name)
+    if changed:
+        row.save(update_fields=[*changed, "updated_at"] if hasattr(row, "updated_at") else changed)
+        generated = [field.attname for field in row._meta.concrete_fields if field.generated]
+        if generated:  # computed by the database from the columns just written
+            row.refresh_from_db(fields=generated)
+    copy_row(row, instance)
+    return instance
+
+
+def copy_row(source: models.Model, target: models.Model) -> None:
+    """Give ``target`` the column values of ``source`` (same model and row), as ``refresh_from_db`` would."""
+    for field in source._meta.concrete_fields:
+        if field.attname in source.__dict__:
+            setattr(target, field.attname, getattr(source, field.attname))

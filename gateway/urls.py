@@ -22,5 +22,7 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
 ]
 
+handler400 = "gateway.api.exceptions.bad_request"
+handler403 = "gateway.api.exceptions.permission_denied"
 handler404 = "gateway.api.exceptions.not_found"
 handler500 = "gateway.api.exceptions.server_error"

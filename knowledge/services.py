@@ -65,7 +65,8 @@ def knowledge_document_update(*, document: KnowledgeDocument, user=None, **field
         setattr(locked, name, value)
     locked.full_clean()
     with acting_user(user):
-        locked.save()
+        # Only the given fields: a concurrent soft delete or edit of another field is never written over.
+        locked.save(update_fields=[*fields, "updated_at"])
     return locked
 
 

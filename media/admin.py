@@ -26,6 +26,7 @@ from gateway.admin import (
     validation_message,
     value_filter,
 )
+from gateway.services import copy_row
 from media.analytics_admin import prediction_accuracy_view
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
@@ -36,7 +37,7 @@ from media.services import (
     asset_change_status,
     clip_change_status,
     clip_set_scores,
-    prediction_record_actuals,
+    prediction_update,
 )
 from users.models import User
 
@@ -239,13 +240,13 @@ class ClipAdmin(SoftDeleteAdmin):
     def viral_score_display(self, obj):
         return fixed(obj.viral_score)
 
-    def save_model(self, request, obj, form, change):
+    def update_model(self, request, obj, fields):
         """Edited scores go through ``clip_set_scores``, which validates them and moves the status along."""
-        super().save_model(request, obj, form, change)
-        scores = {name: form.cleaned_data[name] for name in CLIP_SCORE_FIELDS if name in form.changed_data}
-        if change and scores:
+        scores = {name: fields.pop(name) for name in CLIP_SCORE_FIELDS if name in fields}
+        super().update_model(request, obj, fields)
+        if scores:
             try:
-                obj.status = clip_set_scores(clip=obj, **scores).status
+                copy_row(clip_set_scores(clip=obj, **scores), obj)
             except ValidationError as error:
                 self.message_user(request, f"Scores: {validation_message(error)}", messages.ERROR)
 
@@ -336,19 +337,9 @@ class PredictionAdmin(BaseAdmin):
         accuracy = self.admin_site.admin_view(lambda request: prediction_accuracy_view(self, request))
         return [path("accuracy/", accuracy, name="media_prediction_accuracy"), *super().get_urls()]
 
-    def save_model(self, request, obj, form, change):
-        """Edited actuals go through ``prediction_record_actuals``, which recomputes the error."""
-        super().save_model(request, obj, form, change)
-        actuals = {
-            f"actual_{metric}": form.cleaned_data[f"actual_{metric}"]
-            for metric in Prediction.METRICS
-            if f"actual_{metric}" in form.changed_data
-        }
-        if actuals:
-            try:
-                obj.prediction_error = prediction_record_actuals(prediction=obj, **actuals).prediction_error
-            except ValidationError as error:
-                self.message_user(request, f"Actuals: {validation_message(error)}", messages.ERROR)
+    def update_model(self, request, obj, fields):
+        """Edits go through ``prediction_update``, which recomputes the error from the values as stored."""
+        prediction_update(prediction=obj, **fields)
 
 
 @admin.register(PerformanceMetric)

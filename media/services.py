@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from gateway.services import check_transition
+from gateway.services import check_transition, lock_row, model_update
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, Prediction
 
@@ -43,6 +43,31 @@ def asset_change_status(*, asset: Asset, status: str, processing_error: str | No
         locked.processing_error = None
     locked.save(update_fields=["status", "processing_error", "updated_at"])
     return locked
+
+
+@transaction.atomic
+def asset_update(*, asset: Asset, **fields) -> Asset:
+    """Change any of an asset's fields; a ``status`` change follows ``asset_change_status``.
+
+    Only the given fields are written, under the row's lock: a concurrent status change, soft
+    delete or edit of another field is never undone.
+    """
+    status = fields.pop("status", None)
+    if status is not None and status != lock_row(asset).status:
+        asset_change_status(asset=asset, status=status, processing_error=fields.pop("processing_error", None))
+    return model_update(instance=asset, fields=fields)
+
+
+@transaction.atomic
+def clip_update(*, clip: Clip, **fields) -> Clip:
+    """Change any of a clip's fields; a ``status`` change follows ``CLIP_TRANSITIONS``.
+
+    Only the given fields are written, under the row's lock; ``duration`` is read back from the database.
+    """
+    status = fields.pop("status", None)
+    if status is not None and status != lock_row(clip).status:
+        clip_change_status(clip=clip, status=status)
+    return model_update(instance=clip, fields=fields)
 
 
 @transaction.atomic
@@ -95,6 +120,24 @@ def prediction_error(prediction: Prediction) -> float | None:
         if predicted is not None and actual not in (None, 0):
             errors.append(abs(predicted - actual) / abs(actual))
     return sum(errors) / len(errors) if errors else None
+
+
+@transaction.atomic
+def prediction_create(**fields) -> Prediction:
+    """Create a prediction; ``prediction_error`` is computed from its predicted and actual values."""
+    prediction = Prediction(**fields)
+    prediction.prediction_error = prediction_error(prediction)
+    prediction.save()
+    return prediction
+
+
+@transaction.atomic
+def prediction_update(*, prediction: Prediction, **fields) -> Prediction:
+    """Change any of a prediction's fields under the row's lock, recomputing ``prediction_error``."""
+    locked = lock_row(prediction)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    return model_update(instance=prediction, fields={**fields, "prediction_error": prediction_error(locked)})
 
 
 @transaction.atomic

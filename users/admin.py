@@ -2,14 +2,23 @@
 
 Keys are issued through ``users.services.api_key_issue`` (the add form, or the "Issue an API key"
 action on users): the secret is shown once, on the page that answers the request, and never stored.
+
+Users are created, changed (the password page too) and deleted, softly or for good, through the
+users services, as in the API: staff and superuser status follow the role (read-only here), the last
+active ADMIN can be neither demoted, deactivated nor deleted, and a user who loses access has their
+sessions ended at once. The forms check early, next to the field; the services decide.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
@@ -18,25 +27,83 @@ from gateway.admin import (
     ReadOnlyLatestInline,
     SoftDeleteAdmin,
     admin_link,
+    change_url,
     limited_rows,
     owner_filter,
+    plural,
     run_form_action,
     validation_message,
 )
+from gateway.services import copy_row
+from users.emails import normalize_email
 from users.models import ApiKey, User
-from users.services import api_key_issue, api_key_revoke
+from users.services import (
+    DUPLICATE_EMAIL,
+    USER_UPDATE_FIELDS,
+    api_key_issue,
+    api_key_revoke,
+    user_check_deletable,
+    user_check_last_admin,
+    user_create,
+    user_hard_delete,
+    user_soft_delete,
+    user_update,
+)
 
 
-class UserCreationForm(AdminUserCreationForm):
+class CanonicalEmailFormField(forms.EmailField):
+    """An email address, put in canonical form (``users.emails``) before it is validated; lookalikes are refused."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalize_email(value) if value else value
+
+
+class UserEmailFormMixin:
+    """The email of a user form: free among all users, deleted ones included (they keep their address)."""
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if User.all_objects.filter(email=email).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(DUPLICATE_EMAIL, code="unique")
+        return email
+
+
+class UserCreationForm(UserEmailFormMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "name", "role")
+        field_classes = {"email": CanonicalEmailFormField}
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(UserEmailFormMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+        field_classes = {"email": CanonicalEmailFormField}
+
+    def clean(self):
+        cleaned_data = super().clean()
+        # Early, next to the field; user_update checks again under the ADMIN rows' locks.
+        changes = {name: cleaned_data[name] for name in ("role", "is_active") if name in cleaned_data}
+        if changes:
+            try:
+                user_check_last_admin(user=self.instance, **changes)
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned_data
+
+
+class UserPasswordChangeForm(AdminPasswordChangeForm):
+    """The console's "change password" page, writing the password alone through ``user_update``."""
+
+    def save(self, commit=True):
+        data = self.cleaned_data
+        password = data["password1"] if data.get("set_usable_password", True) else None
+        if commit:
+            return user_update(user=self.user, password=password)
+        self.user.set_password(password)
+        return self.user
 
 
 class ApiKeyInline(ReadOnlyLatestInline):
@@ -86,6 +153,7 @@ def render_issued_key(request, model_admin, api_key: ApiKey, secret: str):
 class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
+    change_password_form = UserPasswordChangeForm
     list_display = (
         "short_id",
         "email",
@@ -102,11 +170,18 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
     search_fields = ("email", "name")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
-    readonly_fields = ("last_login",)
+    readonly_fields = ("last_login", "is_staff", "is_superuser")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("name", "role", "settings")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (
+            "Permissions",
+            {
+                "fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"),
+                "description": "Staff and superuser status follow the role: an ADMIN has both, every other role "
+                "neither. Leaving ADMIN or being deactivated ends the user's sessions at once.",
+            },
+        ),
         ("Record", {"fields": ("id", "last_login", "created_at", "updated_at", "deleted_at")}),
     )
     add_fieldsets = (
@@ -119,7 +194,95 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
         ),
     )
     inlines = (ApiKeyInline,)
-    actions = ("issue_api_key", "soft_delete_selected", "restore_selected")
+    actions = ("issue_api_key", "soft_delete_selected", "restore_selected", "delete_selected")
+
+    def save_model(self, request, obj, form, change):
+        """New users come from ``user_create``; changes go through ``user_update`` (changed fields only)."""
+        if change:
+            fields = {name: form.cleaned_data[name] for name in form.changed_data if name in USER_UPDATE_FIELDS}
+            if fields:
+                user_update(user=obj, **fields)
+            return
+        data = form.cleaned_data
+        created = user_create(
+            email=obj.email,
+            name=obj.name,
+            role=obj.role,
+            password=data.get("password1") if data.get("set_usable_password") else None,
+        )
+        copy_row(created, obj)
+        obj._state.adding = False
+        obj._state.db = created._state.db
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            # A service refused what the form could not foresee (another ADMIN demoted meanwhile);
+            # the view's transaction has rolled back, so nothing of the form was saved.
+            self.message_user(request, f"Not saved: {validation_message(error)}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        user = self.get_object(request, unquote(object_id))
+        try:
+            if user is not None:
+                # Refused before the confirmation page; user_hard_delete checks again when it deletes.
+                user_check_deletable(user=user, actor=request.user)
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as error:
+            self.message_user(request, f"Not deleted: {validation_message(error)}", messages.ERROR)
+            return HttpResponseRedirect(change_url(User, unquote(object_id)))
+
+    def delete_model(self, request, obj):
+        user_hard_delete(user=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            user_hard_delete(user=user, actor=request.user)
+
+    @admin.action(
+        description="Permanently delete selected %(verbose_name_plural)s (hard delete)", permissions=["delete"]
+    )
+    def delete_selected(self, request, queryset):
+        """Django's delete action, all or nothing: a refused user (the last ADMIN, yourself) deletes none."""
+        try:
+            for user in queryset:
+                user_check_deletable(user=user, actor=request.user)
+            with transaction.atomic():
+                return django_delete_selected(self, request, queryset)
+        except ValidationError as error:
+            self.message_user(request, f"Nothing was deleted: {validation_message(error)}", messages.ERROR)
+            return None
+
+    @admin.action(description="Soft delete selected %(verbose_name_plural)s", permissions=["soft_delete"])
+    def soft_delete_selected(self, request, queryset):
+        rows = limited_rows(self, request, queryset.filter(deleted_at__isnull=True))
+        if rows is None:
+            return
+        done = 0
+        for user in rows:
+            try:
+                user_soft_delete(user=user, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{user}: {validation_message(error)}", messages.ERROR)
+                continue
+            done += 1
+            self.log_change(request, user, "Soft-deleted.")
+        if done:
+            self.message_user(request, f"Soft-deleted {done} {plural(User, done)}.", messages.SUCCESS)
+
+    def _soft_delete_view(self, request, object_id):
+        user = self._object_for_soft_change(request, object_id)
+        if user.deleted_at is None:
+            try:
+                user_soft_delete(user=user, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"Not deleted: {validation_message(error)}", messages.ERROR)
+                return HttpResponseRedirect(change_url(User, user.pk))
+            self.log_change(request, user, "Soft-deleted.")
+            self.message_user(request, f"Soft-deleted user “{user}”.", messages.SUCCESS)
+        return HttpResponseRedirect(change_url(User, user.pk))
 
     def has_issue_api_key_permission(self, request):
         opts = ApiKey._meta

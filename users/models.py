@@ -2,6 +2,7 @@
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -9,13 +10,18 @@ from rest_framework_api_key.crypto import KeyGenerator
 
 from gateway.models import AllObjectsManager, BaseModel, SoftDeleteModel
 from users.choices import Role
+from users.emails import canonical_email, normalize_email
 from users.querysets import ApiKeyQuerySet, UserManager
 
 
 class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
-    """A person or system using the platform; logs in by email (case-insensitive)."""
+    """A person or system using the platform; logs in by email (in any spelling of it, see ``users.emails``).
 
-    # Stored lower-cased (see clean/save); the Lower() constraint also guards raw writes.
+    Console access follows the role: an ADMIN is staff and superuser, every other role neither
+    (``console_flags``). The services of ``users.services`` keep the three in step.
+    """
+
+    # Stored in canonical form (see clean/save); the Lower() constraint also guards raw writes.
     email = models.EmailField("email", max_length=254, unique=True)
     name = models.CharField("name", max_length=255, blank=True, default="")
     role = models.CharField("role", max_length=16, choices=Role.choices, default=Role.USER)
@@ -47,15 +53,33 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
 
     def clean(self):
         super().clean()
-        self.email = type(self).objects.normalize_email(self.email).lower()
+        if not self.email:
+            return
+        try:
+            self.email = normalize_email(self.email)
+        except ValidationError as error:
+            raise ValidationError({"email": error.error_list}) from error
 
     def save(self, *args, **kwargs):
-        self.email = self.email.lower()
+        # Lenient here: a row saved before the lookalike rules existed must still save (a login stamps last_login).
+        if self.email:
+            self.email = canonical_email(self.email)
         super().save(*args, **kwargs)
 
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def is_active_admin(self) -> bool:
+        """An ADMIN who can act (active, not deleted): one of those the last-ADMIN rule counts."""
+        return self.is_admin and self.is_active and self.deleted_at is None
+
+    @staticmethod
+    def console_flags(role: str) -> dict[str, bool]:
+        """``is_staff`` and ``is_superuser`` for ``role``: the staff console, with every permission, is for ADMINs."""
+        is_admin = role == Role.ADMIN
+        return {"is_staff": is_admin, "is_superuser": is_admin}
 
 
 class ApiKey(BaseModel):

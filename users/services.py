@@ -1,16 +1,235 @@
-"""Writes on users and API keys."""
+"""Writes on users and API keys.
+
+Users change through ``user_create``, ``user_update``, ``user_soft_delete`` and ``user_hard_delete``
+(the API and the staff console both call them), which keep three rules:
+
+- Console access follows the role: ``is_staff`` and ``is_superuser`` are set from ``role``
+  (``User.console_flags``) and never on their own.
+- There is always an active ADMIN: the last one can be neither demoted, deactivated nor deleted.
+  Every write that may take a user out of the active ADMINs first locks the active ADMIN rows
+  (``user_admins_lock``), then the user's own row, so two admins demoting each other queue up rather
+  than each counting the other, and always take their locks in the same order (no deadlock).
+- Losing access is immediate: a user who leaves ADMIN, is deactivated or is deleted has their login
+  sessions ended (``user_sessions_end``). Their API keys need nothing: ``ApiKeyQuerySet.usable``
+  refuses the keys of inactive and deleted users, and a key acts with its user's current role.
+"""
 
 from datetime import datetime, timedelta
+from importlib import import_module
 
+from django.conf import settings as django_settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from gateway.services import copy_row, lock_row, model_update
+from users.choices import Role
+from users.emails import normalize_email
 from users.models import ApiKey, User
 
 GENERATED_KEY_PREFIX = "gv_"
 GENERATED_KEY_LENGTH = 48
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+USER_UPDATE_FIELDS = frozenset({"email", "name", "role", "settings", "is_active", "password"})
+# A change of one of these may take a user out of the active ADMINs.
+ADMIN_STATE_FIELDS = frozenset({"role", "is_active"})
+DUPLICATE_EMAIL = "A user with this email already exists."
+LAST_ADMIN_HINT = "make another user an active ADMIN first."
+SESSIONS_CHUNK = 1000
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    password: str | None = None,
+    name: str = "",
+    role: str = Role.USER,
+    settings: dict | None = None,
+    is_active: bool = True,
+) -> User:
+    """Create a user whose console access is that of ``role``; without ``password``, an API-only user.
+
+    ``email`` is stored in canonical form (``users.emails``); a lookalike address or one taken by
+    any user, deleted ones included, is a ``ValidationError`` naming ``email``. ``password`` is the
+    raw password (checked against the password validators by the caller's form or serializer).
+    """
+    user = User(
+        email=_normalized_email(email),
+        name=name,
+        role=role,
+        settings={} if settings is None else settings,
+        is_active=is_active,
+        **User.console_flags(role),
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    _check_email_free(email=user.email, user=None)
+    user.full_clean()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, **fields) -> User:
+    """Write ``fields`` of ``user`` (``email``, ``name``, ``role``, ``settings``, ``is_active``, ``password``).
+
+    Only the columns that change are written, under the row's lock (``model_update``), and ``user``
+    gets the row as committed. ``role`` brings ``is_staff`` and ``is_superuser`` with it. Demoting or
+    deactivating the last active ADMIN is a ``ValidationError`` naming ``role`` or ``is_active``. A user
+    who loses access (leaves ADMIN, is deactivated) has their sessions ended. ``password`` is the raw
+    password; ``None`` makes it unusable.
+    """
+    unknown = fields.keys() - USER_UPDATE_FIELDS
+    if unknown:
+        raise TypeError(
+            f"user_update() cannot write {', '.join(sorted(unknown))}: is_staff and is_superuser follow the role."
+        )
+    if "email" in fields:
+        fields["email"] = _normalized_email(fields["email"])
+        _check_email_free(email=fields["email"], user=user)
+    if "password" in fields:
+        fields["password"] = make_password(fields["password"])
+    _clean_fields(fields, user=user)
+    if "role" in fields:
+        fields.update(User.console_flags(fields["role"]))
+    if ADMIN_STATE_FIELDS & fields.keys():
+        user_admins_lock()
+    before = lock_row(user)
+    user_check_last_admin(user=before, role=fields.get("role"), is_active=fields.get("is_active"))
+    model_update(instance=user, fields=fields)
+    if _lost_access(before=before, after=user):
+        user_sessions_end(user=user)
+    return user
+
+
+@transaction.atomic
+def user_soft_delete(*, user: User, actor: User | None = None) -> User:
+    """Hide ``user`` (``deleted_at``) and end their sessions; deleting a deleted user changes nothing.
+
+    Refused (``ValidationError``) for the last active ADMIN and for ``actor`` deleting themselves.
+    """
+    user_admins_lock()
+    row = lock_row(user)
+    if row.deleted_at is None:
+        user_check_deletable(user=row, actor=actor)
+        row.soft_delete()
+        user_sessions_end(user=row)
+    copy_row(row, user)
+    return user
+
+
+@transaction.atomic
+def user_hard_delete(*, user: User, actor: User | None = None) -> None:
+    """Remove ``user`` and what cascades from it (API keys, assets, campaigns), and end their sessions.
+
+    Refused (``ValidationError``) for the last active ADMIN and for ``actor`` deleting themselves.
+    """
+    user_admins_lock()
+    row = lock_row(user)
+    user_check_deletable(user=row, actor=actor)
+    user_sessions_end(user=row)
+    row.delete()
+
+
+def user_admins_lock() -> list:
+    """Lock the rows of the active ADMINs, in primary-key order, until the transaction ends; their ids.
+
+    Every write that may take a user out of the active ADMINs calls this before it locks any user
+    row (the API's update locks its row early, so it calls this first too). Call inside a transaction.
+    """
+    return list(User.objects.active_admins().order_by("pk").select_for_update().values_list("pk", flat=True))
+
+
+def user_check_last_admin(
+    *, user: User, role: str | None = None, is_active: bool | None = None, deleting: bool = False
+) -> None:
+    """Raise a ``ValidationError`` if the change would leave no active ADMIN.
+
+    The change: ``role`` and ``is_active`` as given (``None``: unchanged), or deleting the user. The
+    error names the field (``role``, ``is_active``) or, for a delete, none. The services call this under
+    ``user_admins_lock``; the console's form calls it unlocked, for an early error next to the field.
+    """
+    if not user.is_active_admin:
+        return
+    if deleting:
+        field, message = NON_FIELD_ERRORS, f"Cannot delete the last active ADMIN; {LAST_ADMIN_HINT}"
+    elif role is not None and role != Role.ADMIN:
+        field, message = "role", f"Cannot change the role of the last active ADMIN; {LAST_ADMIN_HINT}"
+    elif is_active is not None and not is_active:
+        field, message = "is_active", f"Cannot deactivate the last active ADMIN; {LAST_ADMIN_HINT}"
+    else:
+        return
+    if not User.objects.active_admins().exclude(pk=user.pk).exists():
+        raise ValidationError({field: [ValidationError(message, code="last_admin")]})
+
+
+def user_check_deletable(*, user: User, actor: User | None = None) -> None:
+    """Raise a ``ValidationError`` (no field) if ``user`` may not be deleted: the last active ADMIN, or ``actor``."""
+    user_check_last_admin(user=user, deleting=True)
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError("You cannot delete your own account.", code="self_delete")
+
+
+def user_sessions_end(*, user: User) -> int:
+    """End every login session of ``user`` (staff console, browsable API) at once; how many were ended.
+
+    A session row does not say whose it is, so the unexpired ones are decoded one by one. That is
+    cheap enough for something done only when a user loses access: sessions exist only for console and
+    browsable-API logins. Changing the password hash would end them too, but would change the password.
+    Needs a database-backed session engine (Django's default, which the project uses).
+    """
+    store_class = import_module(django_settings.SESSION_ENGINE).SessionStore
+    user_id = user._meta.pk.value_to_string(user)
+    sessions = store_class.get_model_class().objects.filter(expire_date__gt=timezone.now())
+    ended = 0
+    for session in sessions.only("session_key", "session_data").iterator(chunk_size=SESSIONS_CHUNK):
+        if session.get_decoded().get(SESSION_KEY) == user_id:
+            store_class(session_key=session.session_key).delete()
+            ended += 1
+    return ended
+
+
+def _normalized_email(email: str) -> str:
+    try:
+        return normalize_email(email)
+    except ValidationError as error:
+        raise ValidationError({"email": error.error_list}) from error
+
+
+def _check_email_free(*, email: str, user: User | None) -> None:
+    # Deleted users keep their address (the unique index covers them), so they are counted too.
+    taken = User.all_objects.filter(email=email)
+    if user is not None:
+        taken = taken.exclude(pk=user.pk)
+    if taken.exists():
+        raise ValidationError({"email": [ValidationError(DUPLICATE_EMAIL, code="unique")]})
+
+
+def _clean_fields(fields: dict, *, user: User) -> None:
+    """Check each value as ``Model.clean_fields`` would (choices, lengths, formats); errors name the field."""
+    errors = {}
+    for name, value in fields.items():
+        try:
+            fields[name] = User._meta.get_field(name).clean(value, user)
+        except ValidationError as error:
+            errors[name] = error.error_list
+    if errors:
+        raise ValidationError(errors)
+
+
+def _lost_access(*, before: User, after: User) -> bool:
+    return (
+        (before.is_active and not after.is_active)
+        or (before.is_admin and not after.is_admin)
+        or (before.is_staff and not after.is_staff)
+    )
 
 
 def api_key_generate() -> str:

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment, validate_variants
-from campaigns.services import campaign_change_status
+from campaigns.services import campaign_update
 from gateway.api.fields import (
     CurrencyField,
     JSONListField,
@@ -19,6 +19,7 @@ from gateway.api.fields import (
 )
 from gateway.api.permissions import is_admin
 from gateway.api.representation import FastRepresentationMixin
+from gateway.api.serializers import ModelSerializer
 from gateway.api.validation import FastItemValidator, JSONValueField
 from media.models import Clip
 from users.api.serializers import OwnerField, UserSummarySerializer
@@ -43,7 +44,7 @@ class VariantsField(JSONListField):
     """An experiment's variants; ``campaigns.models.validate_variants`` checks them (ids unique too)."""
 
 
-class ExperimentSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class ExperimentSerializer(FastRepresentationMixin, ModelSerializer):
     """An A/B experiment. The winner is chosen with ``select-winner``, not written directly."""
 
     campaign = ScopedPrimaryKeyRelatedField(Campaign)
@@ -108,7 +109,7 @@ class ExperimentSerializer(FastRepresentationMixin, serializers.ModelSerializer)
         return attrs
 
 
-class CampaignSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class CampaignSerializer(FastRepresentationMixin, ModelSerializer):
     """A campaign. Totals change through ``metrics/``; status changes follow the allowed transitions."""
 
     user = OwnerField(required=False)
@@ -195,11 +196,7 @@ class CampaignSerializer(FastRepresentationMixin, serializers.ModelSerializer):
         return attrs
 
     def update(self, instance, validated_data):
-        status = validated_data.pop("status", None)
-        instance = super().update(instance, validated_data)
-        if status is not None and status != instance.status:
-            instance = campaign_change_status(campaign=instance, status=status)
-        return instance
+        return campaign_update(campaign=instance, **validated_data)
 
 
 class ConversionTotalSerializer(serializers.Serializer):
@@ -232,7 +229,7 @@ class CampaignDetailSerializer(CampaignSerializer):
         return ConversionTotalSerializer(totals, many=True).data
 
 
-class ConversionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class ConversionSerializer(FastRepresentationMixin, ModelSerializer):
     """A conversion. Non-ADMIN users must attribute it to one of their campaigns."""
 
     campaign = ScopedPrimaryKeyRelatedField(Campaign, required=False, allow_null=True)

@@ -5,7 +5,11 @@
 
 Django ``ValidationError`` from services becomes a 400 with the same field errors; a database
 integrity error that slipped past validation becomes a 409 (unique) or a 400 naming the field of the
-violated constraint, never a 500. Unknown ``/api/`` URLs answer in the same shape (``not_found``).
+violated constraint, never a 500; a database data error (a value the column cannot hold) becomes a 400
+with a message of our own for its kind (:func:`data_error_message`), never the database's text, which
+can name types, columns and the statement. Requests Django itself refuses under ``/api/`` answer in the
+same shape: an unknown URL (``not_found``), a ``Host`` header not in ``ALLOWED_HOSTS``
+(``bad_request``), a permission refused outside a view (``permission_denied``).
 """
 
 import functools
@@ -13,7 +17,7 @@ import logging
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import NON_FIELD_ERRORS, DisallowedHost, ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, models
 from django.http import Http404, JsonResponse
@@ -28,6 +32,15 @@ logger = logging.getLogger(__name__)
 
 UNIQUE_VIOLATION = "23505"
 NOT_NULL_VIOLATION = "23502"
+# Data errors (SQLSTATE class 22) the API can meet, in words of our own; any other is "Invalid value.".
+DATA_ERROR_MESSAGES = {
+    "22001": "Invalid value: too long.",  # string_data_right_truncation
+    "22003": "Invalid value: number out of range.",  # numeric_value_out_of_range
+    "22008": "Invalid value: timestamp out of range.",  # datetime_field_overflow
+    "22009": "Invalid value: timestamp out of range.",  # invalid_time_zone_displacement_value
+}
+# psycopg refuses a string holding NUL before sending it (no SQLSTATE): the validators' own message.
+NUL_MESSAGE = "Null characters are not allowed."
 
 
 class Conflict(exceptions.APIException):
@@ -56,7 +69,7 @@ def exception_handler(exc, context):
         exc = integrity_error_exception(exc)
     elif isinstance(exc, DataError):
         logger.info("data error turned into a 400: %s", exc)
-        exc = exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [f"Invalid value: {_first_line(exc)}"]})
+        exc = exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [data_error_message(exc)]})
     elif isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, list):
         # A field validated on its own (DRF's SearchFilter checks ``search`` so) raises a bare list: keep the
         # documented shape, an object of field errors.
@@ -72,6 +85,15 @@ def django_validation_detail(error: DjangoValidationError) -> dict:
     if NON_FIELD_ERRORS in detail:
         detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
     return detail
+
+
+def data_error_message(error: DataError) -> str:
+    """What the client is told about a database data error: its kind, never the database's own text."""
+    cause = error.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is None and "NUL" in str(cause):
+        return NUL_MESSAGE
+    return DATA_ERROR_MESSAGES.get(sqlstate, "Invalid value.")
 
 
 def integrity_error_exception(error: IntegrityError) -> exceptions.APIException:
@@ -136,6 +158,25 @@ def _first_line(error: Exception) -> str:
 
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None):
+    """``handler400``: JSON under ``/api/``, Django's page elsewhere.
+
+    Django answers with it what it refuses before any view runs, above all a ``Host`` header not in
+    ``ALLOWED_HOSTS`` (logged as one warning line, see ``LOGGING``); the body never repeats the header.
+    """
+    if _is_api(request):
+        detail = "Invalid Host header." if isinstance(exception, DisallowedHost) else "Bad request."
+        return JsonResponse({"detail": detail}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    """``handler403``: JSON under ``/api/``, Django's page elsewhere (API views answer their own 403s)."""
+    if _is_api(request):
+        return JsonResponse({"detail": str(exceptions.PermissionDenied.default_detail)}, status=403)
+    return defaults.permission_denied(request, exception)
 
 
 def not_found(request, exception=None):

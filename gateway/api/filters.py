@@ -21,11 +21,11 @@ class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
 
 
 class WholeNumberField(forms.IntegerField):
-    """Digits, with ``-`` when negative: ``1.5``, ``1.0``, ``+1`` and ``1e3`` are invalid (Django's takes ``1.0``)."""
+    """ASCII digits, with ``-`` when negative: ``1.5``, ``1.0``, ``+1``, ``1e3`` and ``١`` are invalid."""
 
     def to_python(self, value):
         text = str(value).strip() if value not in self.empty_values else value
-        if text not in self.empty_values and not re.fullmatch(r"-?\d+", text):
+        if text not in self.empty_values and not re.fullmatch(r"-?[0-9]+", text):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
 

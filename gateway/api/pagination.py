@@ -1,22 +1,46 @@
 """Page-number pagination: ``page`` and ``page_size`` (at most 100)."""
 
+import datetime
+import re
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.dateparse import parse_datetime
 from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 
 MAX_PAGE_SIZE = 100
+# Python's int() also reads "1_0", "+1", " 1" and other scripts' digits ("١"); a page number is ASCII digits.
+ASCII_DIGITS = re.compile(r"[0-9]+")
+INVALID_CURSOR = "Invalid cursor: follow the next or previous link of a page, or give it empty for the first page."
 
 
 def _positive_int(request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    value = int(raw) if ASCII_DIGITS.fullmatch(raw) else 0
     if value < 1:
         raise ValidationError({name: ["A positive integer is required."]})
     return value
+
+
+def _valid_position(position: str | None) -> bool:
+    """Whether a cursor's position can reach the database: no NUL, and a date-time within years 1-9999 in UTC.
+
+    A date-time outside that range keeps its offset when sent (gateway/db/postgresql), and PostgreSQL refuses
+    offsets beyond ±15:59; whether any other text suits the ordering field is the field's to say.
+    """
+    if position is None:
+        return True
+    if "\x00" in position:
+        return False
+    try:
+        moment = parse_datetime(position)
+        if moment is not None and moment.utcoffset() is not None:
+            moment.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        return False
+    return True
 
 
 def with_unique_ordering(queryset):
@@ -85,6 +109,23 @@ class _CursorPagination(pagination.CursorPagination):
 
     def get_ordering(self, request, queryset, view):
         return self.ordering
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except DjangoValidationError as error:
+            # A position that does not parse as the ordering field (a hand-edited cursor).
+            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from error
+
+    def decode_cursor(self, request):
+        """DRF's cursor, but a 400 naming ``cursor`` for one that does not decode (DRF answers a 404)."""
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from None
+        if cursor is not None and not _valid_position(cursor.position):
+            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]})
+        return cursor
 
 
 class PageNumberOrCursorPagination(PageNumberPagination):

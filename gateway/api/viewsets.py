@@ -12,6 +12,8 @@ from gateway.api.permissions import IsAdmin, is_admin
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
+# Actions whose row is read with SELECT ... FOR UPDATE, inside the transaction of the whole request.
+LOCKING_ACTIONS = {"update", "partial_update"}
 
 HARD_DELETE_PARAMETER = OpenApiParameter(
     "hard",
@@ -47,6 +49,10 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     non-ADMIN users, for rows that are not soft themselves. Each create, update and delete runs in
     one transaction. Domain operations are ``@action`` methods on the subclasses; they get their row
     with ``self.get_object()`` and so inherit the scoping.
+
+    An update (PUT, PATCH) locks its row for the whole request: the serializer validates against the
+    row as it is now, a row deleted meanwhile is a 404, and the serializer's ``update`` (a service)
+    writes only the fields it was given, so no concurrent write is undone.
     """
 
     owner_scoped = True
@@ -67,6 +73,9 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
             queryset = self.scope_queryset(queryset, user)
             if self.live_parent:
                 queryset = queryset.filter(**{f"{self.live_parent}__deleted_at__isnull": True})
+        if self.action in LOCKING_ACTIONS:
+            # Only this table's row: the scoping joins (the owner, a live parent) are read, not locked.
+            queryset = queryset.select_for_update(of=("self",))
         return self.optimize_queryset(queryset)
 
     def get_base_queryset(self):
@@ -86,9 +95,10 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.save()
 
-    @transaction.atomic
-    def perform_update(self, serializer):
-        serializer.save()
+    def update(self, request, *args, **kwargs):
+        # One transaction from reading the row (locked, see get_queryset) to answering with it.
+        with transaction.atomic():
+            return super().update(request, *args, **kwargs)
 
     @transaction.atomic
     def perform_destroy(self, instance):

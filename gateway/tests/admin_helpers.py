@@ -1,5 +1,8 @@
 """Helpers for the admin tests of every app: URLs, query counting, form data, actions, staff users."""
 
+import html
+import re
+
 from django import forms
 from django.contrib.admin import helpers
 from django.contrib.auth.models import Permission
@@ -60,6 +63,13 @@ def form_data(response) -> dict:
             formatted = widget.format_value(value)
             if formatted is not None:
                 data[name] = formatted
+    for name, field in form.fields.items():
+        if field.show_hidden_initial:
+            # What the page showed, sent back as a browser does (the hidden "initial-" inputs).
+            initial = form[name]
+            hidden = initial.as_hidden(only_initial=True)
+            for input_name, input_value in re.findall(r'name="([^"]+)" value="([^"]*)"', hidden):
+                data.setdefault(input_name, html.unescape(input_value))
     for inline in response.context["inline_admin_formsets"]:
         management = inline.formset.management_form
         for name in management.fields:

@@ -1,19 +1,22 @@
 """The shared API plumbing: authentication, errors, pagination, throttling, schema and docs."""
 
+import base64
 import datetime
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from campaigns.factories import CampaignFactory, ConversionFactory
 from gateway.api.exceptions import exception_handler
 from gateway.api.testing import client_for
 from knowledge.factories import KnowledgeDocumentFactory
+from knowledge.models import KnowledgeDocument
 from media.factories import AssetFactory
 from users.factories import ApiKeyFactory, UserFactory
 from users.models import ApiKey
@@ -186,6 +189,25 @@ class TestErrors:
         response = exception_handler(error.value, {})
         assert response.status_code == 409
 
+    def test_a_data_error_is_answered_without_the_database_text(self):
+        with pytest.raises(DataError) as error, transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT %s::integer", ["99999999999"])
+        response = exception_handler(error.value, {})
+        assert response.status_code == 400
+        assert response.data == {"non_field_errors": ["Invalid value: number out of range."]}
+
+    def test_a_nul_the_database_driver_refuses_is_answered_without_its_text(self):
+        with pytest.raises(DataError) as error:
+            list(KnowledgeDocument.objects.filter(name="a\x00"))
+        response = exception_handler(error.value, {})
+        assert response.data == {"non_field_errors": ["Null characters are not allowed."]}
+
+    def test_a_data_error_of_another_kind_is_an_invalid_value(self):
+        with pytest.raises(DataError) as error, transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT %s::integer", ["twelve"])
+        response = exception_handler(error.value, {})
+        assert response.data == {"non_field_errors": ["Invalid value."]}
+
     def test_anonymous_resource_request_is_401(self, api_client):
         for url in ("/api/v1/assets/", "/api/v1/knowledge-documents/", "/api/v1/conversions/"):
             assert api_client.get(url).status_code == 401
@@ -248,6 +270,22 @@ class TestPagination:
         assert response.status_code == 400
         assert "page" in response.json()
 
+    @pytest.mark.parametrize(
+        "value", ["1_0", "\u0661", "+1", " 1"], ids=["underscore", "arabic-indic", "plus", "space"]
+    )
+    def test_page_must_be_plain_ascii_digits(self, user_client, value):
+        response = user_client.get(self.URL, {"page": value})
+        assert response.status_code == 400
+        assert response.json() == {"page": ["A positive integer is required."]}
+
+    @pytest.mark.parametrize(
+        "value", ["1_0", "\u0661", "+1", " 1"], ids=["underscore", "arabic-indic", "plus", "space"]
+    )
+    def test_page_size_must_be_plain_ascii_digits(self, user_client, value):
+        response = user_client.get(self.URL, {"page_size": value})
+        assert response.status_code == 400
+        assert response.json() == {"page_size": ["A positive integer is required."]}
+
     def test_page_past_the_last_is_404(self, documents, user_client):
         response = user_client.get(self.URL, {"page": 99})
         assert response.status_code == 404
@@ -256,6 +294,48 @@ class TestPagination:
     def test_last_page(self, documents, user_client):
         data = user_client.get(self.URL, {"page": "last", "page_size": 10}).json()
         assert len(data["results"]) == 5
+
+
+def _cursor(text: str) -> str:
+    """A cursor as DRF encodes them, around any text."""
+    return base64.b64encode(text.encode()).decode()
+
+
+class TestCursorPagination:
+    URL = "/api/v1/conversions/"
+    INVALID = {
+        "cursor": ["Invalid cursor: follow the next or previous link of a page, or give it empty for the first page."]
+    }
+
+    @pytest.fixture
+    def conversions(self, user):
+        return ConversionFactory.create_batch(3, campaign=CampaignFactory(user=user))
+
+    def test_an_empty_cursor_is_the_first_page(self, conversions, user_client):
+        data = user_client.get(self.URL, {"cursor": ""}).json()
+        assert len(data["results"]) == 3
+
+    def test_a_next_link_is_a_valid_cursor(self, conversions, user_client):
+        first = user_client.get(self.URL, {"cursor": "", "page_size": 2}).json()
+        response = user_client.get(first["next"])
+        assert response.status_code == 200
+
+    @pytest.mark.parametrize(
+        "cursor",
+        [
+            "garbage",
+            "\u0663",
+            _cursor("o=x"),
+            _cursor("p=garbage"),
+            _cursor("p=a\x00"),
+            _cursor("p=9999-12-31T23:00:00-23:00"),
+        ],
+        ids=["not-base64", "not-ascii", "bad-offset", "bad-position", "nul-position", "position-beyond-9999-in-utc"],
+    )
+    def test_a_malformed_cursor_is_a_400_naming_cursor(self, conversions, user_client, cursor):
+        response = user_client.get(self.URL, {"cursor": cursor})
+        assert response.status_code == 400
+        assert response.json() == self.INVALID
 
 
 def _rates(api_key="2/minute", anon="2/minute"):

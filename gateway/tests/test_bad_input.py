@@ -64,6 +64,27 @@ class TestNulCharacters:
         assert response.status_code == 400, response.content
         assert isinstance(response.json(), dict)  # field errors, as everywhere (DRF's search raised a bare list)
 
+    def test_nul_in_the_full_text_query_is_a_400_naming_q(self, user_client):
+        response = user_client.get(DOCUMENTS, {"q": "a\x00"})
+        assert response.status_code == 400
+        assert response.json() == {"q": ["Null characters are not allowed."]}
+
+    def test_nul_in_search_is_a_400_naming_search(self, user_client):
+        response = user_client.get(ASSETS, {"search": "a\x00"})
+        assert response.status_code == 400
+        assert response.json() == {"search": ["Null characters are not allowed."]}
+
+    def test_nul_in_a_parameter_no_filter_reads_is_a_400_naming_it(self, user_client):
+        response = user_client.get(DOCUMENTS, {"unknown": "a\x00"})
+        assert response.status_code == 400
+        assert response.json() == {"unknown": ["Null characters are not allowed."]}
+
+    def test_nul_in_a_query_string_of_a_detail_is_a_400(self, user_client):
+        document = KnowledgeDocumentFactory()
+        response = user_client.get(f"{DOCUMENTS}{document.pk}/", {"q": "a\x00"})
+        assert response.status_code == 400
+        assert response.json() == {"q": ["Null characters are not allowed."]}
+
 
 class TestLoneSurrogates:
     def test_a_lone_surrogate_in_a_body_is_a_400(self, user, user_client):
@@ -111,7 +132,7 @@ class TestNumbers:
     def test_a_huge_filter_value_is_not_a_500(self, user_client):
         assert user_client.get(CLIPS, {"rank_min": "9" * 40}).status_code == 200
 
-    @pytest.mark.parametrize("value", ["1.5", "1.0", "+1", "1e3", "x"])
+    @pytest.mark.parametrize("value", ["1.5", "1.0", "+1", "1e3", "x", "١", "1_0"])
     def test_an_integer_filter_takes_whole_numbers_only(self, user, user_client, value):
         ClipFactory(asset=AssetFactory(user=user), rank=2)
         response = user_client.get(CLIPS, {"rank_min": value})

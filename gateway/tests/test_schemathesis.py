@@ -90,6 +90,7 @@ SEMANTIC_RULES = [
     (r"^\w+: The resulting total is out of range\.$", None, "an increment keeps the total in range"),
     (r"^(to: The range may cover at most |from: Must not be after 'to')", None, "a date range's length and order"),
     (r"^ordering: With a cursor, ordering must be one of", None, "cursor pages order by their own fields only"),
+    (r"^cursor: Invalid cursor", None, "a cursor is one a page's next/previous link gave (or empty)"),
     (r"^\w+: The \w+ is deleted; restore it first\.$", None, "a row comes back after its parent"),
     (r"^non_field_errors: You cannot delete your own account\.$", None, "a user cannot delete themselves"),
     (r"^query: Give a query, an embedding, or both\.$", None, "a search needs something to search for"),

@@ -37,6 +37,8 @@ def production_environment(**overrides) -> dict:
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": "gateway.example.com",
+        # Shared throttle counts and cache for every process (the deploy check gateway.W001 asks for it).
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
     }
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}

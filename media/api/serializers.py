@@ -12,9 +12,10 @@ from gateway.api.fields import (
     check_range,
 )
 from gateway.api.representation import FastRepresentationMixin
+from gateway.api.serializers import ModelSerializer
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
-from media.services import asset_change_status, clip_change_status, prediction_error
+from media.services import asset_update, clip_update, prediction_create, prediction_update
 from users.api.serializers import OwnerField, UserSummarySerializer
 
 UNIT_INTERVAL = {"min_value": 0.0, "max_value": 1.0}
@@ -22,7 +23,7 @@ NON_NEGATIVE_DECIMAL = {"min_value": Decimal("0")}
 PREDICTION_METRIC_FIELDS = [f"{kind}_{metric}" for kind in ("predicted", "actual") for metric in Prediction.METRICS]
 
 
-class AssetSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class AssetSerializer(FastRepresentationMixin, ModelSerializer):
     """An asset. ``status`` changes after creation follow the allowed transitions (see ``status/``)."""
 
     user = OwnerField(required=False)
@@ -73,16 +74,10 @@ class AssetSerializer(FastRepresentationMixin, serializers.ModelSerializer):
         }
 
     def update(self, instance, validated_data):
-        status = validated_data.pop("status", None)
-        instance = super().update(instance, validated_data)
-        if status is not None and status != instance.status:
-            instance = asset_change_status(
-                asset=instance, status=status, processing_error=validated_data.get("processing_error")
-            )
-        return instance
+        return asset_update(asset=instance, **validated_data)
 
 
-class AssetSummarySerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class AssetSummarySerializer(FastRepresentationMixin, ModelSerializer):
     """The asset a clip belongs to, embedded in clip details and top clips."""
 
     class Meta:
@@ -91,7 +86,7 @@ class AssetSummarySerializer(FastRepresentationMixin, serializers.ModelSerialize
         read_only_fields = fields
 
 
-class PredictionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class PredictionSerializer(FastRepresentationMixin, ModelSerializer):
     """A prediction. ``prediction_error`` is computed from the predicted and actual values on every save."""
 
     clip = ScopedPrimaryKeyRelatedField(Clip)
@@ -123,18 +118,13 @@ class PredictionSerializer(FastRepresentationMixin, serializers.ModelSerializer)
         return fields
 
     def create(self, validated_data):
-        validated_data["prediction_error"] = prediction_error(Prediction(**validated_data))
-        return super().create(validated_data)
+        return prediction_create(**validated_data)
 
     def update(self, instance, validated_data):
-        merged = Prediction(**{name: getattr(instance, name) for name in PREDICTION_METRIC_FIELDS})
-        for name, value in validated_data.items():
-            setattr(merged, name, value)
-        validated_data["prediction_error"] = prediction_error(merged)
-        return super().update(instance, validated_data)
+        return prediction_update(prediction=instance, **validated_data)
 
 
-class ClipSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class ClipSerializer(FastRepresentationMixin, ModelSerializer):
     """A clip. ``duration`` is computed by the database; ``status`` changes follow the allowed transitions."""
 
     asset = ScopedPrimaryKeyRelatedField(Asset)
@@ -205,12 +195,7 @@ class ClipSerializer(FastRepresentationMixin, serializers.ModelSerializer):
         return clip
 
     def update(self, instance, validated_data):
-        status = validated_data.pop("status", None)
-        instance = super().update(instance, validated_data)
-        if status is not None and status != instance.status:
-            instance = clip_change_status(clip=instance, status=status)
-        instance.refresh_from_db(fields=["duration"])
-        return instance
+        return clip_update(clip=instance, **validated_data)
 
 
 class ClipWithAssetSerializer(ClipSerializer):
@@ -241,7 +226,7 @@ class AssetDetailSerializer(AssetSerializer):
         fields = [*AssetSerializer.Meta.fields, "user_summary", "clips"]
 
 
-class PerformanceMetricSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class PerformanceMetricSerializer(FastRepresentationMixin, ModelSerializer):
     """One day of an asset's performance on one platform; (asset, platform, date) is unique."""
 
     asset = ScopedPrimaryKeyRelatedField(Asset)

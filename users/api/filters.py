@@ -4,11 +4,19 @@ import django_filters
 
 from gateway.api.filters import ChoiceInFilter, SoftDeleteFilterSet, StrictBooleanFilter, UUIDInFilter
 from users.choices import Role
+from users.emails import canonical_email
 from users.models import ApiKey, User
 
 
+class CanonicalEmailFilter(django_filters.CharFilter):
+    """An email compared in canonical form (``users.emails``), as stored: any case or spelling finds it."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, canonical_email(value) if value else value)
+
+
 class UserFilterSet(SoftDeleteFilterSet):
-    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    email = CanonicalEmailFilter(field_name="email", lookup_expr="exact")
     role = django_filters.ChoiceFilter(field_name="role", lookup_expr="exact", choices=Role.choices)
     role__in = ChoiceInFilter(field_name="role", lookup_expr="in", choices=Role.choices)
     is_active = StrictBooleanFilter(field_name="is_active", lookup_expr="exact")

@@ -9,8 +9,10 @@ from rest_framework import serializers
 from gateway.api.fields import JSONObjectField, UniqueOrNullValidator
 from gateway.api.permissions import is_admin
 from gateway.api.representation import FastRepresentationMixin
+from gateway.api.serializers import ModelSerializer
+from users.emails import normalize_email
 from users.models import ApiKey, User
-from users.services import api_key_issue
+from users.services import api_key_issue, user_create, user_update
 
 
 class UserSummarySerializer(FastRepresentationMixin, serializers.ModelSerializer):
@@ -59,10 +61,25 @@ def _check_password(password, user=None):
     return password
 
 
-class UserSerializer(serializers.ModelSerializer):
-    """A user as ADMIN users manage them. ``password`` is write-only and optional (API-only users)."""
+class CanonicalEmailField(serializers.EmailField):
+    """An email address, put in canonical form (``users.emails``) before it is validated.
 
-    email = serializers.EmailField(
+    So the format and uniqueness checks see the address as it will be stored: ``ＢＯＳＳ@Example.com``
+    is ``boss@example.com``, a Unicode domain its ``xn--`` form; a lookalike address is a 400 naming the field.
+    """
+
+    def to_internal_value(self, data):
+        return normalize_email(super().to_internal_value(data))
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A user as ADMIN users manage them. ``password`` is write-only and optional (API-only users).
+
+    ``is_staff`` and ``is_superuser`` are read-only: they follow ``role`` (true for ADMIN, false otherwise).
+    Writes go through ``user_create`` and ``user_update``, which keep the last active ADMIN.
+    """
+
+    email = CanonicalEmailField(
         max_length=254,
         validators=[
             UniqueOrNullValidator(
@@ -92,29 +109,24 @@ class UserSerializer(serializers.ModelSerializer):
             "updated_at",
             "deleted_at",
         ]
-        read_only_fields = ["id", "is_superuser", "last_login", "created_at", "updated_at", "deleted_at"]
-
-    def validate_email(self, value):
-        return User.objects.normalize_email(value).lower()
+        read_only_fields = ["id", "is_staff", "is_superuser", "last_login", "created_at", "updated_at", "deleted_at"]
+        extra_kwargs = {
+            "is_staff": {"help_text": "May log in to the staff console: true for ADMIN users only (follows role)."},
+            "is_superuser": {"help_text": "Has every permission in the staff console: true for ADMIN users only."},
+        }
 
     def validate_password(self, value):
         return _check_password(value, self.instance)
 
     def create(self, validated_data):
-        password = validated_data.pop("password", None)
-        return User.objects.create_user(password=password, **validated_data)
+        return user_create(**validated_data)
 
     def update(self, instance, validated_data):
-        password = validated_data.pop("password", None)
-        instance = super().update(instance, validated_data)
-        if password:
-            instance.set_password(password)
-            instance.save(update_fields=["password", "updated_at"])
-        return instance
+        return user_update(user=instance, **validated_data)
 
 
 class MeSerializer(serializers.ModelSerializer):
-    """The caller's own profile: name and settings are writable."""
+    """The caller's own profile: name and settings are writable (through ``user_update``)."""
 
     settings = JSONObjectField(required=False)
 
@@ -123,9 +135,15 @@ class MeSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "name", "role", "settings", "is_active", "created_at", "updated_at"]
         read_only_fields = ["id", "email", "role", "is_active", "created_at", "updated_at"]
 
+    def update(self, instance, validated_data):
+        return user_update(user=instance, **validated_data)
 
-class ApiKeySerializer(serializers.ModelSerializer):
-    """An API key without its secret. ``user`` and ``expires_at`` are set at creation only."""
+
+class ApiKeySerializer(ModelSerializer):
+    """An API key without its secret. ``user`` and ``expires_at`` are set at creation only.
+
+    A rename writes the name alone (``ModelSerializer.update``): it can never write back over a revocation.
+    """
 
     user = OwnerField(required=False)
     is_usable = serializers.SerializerMethodField(help_text="Neither revoked nor expired.")

@@ -2,17 +2,17 @@
 
 from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from gateway.api.permissions import IsAdmin
-from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet
+from gateway.api.viewsets import HARD_DELETE_PARAMETER, ScopedModelViewSet, SoftDeleteModelViewSet, query_flag
 from users.api.filters import ApiKeyFilterSet, UserFilterSet
 from users.api.serializers import ApiKeyCreatedSerializer, ApiKeySerializer, MeSerializer, UserSerializer
 from users.models import ApiKey, User
-from users.services import api_key_revoke
+from users.services import api_key_revoke, user_admins_lock, user_hard_delete, user_soft_delete
 
 ADMIN_WRITE_ACTIONS = {"create", "update", "partial_update", "destroy"}
 
@@ -25,7 +25,11 @@ ADMIN_WRITE_ACTIONS = {"create", "update", "partial_update", "destroy"}
     destroy=extend_schema(summary="Delete a user (ADMIN; soft unless ?hard=true)"),
 )
 class UserViewSet(SoftDeleteModelViewSet):
-    """Users. ADMIN users see and manage all; everyone else sees only themselves and edits ``users/me/``."""
+    """Users. ADMIN users see and manage all; everyone else sees only themselves and edits ``users/me/``.
+
+    Writes go through the services of ``users.services``: console access follows the role, the last
+    active ADMIN can be neither demoted, deactivated nor deleted, and nobody deletes themselves.
+    """
 
     queryset = User.objects.all()
     serializer_class = UserSerializer
@@ -47,10 +51,22 @@ class UserViewSet(SoftDeleteModelViewSet):
             return self.request.user
         return super().get_object()
 
+    def update(self, request, *args, **kwargs):
+        with transaction.atomic():
+            # The base class locks the user's row as it reads it; the active ADMINs' rows must be locked
+            # before that, in the order every other write takes them (see users.services).
+            user_admins_lock()
+            return super().update(request, *args, **kwargs)
+
+    @extend_schema(parameters=[HARD_DELETE_PARAMETER])
     def destroy(self, request, *args, **kwargs):
-        if self.get_object().pk == request.user.pk:
-            raise exceptions.ValidationError({"non_field_errors": ["You cannot delete your own account."]})
-        return super().destroy(request, *args, **kwargs)
+        hard = query_flag(request, "hard")
+        user = self.get_object()
+        if hard:
+            user_hard_delete(user=user, actor=request.user)
+        else:
+            user_soft_delete(user=user, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="The caller's own profile", methods=["GET"])
     @extend_schema(summary="Update the caller's own profile (name, settings)", methods=["PUT", "PATCH"])

@@ -13,7 +13,7 @@ from gateway.tests.admin_helpers import (
 from media.factories import AssetFactory
 from media.models import Asset
 from users.choices import Role
-from users.factories import ApiKeyFactory, UserFactory
+from users.factories import AdminUserFactory, ApiKeyFactory, UserFactory
 from users.models import ApiKey, User
 from users.services import api_key_authenticate
 
@@ -291,3 +291,199 @@ class TestStaffAccess:
         client.force_login(staff_user("users.view_user", "users.view_apikey"))
         run_action(client, User, "issue_api_key", [user_rows["owner"]], apply="1", name="sneaky")
         assert not ApiKey.objects.filter(name="sneaky").exists()
+
+
+def add_user_data(**overrides):
+    data = {
+        "email": "new.person@example.com",
+        "name": "New Person",
+        "role": Role.USER,
+        "usable_password": "false",
+        "api_keys-TOTAL_FORMS": "0",
+        "api_keys-INITIAL_FORMS": "0",
+    }
+    data.update(overrides)
+    return data
+
+
+def change_user(client, user, **changes):
+    """POST the change form of ``user`` with ``changes`` (a value of None unticks a checkbox)."""
+    data = form_data(client.get(change_url(User, user.pk)))
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return client.post(change_url(User, user.pk), data)
+
+
+class TestRolesInTheConsole:
+    def test_staff_and_superuser_status_are_read_only(self, admin_client, user_rows):
+        form = admin_client.get(change_url(User, user_rows["owner"].pk)).context["adminform"].form
+        assert not {"is_staff", "is_superuser"} & set(form.fields)
+
+    def test_making_a_user_admin_gives_staff_and_superuser(self, admin_client, user_rows):
+        owner = user_rows["owner"]
+        assert change_user(admin_client, owner, role=Role.ADMIN).status_code == 302
+        owner.refresh_from_db()
+        assert (owner.role, owner.is_staff, owner.is_superuser) == (Role.ADMIN, True, True)
+
+    def test_demoting_an_admin_clears_staff_and_superuser(self, admin_client):
+        other = AdminUserFactory()
+        assert change_user(admin_client, other, role=Role.ENTERPRISE).status_code == 302
+        other.refresh_from_db()
+        assert (other.role, other.is_staff, other.is_superuser) == (Role.ENTERPRISE, False, False)
+
+    def test_adding_an_admin_gives_staff_and_superuser(self, admin_client):
+        response = admin_client.post(add_url(User), add_user_data(role=Role.ADMIN))
+        assert response.status_code == 302
+        created = User.objects.get(email="new.person@example.com")
+        assert (created.is_staff, created.is_superuser, created.has_usable_password()) == (True, True, False)
+
+    def test_the_last_admin_cannot_demote_themselves(self, admin_client, admin_user):
+        response = change_user(admin_client, admin_user, role=Role.USER)
+        assert response.status_code == 200
+        assert "the last active ADMIN" in response.context["adminform"].form.errors["role"][0]
+        assert User.objects.get(pk=admin_user.pk).role == Role.ADMIN
+
+    def test_the_last_admin_cannot_deactivate_themselves(self, admin_client, admin_user):
+        response = change_user(admin_client, admin_user, is_active=None)
+        assert response.status_code == 200
+        assert "the last active ADMIN" in response.context["adminform"].form.errors["is_active"][0]
+        assert User.objects.get(pk=admin_user.pk).is_active is True
+
+    def test_the_last_admin_cannot_be_soft_deleted_by_the_action(self, admin_client, admin_user):
+        response = run_action(admin_client, User, "soft_delete_selected", [admin_user])
+        assert any("the last active ADMIN" in message for message in messages_of(response))
+        assert User.objects.filter(pk=admin_user.pk).exists()
+
+    def test_the_soft_delete_action_deletes_the_other_selected_users(self, admin_client, admin_user, user_rows):
+        response = run_action(admin_client, User, "soft_delete_selected", [admin_user, user_rows["owner"]])
+        assert "Soft-deleted 1 user." in messages_of(response)
+        assert not User.objects.filter(pk=user_rows["owner"].pk).exists()
+        assert User.objects.filter(pk=admin_user.pk).exists()
+
+    def test_the_last_admin_cannot_be_soft_deleted_from_their_page(self, admin_client, admin_user):
+        response = admin_client.post(f"/admin/users/user/{admin_user.pk}/soft-delete/", follow=True)
+        assert any("the last active ADMIN" in message for message in messages_of(response))
+        assert User.objects.filter(pk=admin_user.pk).exists()
+
+    def test_the_soft_delete_button_deletes_another_user(self, admin_client, user_rows):
+        owner = user_rows["owner"]
+        response = admin_client.post(f"/admin/users/user/{owner.pk}/soft-delete/", follow=True)
+        assert f"Soft-deleted user “{owner.email}”." in messages_of(response)
+        assert not User.objects.filter(pk=owner.pk).exists()
+
+    def test_the_last_admin_cannot_be_hard_deleted_from_the_delete_page(self, admin_client, admin_user):
+        response = admin_client.post(f"/admin/users/user/{admin_user.pk}/delete/", {"post": "yes"}, follow=True)
+        assert any("the last active ADMIN" in message for message in messages_of(response))
+        assert User.objects.filter(pk=admin_user.pk).exists()
+
+    def test_the_delete_page_refuses_before_asking_to_confirm(self, admin_client, admin_user):
+        response = admin_client.get(f"/admin/users/user/{admin_user.pk}/delete/")
+        assert response.status_code == 302
+        assert response["Location"] == change_url(User, admin_user.pk)
+
+    def test_the_delete_page_deletes_another_user(self, admin_client, user_rows):
+        owner = user_rows["owner"]
+        response = admin_client.post(f"/admin/users/user/{owner.pk}/delete/", {"post": "yes"})
+        assert response.status_code == 302
+        assert not User.all_objects.filter(pk=owner.pk).exists()
+
+    def test_the_last_admin_cannot_be_hard_deleted_by_the_action(self, admin_client, admin_user, user_rows):
+        selected = [admin_user, user_rows["owner"]]
+        response = run_action(admin_client, User, "delete_selected", selected, post="yes")
+        assert any(message.startswith("Nothing was deleted:") for message in messages_of(response))
+        assert User.all_objects.filter(pk__in=[user.pk for user in selected]).count() == 2
+
+    def test_the_hard_delete_action_deletes_other_users(self, admin_client, user_rows):
+        selected = [user_rows["owner"], user_rows["deleted"]]
+        response = run_action(
+            admin_client, User, "delete_selected", selected, post="yes", url_params={"deleted": "all"}
+        )
+        assert "Successfully deleted 2 users." in messages_of(response)
+        assert not User.all_objects.filter(pk__in=[user.pk for user in selected]).exists()
+
+    def test_deleting_every_admin_at_once_deletes_none(self, client):
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))  # a superuser from before roles ruled
+        admins = AdminUserFactory.create_batch(2)
+        response = run_action(client, User, "delete_selected", admins, post="yes")
+        assert any(message.startswith("Nothing was deleted:") for message in messages_of(response))
+        assert User.objects.active_admins().count() == 2
+
+    def test_a_refusal_the_change_form_did_not_foresee_saves_nothing(self, admin_client, admin_user, monkeypatch):
+        """As when another ADMIN is demoted between the form's check and the save: the service decides."""
+        monkeypatch.setattr("users.admin.user_check_last_admin", lambda **kwargs: None)
+        response = change_user(admin_client, admin_user, role=Role.USER, name="Not saved")
+        assert response.status_code == 302
+        assert any(message.startswith("Not saved:") for message in messages_of(admin_client.get(response["Location"])))
+        admin_user.refresh_from_db()
+        assert admin_user.role == Role.ADMIN
+        assert admin_user.name != "Not saved"
+
+    def test_a_refusal_the_delete_page_did_not_foresee_deletes_nothing(self, admin_client, admin_user, monkeypatch):
+        monkeypatch.setattr("users.admin.user_check_deletable", lambda **kwargs: None)
+        response = admin_client.post(f"/admin/users/user/{admin_user.pk}/delete/", {"post": "yes"}, follow=True)
+        assert any(message.startswith("Not deleted:") for message in messages_of(response))
+        assert User.objects.filter(pk=admin_user.pk).exists()
+
+    def test_the_password_page_sets_a_password(self, admin_client, user_rows):
+        owner = user_rows["owner"]
+        response = admin_client.post(
+            f"/admin/users/user/{owner.pk}/password/",
+            {"password1": "a-new-Passw0rd!", "password2": "a-new-Passw0rd!", "usable_password": "true"},
+        )
+        assert response.status_code == 302
+        assert User.objects.get(pk=owner.pk).check_password("a-new-Passw0rd!")
+
+    def test_the_password_page_can_disable_password_login(self, admin_client, user_rows):
+        owner = user_rows["owner"]
+        response = admin_client.post(
+            f"/admin/users/user/{owner.pk}/password/", {"usable_password": "false", "unset-password": "1"}
+        )
+        assert response.status_code == 302
+        assert not User.objects.get(pk=owner.pk).has_usable_password()
+
+    def test_changing_ones_own_password_keeps_one_logged_in(self, admin_client, admin_user):
+        response = admin_client.post(
+            f"/admin/users/user/{admin_user.pk}/password/",
+            {"password1": "a-new-Passw0rd!", "password2": "a-new-Passw0rd!", "usable_password": "true"},
+        )
+        assert response.status_code == 302
+        assert admin_client.get("/admin/").status_code == 200
+
+    def test_demoting_oneself_ends_ones_console_session(self, admin_client, admin_user):
+        AdminUserFactory()
+        assert change_user(admin_client, admin_user, role=Role.USER).status_code == 302
+        response = admin_client.get("/admin/")
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+
+
+class TestEmailsInTheConsole:
+    def test_a_domain_mixing_scripts_is_a_form_error(self, admin_client):
+        response = admin_client.post(add_url(User), add_user_data(email="boss@gеminivideo.ai"))
+        assert response.status_code == 200
+        assert "mixes letters of different scripts" in response.context["adminform"].form.errors["email"][0]
+        assert not User.all_objects.filter(name="New Person").exists()
+
+    def test_the_fullwidth_spelling_of_a_taken_email_is_a_form_error(self, admin_client, user_rows):
+        response = admin_client.post(add_url(User), add_user_data(email="ｏｗｎｅｒ@ｅｘａｍｐｌｅ．ｃｏｍ"))
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["email"] == ["A user with this email already exists."]
+
+    def test_the_email_of_a_deleted_user_is_a_form_error(self, admin_client, user_rows):
+        response = admin_client.post(add_url(User), add_user_data(email="Gone@Example.com"))
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["email"] == ["A user with this email already exists."]
+
+    def test_a_non_latin_domain_is_stored_as_punycode(self, admin_client):
+        assert admin_client.post(add_url(User), add_user_data(email="ivan@пример.рф")).status_code == 302
+        assert User.objects.filter(email="ivan@xn--e1afmkfd.xn--p1ai").exists()
+
+    def test_changing_an_email_to_a_lookalike_is_a_form_error(self, admin_client, user_rows):
+        owner = user_rows["owner"]
+        response = change_user(admin_client, owner, email="owner@examplе.com")  # Cyrillic "е"
+        assert response.status_code == 200
+        assert "email" in response.context["adminform"].form.errors
+        assert User.objects.get(pk=owner.pk).email == "owner@example.com"

@@ -3,10 +3,13 @@
 import datetime
 
 import pytest
+from django.contrib.sessions.models import Session
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from gateway.api.testing import client_for, ids
+from gateway.tests.test_concurrency import run_together
 from users.choices import Role
 from users.factories import AdminUserFactory, ApiKeyFactory, UserFactory
 from users.models import ApiKey, User
@@ -333,3 +336,222 @@ def test_enterprise_users_are_scoped_like_users():
     client = client_for(enterprise)
     UserFactory()
     assert ids(client.get(USERS)) == {str(enterprise.pk)}
+
+
+class TestRolesAndConsoleAccess:
+    def test_demoting_another_admin_clears_staff_and_superuser(self, admin_client_api):
+        other = AdminUserFactory()
+        response = admin_client_api.patch(url(USERS, other), {"role": "USER"})
+        assert response.status_code == 200
+        assert (response.json()["is_staff"], response.json()["is_superuser"]) == (False, False)
+        other.refresh_from_db()
+        assert (other.role, other.is_staff, other.is_superuser) == (Role.USER, False, False)
+
+    def test_promoting_a_user_gives_staff_and_superuser(self, admin_client_api):
+        target = UserFactory()
+        response = admin_client_api.patch(url(USERS, target), {"role": "ADMIN"})
+        assert (response.json()["is_staff"], response.json()["is_superuser"]) == (True, True)
+        target.refresh_from_db()
+        assert (target.is_staff, target.is_superuser) == (True, True)
+
+    def test_creating_an_admin_gives_staff_and_superuser(self, admin_client_api):
+        response = admin_client_api.post(USERS, user_payload(role="ADMIN"))
+        assert response.status_code == 201
+        created = User.objects.get(pk=response.json()["id"])
+        assert (created.is_staff, created.is_superuser) == (True, True)
+
+    def test_staff_status_is_read_only(self, admin_client_api):
+        target = UserFactory()
+        response = admin_client_api.patch(url(USERS, target), {"is_staff": True, "is_superuser": True})
+        assert response.status_code == 200
+        target.refresh_from_db()
+        assert (target.is_staff, target.is_superuser) == (False, False)
+
+    def test_the_last_admin_cannot_demote_themselves(self, admin_user, admin_client_api):
+        response = admin_client_api.patch(url(USERS, admin_user), {"role": "USER"})
+        assert response.status_code == 400
+        assert list(response.json()) == ["role"]
+        assert "the last active ADMIN" in response.json()["role"][0]
+        assert User.objects.get(pk=admin_user.pk).role == Role.ADMIN
+
+    def test_the_last_admin_cannot_be_demoted_by_a_full_update(self, admin_user, admin_client_api):
+        response = admin_client_api.put(url(USERS, admin_user), user_payload(email=admin_user.email, role="USER"))
+        assert response.status_code == 400
+        assert "role" in response.json()
+
+    def test_the_last_admin_cannot_deactivate_themselves(self, admin_user, admin_client_api):
+        response = admin_client_api.patch(url(USERS, admin_user), {"is_active": False})
+        assert response.status_code == 400
+        assert list(response.json()) == ["is_active"]
+        assert "the last active ADMIN" in response.json()["is_active"][0]
+        assert User.objects.get(pk=admin_user.pk).is_active is True
+
+    def test_the_last_admin_cannot_be_soft_deleted(self, admin_user, admin_client_api):
+        response = admin_client_api.delete(url(USERS, admin_user))
+        assert response.status_code == 400
+        assert "the last active ADMIN" in response.json()["non_field_errors"][0]
+        assert User.objects.filter(pk=admin_user.pk).exists()
+
+    def test_the_last_admin_cannot_be_hard_deleted(self, admin_user, admin_client_api):
+        response = admin_client_api.delete(url(USERS, admin_user) + "?hard=true")
+        assert response.status_code == 400
+        assert "the last active ADMIN" in response.json()["non_field_errors"][0]
+        assert User.objects.filter(pk=admin_user.pk).exists()
+
+    def test_an_admin_may_step_down_while_another_admin_remains(self, admin_user, admin_client_api):
+        AdminUserFactory()
+        assert admin_client_api.patch(url(USERS, admin_user), {"role": "USER"}).status_code == 200
+        assert User.objects.get(pk=admin_user.pk).role == Role.USER
+
+    def test_deleting_oneself_is_refused_while_another_admin_remains(self, admin_user, admin_client_api):
+        AdminUserFactory()
+        response = admin_client_api.delete(url(USERS, admin_user))
+        assert response.json() == {"non_field_errors": ["You cannot delete your own account."]}
+
+    def test_a_demoted_admin_is_sent_to_the_login_page_of_the_console(self, admin_client_api):
+        demoted = AdminUserFactory()
+        console = Client()
+        console.force_login(demoted)
+        assert console.get("/admin/").status_code == 200
+        assert admin_client_api.patch(url(USERS, demoted), {"role": "USER"}).status_code == 200
+        response = console.get("/admin/")
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+
+    def test_a_demoted_admins_session_is_ended(self, admin_client_api):
+        demoted = AdminUserFactory()
+        console = Client()
+        console.force_login(demoted)
+        session_key = console.session.session_key
+        admin_client_api.patch(url(USERS, demoted), {"role": "USER"})
+        assert not Session.objects.filter(session_key=session_key).exists()
+
+    def test_a_deactivated_users_browsable_api_session_is_ended(self, admin_client_api):
+        target = UserFactory()
+        browser = Client()
+        browser.force_login(target)
+        assert browser.get(ME).status_code == 200
+        admin_client_api.patch(url(USERS, target), {"is_active": False})
+        assert browser.get(ME).status_code in (401, 403)
+
+    def test_a_demoted_admins_key_keeps_working_with_the_user_role(self, admin_client_api):
+        demoted = AdminUserFactory()
+        key = ApiKeyFactory(user=demoted)
+        admin_client_api.patch(url(USERS, demoted), {"role": "USER"})
+        assert APIClient().get(ME, HTTP_X_API_KEY=key.secret).json()["role"] == "USER"
+        assert ids(APIClient().get(USERS, HTTP_X_API_KEY=key.secret)) == {str(demoted.pk)}
+        assert APIClient().post(USERS, user_payload(), HTTP_X_API_KEY=key.secret).status_code == 403
+
+    def test_a_deactivated_users_key_fails(self, admin_client_api):
+        target = UserFactory()
+        key = ApiKeyFactory(user=target)
+        assert admin_client_api.patch(url(USERS, target), {"is_active": False}).status_code == 200
+        assert APIClient().get(ME, HTTP_X_API_KEY=key.secret).status_code == 401
+
+    def test_a_hard_deleted_users_key_fails(self, admin_client_api):
+        target = UserFactory()
+        key = ApiKeyFactory(user=target)
+        assert admin_client_api.delete(url(USERS, target) + "?hard=true").status_code == 204
+        assert APIClient().get(ME, HTTP_X_API_KEY=key.secret).status_code == 401
+
+    def test_updating_ones_profile_keeps_ones_role(self, admin_user):
+        client = client_for(admin_user)
+        assert client.patch(ME, {"name": "Still Admin"}).status_code == 200
+        admin_user.refresh_from_db()
+        assert (admin_user.name, admin_user.role, admin_user.is_superuser) == ("Still Admin", Role.ADMIN, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_demoting_each_other_at_once_leave_one_admin():
+    first, second = AdminUserFactory(), AdminUserFactory()
+    clients = {first.pk: client_for(first), second.pk: client_for(second)}
+
+    responses = run_together(
+        [
+            lambda: clients[first.pk].patch(url(USERS, second), {"role": "USER"}, format="json"),
+            lambda: clients[second.pk].patch(url(USERS, first), {"role": "USER"}, format="json"),
+        ]
+    )
+    assert sorted(response.status_code for response in responses) == [200, 400]
+    refused = next(response for response in responses if response.status_code == 400)
+    assert "the last active ADMIN" in refused.json()["role"][0]
+    assert User.objects.active_admins().count() == 1
+
+
+class TestEmailNormalization:
+    @pytest.mark.parametrize(
+        "email",
+        [
+            pytest.param("boss@gеminivideo.ai", id="cyrillic-e"),
+            pytest.param("boss@geminivideο.ai", id="greek-omicron"),
+            pytest.param("boss@xn--gminivideo-ksi.ai", id="punycode-of-mixed-domain"),
+            pytest.param("bоss@geminivideo.ai", id="mixed-local-part"),
+        ],
+    )
+    def test_a_lookalike_address_is_400_naming_email(self, admin_client_api, email):
+        response = admin_client_api.post(USERS, user_payload(email=email))
+        assert response.status_code == 400
+        assert list(response.json()) == ["email"]
+        assert "scripts" in response.json()["email"][0]
+        assert not User.all_objects.filter(name="New Person").exists()
+
+    def test_a_domain_with_a_cyrillic_letter_is_400(self, admin_client_api):
+        response = admin_client_api.post(USERS, user_payload(email="boss@gеminivideo.ai"))
+        assert response.json() == {
+            "email": [
+                "The domain label “gеminivideo” mixes letters of different scripts (Cyrillic, Latin), "
+                "as lookalike domains do."
+            ]
+        }
+
+    def test_a_domain_with_a_greek_letter_is_400(self, admin_client_api):
+        response = admin_client_api.post(USERS, user_payload(email="boss@geminivideο.ai"))
+        assert response.status_code == 400
+        assert "Greek, Latin" in response.json()["email"][0]
+
+    def test_the_punycode_form_of_a_mixed_domain_is_400(self, admin_client_api):
+        response = admin_client_api.post(USERS, user_payload(email="boss@xn--gminivideo-ksi.ai"))
+        assert response.status_code == 400
+        assert "xn--gminivideo-ksi (gеminivideo)" in response.json()["email"][0]
+
+    def test_invalid_punycode_is_400(self, admin_client_api):
+        response = admin_client_api.post(USERS, user_payload(email="boss@xn--abc-.ai"))
+        assert response.status_code == 400
+        assert "not valid punycode" in response.json()["email"][0]
+
+    def test_the_fullwidth_spelling_of_a_taken_email_is_a_duplicate(self, admin_client_api):
+        UserFactory(email="boss@geminivideo.ai")
+        response = admin_client_api.post(USERS, user_payload(email="ｂｏｓｓ@ｇｅｍｉｎｉｖｉｄｅｏ．ａｉ"))
+        assert response.status_code == 400
+        assert response.json() == {"email": ["A user with this email already exists."]}
+
+    def test_the_upper_case_spelling_of_a_taken_email_is_a_duplicate(self, admin_client_api):
+        UserFactory(email="boss@geminivideo.ai")
+        response = admin_client_api.post(USERS, user_payload(email="BOSS@GEMINIVIDEO.AI"))
+        assert response.json() == {"email": ["A user with this email already exists."]}
+
+    def test_a_non_latin_domain_is_stored_as_punycode(self, admin_client_api):
+        response = admin_client_api.post(USERS, user_payload(email="ivan@пример.рф"))
+        assert response.status_code == 201
+        assert response.json()["email"] == "ivan@xn--e1afmkfd.xn--p1ai"
+        assert User.objects.get(pk=response.json()["id"]).email == "ivan@xn--e1afmkfd.xn--p1ai"
+
+    def test_the_unicode_and_punycode_spellings_of_a_domain_are_one_address(self, admin_client_api):
+        assert admin_client_api.post(USERS, user_payload(email="ivan@пример.рф")).status_code == 201
+        response = admin_client_api.post(USERS, user_payload(email="IVAN@xn--e1afmkfd.XN--P1AI"))
+        assert response.json() == {"email": ["A user with this email already exists."]}
+
+    def test_changing_an_email_to_a_lookalike_is_400(self, admin_client_api):
+        target = UserFactory()
+        response = admin_client_api.patch(url(USERS, target), {"email": "boss@gеminivideo.ai"})
+        assert response.status_code == 400
+        assert "email" in response.json()
+
+    def test_changing_an_email_to_another_spelling_of_a_taken_one_is_400(self, admin_client_api):
+        UserFactory(email="boss@geminivideo.ai")
+        response = admin_client_api.patch(url(USERS, UserFactory()), {"email": "Boss@GeminiVideo.AI"})
+        assert response.json() == {"email": ["A user with this email already exists."]}
+
+    def test_the_email_filter_finds_the_unicode_spelling(self, admin_client_api):
+        target = UserFactory(email="ivan@xn--e1afmkfd.xn--p1ai")
+        assert ids(admin_client_api.get(USERS, {"email": "Ivan@Пример.рф"})) == {str(target.pk)}

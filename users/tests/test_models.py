@@ -5,12 +5,14 @@ stands in the way; each write runs in its own savepoint so the test's transactio
 """
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from campaigns.factories import CampaignFactory
 from campaigns.models import Campaign
 from media.factories import AssetFactory, ClipFactory
 from media.models import Asset, Clip
+from users.choices import Role
 from users.factories import ApiKeyFactory, UserFactory
 from users.models import ApiKey, User
 
@@ -85,3 +87,59 @@ class TestDeletingAUser:
         AssetFactory(user=doomed)
         doomed.delete()
         assert list(Asset.all_objects.values_list("pk", flat=True)) == [kept_asset.pk]
+
+
+class TestEmails:
+    def test_create_user_stores_the_canonical_form(self):
+        user = User.objects.create_user("ＩＶＡＮ@Пример.РФ")
+        assert User.objects.get(pk=user.pk).email == "ivan@xn--e1afmkfd.xn--p1ai"
+
+    def test_create_user_refuses_a_lookalike_address(self):
+        with pytest.raises(ValidationError):
+            User.objects.create_user("boss@gеminivideo.ai")
+        assert not User.all_objects.exists()
+
+    def test_clean_refuses_a_lookalike_address_naming_email(self):
+        user = UserFactory.build(email="boss@geminivideο.ai")
+        with pytest.raises(ValidationError) as excinfo:
+            user.full_clean(validate_unique=False)
+        assert "email" in excinfo.value.message_dict
+
+    def test_clean_puts_the_email_in_canonical_form(self):
+        user = UserFactory.build(email="Boss@GEMINIVIDEO.ai")
+        user.clean()
+        assert user.email == "boss@geminivideo.ai"
+
+    def test_save_puts_the_email_in_canonical_form(self):
+        assert UserFactory(email="ＢＯＳＳ@Example.COM").email == "boss@example.com"
+
+    def test_login_lookup_finds_any_spelling_of_the_address(self):
+        user = UserFactory(email="ivan@xn--e1afmkfd.xn--p1ai")
+        assert User.objects.get_by_natural_key("IVAN@пример.рф") == user
+
+    def test_login_lookup_of_a_lookalike_finds_nobody(self):
+        UserFactory(email="boss@geminivideo.ai")
+        with pytest.raises(User.DoesNotExist):
+            User.objects.get_by_natural_key("boss@gеminivideo.ai")
+
+
+class TestConsoleAccess:
+    def test_create_user_gives_an_admin_staff_and_superuser(self):
+        user = User.objects.create_user("admin@example.com", role=Role.ADMIN)
+        assert (user.is_staff, user.is_superuser) == (True, True)
+
+    def test_create_user_gives_a_user_no_console_access(self):
+        user = User.objects.create_user("user@example.com")
+        assert (user.is_staff, user.is_superuser) == (False, False)
+
+    def test_create_user_refuses_staff_status_for_a_non_admin(self):
+        with pytest.raises(ValueError, match="is_staff follows the role"):
+            User.objects.create_user("user@example.com", is_staff=True)
+
+    def test_create_superuser_makes_an_admin(self):
+        user = User.objects.create_superuser("root@example.com", password="a-long-passphrase")
+        assert (user.role, user.is_staff, user.is_superuser) == (Role.ADMIN, True, True)
+
+    def test_create_superuser_refuses_another_role(self):
+        with pytest.raises(ValueError, match="A superuser is an ADMIN"):
+            User.objects.create_superuser("root@example.com", role=Role.USER)

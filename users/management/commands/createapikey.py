@@ -17,7 +17,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("email", help="Email of the key's owner (case-insensitive).")
+        parser.add_argument("email", help="Email of the key's owner (in any case or spelling).")
         parser.add_argument("--name", default="Command-line key", help="A label for the key (default %(default)r).")
         parser.add_argument(
             "--expires-in-days",
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, email, name, expires_in_days, **options):
-        user = User.objects.filter(email__iexact=email.strip()).first()
+        user = User.objects.with_email(email.strip()).first()
         if user is None:
             raise CommandError(f"No user with email {email!r}.")
         if not user.is_active:

@@ -1,0 +1,76 @@
+"""Requests Django (or gunicorn, in front of it) refuses before any API view runs.
+
+Under ``/api/`` Django's own refusals answer in the API's JSON shape (``handler400``/``handler403`` of
+gateway/urls.py); elsewhere they keep Django's pages. A ``Host`` header not in ``ALLOWED_HOSTS`` is logged
+as one warning line. Over-long request lines and headers never reach Django: gunicorn refuses them with
+its own answer (docs/API.md, "Limits").
+"""
+
+import logging
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import Client
+from django.urls import include, path
+from gunicorn.config import Config
+
+from gateway import urls as project_urls
+
+pytestmark = pytest.mark.django_db
+
+EVIL_HOST = "evil.example"
+
+
+def forbidding_view(request):
+    raise PermissionDenied
+
+
+urlpatterns = [
+    path("api/v1/forbidden/", forbidding_view),
+    path("admin/forbidden/", forbidding_view),
+    path("", include("gateway.urls")),
+]
+handler400 = project_urls.handler400
+handler403 = project_urls.handler403
+handler404 = project_urls.handler404
+handler500 = project_urls.handler500
+
+
+class TestDisallowedHost:
+    def test_is_a_json_400_under_the_api(self):
+        response = Client(HTTP_HOST=EVIL_HOST).get("/api/v1/assets/")
+        assert response.status_code == 400
+        assert response.json() == {"detail": "Invalid Host header."}
+
+    def test_is_django_s_page_elsewhere(self):
+        response = Client(HTTP_HOST=EVIL_HOST).get("/admin/")
+        assert response.status_code == 400
+        assert response["Content-Type"].startswith("text/html")
+
+    def test_is_logged_as_one_warning_without_a_traceback(self, caplog):
+        with caplog.at_level(logging.INFO):
+            Client(HTTP_HOST=EVIL_HOST).get("/api/v1/assets/")
+        records = [record for record in caplog.records if record.name == "django.security.DisallowedHost"]
+        assert [(record.levelname, record.exc_info) for record in records] == [("WARNING", None)]
+
+
+@pytest.mark.urls(__name__)
+class TestPermissionDeniedOutsideAView:
+    def test_is_a_json_403_under_the_api(self, client):
+        response = client.get("/api/v1/forbidden/")
+        assert response.status_code == 403
+        assert response.json() == {"detail": "You do not have permission to perform this action."}
+
+    def test_is_django_s_page_elsewhere(self, client):
+        response = client.get("/admin/forbidden/")
+        assert response.status_code == 403
+        assert response["Content-Type"].startswith("text/html")
+
+
+def test_gunicorn_limits_are_the_documented_ones():
+    config = Config()
+    assert (config.limit_request_line, config.limit_request_field_size, config.limit_request_fields) == (
+        4094,
+        8190,
+        100,
+    )
