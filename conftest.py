@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from users.factories import AdminUserFactory, ApiKeyFactory, UserFactory
+from gateway.tests.api_helpers import client_for
+from users.factories import AdminUserFactory, UserFactory
 
 
 @pytest.fixture
@@ -35,17 +36,13 @@ def api_client():
 @pytest.fixture
 def user_client(user):
     """An API client authenticated with an API key of ``user``."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {ApiKeyFactory(user=user).secret}")
-    return client
+    return client_for(user)
 
 
 @pytest.fixture
 def admin_client_api(admin_user):
     """An API client authenticated with an API key of an ADMIN."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {ApiKeyFactory(user=admin_user).secret}")
-    return client
+    return client_for(admin_user)
 
 
 def free_port() -> int:

@@ -7,8 +7,9 @@ the bench database, once per configuration:
 - ``no pool, new connection per request``: ``DB_POOL=false``, ``CONN_MAX_AGE=0``;
 - ``no pool, persistent connections``: ``DB_POOL=false``, ``CONN_MAX_AGE=60`` (one connection per thread).
 
-A separate process (``bench.loadgen``) drives it with keep-alive connections for a bounded time and
-request count, a USER's API key, and a mix of reads: the USER's clip list, an asset detail and top clips.
+A separate process (``bench.load.client``, its fixed-paths workload) drives it with keep-alive connections
+for a bounded time and request count, a USER's API key, and a mix of reads: the USER's clip list, an asset
+detail and top clips.
 """
 
 import json
@@ -17,8 +18,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench.harness import ROOT, Row, bench_environment
 
@@ -87,15 +91,24 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def drive(url: str, paths: list[str], key: str, *, seconds: float, warmup: float, concurrency: int) -> dict:
-    command = [sys.executable, "-m", "bench.loadgen", "--url", url, "--header", f"Authorization: Api-Key {key}"]
-    command += ["--concurrency", str(concurrency), "--seconds", str(seconds), "--warmup", str(warmup)]
-    command += ["--max-requests", str(int(seconds * 5000))]
-    for path in paths:
-        command += ["--path", path]
-    completed = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=seconds + warmup + 120, check=True
-    )
-    return json.loads(completed.stdout)
+    """GET ``paths`` in turn from ``concurrency`` keep-alive clients in another process (``bench.load.client``)."""
+    plan = {
+        "port": urlsplit(url).port,
+        "timeout": 30.0,
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "warmup": warmup,
+        "max_requests": int(seconds * 5000),
+        "paths": paths,
+        "key": key,
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        plan_path, out_path = Path(folder, "plan.json"), Path(folder, "result.json")
+        plan_path.write_text(json.dumps(plan))
+        command = [sys.executable, "-m", "bench.load.client", "--plan", str(plan_path), "--out", str(out_path)]
+        subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=seconds + warmup + 120, check=True)
+        result = json.loads(out_path.read_text())
+    return {**result["summary"], "seconds": result["seconds"], "concurrency": concurrency}
 
 
 def run(

@@ -20,28 +20,24 @@ SEED = 4242
 
 def build_batches(scale: int, *, seed: int, now: datetime) -> list[dict]:
     """The batches ``seed_scale(scale, seed=seed, now=now)`` writes, in its order."""
-    from gateway.seeding.scale import DOCUMENT_CHUNK, DOCUMENTS_PER_USER, USERS_PER_SCALE, ScaleGenerator
+    from gateway.seeding.scale import ScaleGenerator
 
     generator = ScaleGenerator(Random(seed), now=now)
-    users = USERS_PER_SCALE * scale
-    documents = users * DOCUMENTS_PER_USER
-    batches = [generator.batch(min(100, users - first)) for first in range(0, users, 100)]
-    batches += [
-        generator.documents(min(DOCUMENT_CHUNK, documents - first)) for first in range(0, documents, DOCUMENT_CHUNK)
-    ]
-    return batches
+    return [build(size) for _, build, size in generator.jobs(scale)]
 
 
 def copy_batches(raw, batches: list[dict]) -> int:
     """COPY every batch in one transaction that is rolled back; the rows written."""
-    from gateway.seeding.scale import FIELDS, copy_rows
+    from gateway.seeding import registered
+    from gateway.seeding.scale import copy_rows
 
+    fields = {model: columns for part in registered() for model, columns in part.fields.items()}
     written = 0
     with raw.transaction(force_rollback=True), raw.cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = 0")
         for batch in batches:
             for model, rows in batch.items():
-                copy_rows(cursor, model, FIELDS[model], rows)
+                copy_rows(cursor, model, fields[model], rows)
                 written += len(rows)
     return written
 

@@ -6,38 +6,28 @@ variant are computed in the list query. Status changes and winners go through ``
 
 from django import forms
 from django.contrib import admin
-from django.db.models import DecimalField, F, FloatField, Func, IntegerField, JSONField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models import F, Func, IntegerField, JSONField
 from django.utils.html import format_html, format_html_join
 
 from campaigns import stats
-from campaigns.analytics import experiment_evaluate
 from campaigns.charts import campaign_performance_chart, experiment_evaluation_chart
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment
-from campaigns.services import CAMPAIGN_TRANSITIONS, METRIC_FIELDS, campaign_change_status, experiment_select_winner
-from gateway.admin import (
-    BaseAdmin,
-    ReadOnlyLatestInline,
-    SoftDeleteAdmin,
-    admin_link,
-    fixed,
-    id_filter,
-    owner_filter,
-    percent,
-    run_form_action,
-    transitions_help,
-    value_filter,
+from campaigns.services import (
+    CAMPAIGN_TRANSITIONS,
+    METRIC_FIELDS,
+    campaign_change_status,
+    experiment_evaluate,
+    experiment_select_winner,
 )
+from gateway.admin.actions import run_form_action, status_change_action
+from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
+from gateway.admin.filters import id_filter, owner_filter, value_filter
+from gateway.admin.formatting import fixed, percent, transitions_help
+from gateway.admin.inlines import ReadOnlyLatestInline
+from gateway.admin.links import admin_link
 from media.models import Clip
 from users.models import User
-
-MONEY_TOTAL = DecimalField(max_digits=16, decimal_places=2)
-
-
-def ratio(numerator: str, denominator: str):
-    """``numerator / denominator`` as a float, NULL when the denominator is zero."""
-    return Cast(numerator, FloatField()) / NullIf(Cast(denominator, FloatField()), Value(0.0))
 
 
 class VariantLeader(Func):
@@ -166,6 +156,10 @@ class CampaignAdmin(SoftDeleteAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
     readonly_fields = ("ctr", "cpc", "cpa", "roas", "revenue_display", "spend_vs_budget", "performance_chart")
+    # Totals only move through the metrics service (atomic increments from the platforms), never a form.
+    change_readonly_fields = ("status", *METRIC_FIELDS.values())
+    # The computed figures exist once there is a row to compute them from.
+    change_only_fields = ("spend_vs_budget", "revenue_display", "ctr", "cpc", "cpa", "roas", "performance_chart")
     fieldsets = (
         ("Campaign", {"fields": ("user", "name", "description", "objective", "status")}),
         ("Budget and schedule", {"fields": ("budget", "daily_budget", "currency", "start_date", "end_date")}),
@@ -196,45 +190,8 @@ class CampaignAdmin(SoftDeleteAdmin):
     actions = ("change_status", "soft_delete_selected", "restore_selected")
 
     def get_queryset(self, request):
-        # Revenue is the conversions' value; summed per row of the page through (campaign, timestamp).
-        revenue = (
-            Conversion.objects.filter(campaign=OuterRef("pk"))
-            .order_by()
-            .values("campaign")
-            .annotate(total=Sum("value"))
-            .values("total")
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                revenue=Coalesce(
-                    Subquery(revenue), Value(0), output_field=DecimalField(max_digits=16, decimal_places=2)
-                ),
-                ctr_value=ratio("total_clicks", "total_impressions"),
-                cpc_value=ratio("total_spend", "total_clicks"),
-                cpa_value=ratio("total_spend", "total_conversions"),
-                budget_used=ratio("total_spend", "budget"),
-            )
-            .annotate(
-                roas_value=Cast(F("revenue"), FloatField()) / NullIf(Cast("total_spend", FloatField()), Value(0.0))
-            )
-        )
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
-        # Totals only move through the metrics service (atomic increments from the platforms), never a form.
-        return (*fields, "status", *METRIC_FIELDS.values()) if obj is not None else fields
-
-    def get_fieldsets(self, request, obj=None):
-        if obj is None:
-            # The computed figures exist once there is a row to compute them from.
-            computed = {"spend_vs_budget", "revenue_display", "ctr", "cpc", "cpa", "roas", "performance_chart"}
-            return [
-                (name, {**options, "fields": tuple(field for field in options["fields"] if field not in computed)})
-                for name, options in self.fieldsets
-            ]
-        return self.fieldsets
+        # Revenue, CTR, CPC, CPA, ROAS and budget use per row, for the columns and their sorting.
+        return super().get_queryset(request).with_kpis()
 
     @admin.display(description="owner", ordering="user__email")
     def owner(self, obj):
@@ -289,18 +246,10 @@ class CampaignAdmin(SoftDeleteAdmin):
     def performance_chart(self, obj):
         return campaign_performance_chart(obj)
 
-    @admin.action(description="Change status of selected campaigns", permissions=["change"])
-    def change_status(self, request, queryset):
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            action="change_status",
-            form_class=CampaignStatusForm,
-            title="Change campaign status",
-            apply=lambda campaign, data: campaign_change_status(campaign=campaign, status=data["status"]),
-            submit_label="Change status",
-        )
+    change_status = status_change_action(
+        form_class=CampaignStatusForm,
+        apply=lambda campaign, data: campaign_change_status(campaign=campaign, status=data["status"]),
+    )
 
 
 @admin.register(Experiment)
@@ -342,6 +291,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ("campaign",)
     readonly_fields = ("variant_table", "winner_variant_id", "winner_selected_at", "leader_display", "evaluation_chart")
+    change_only_fields = readonly_fields
     fieldsets = (
         ("Experiment", {"fields": ("campaign", "name", "description", "status", "start_date", "end_date")}),
         (
@@ -364,21 +314,6 @@ class ExperimentAdmin(SoftDeleteAdmin):
             .get_queryset(request)
             .annotate(leader=VariantLeader(F("variants")), variants_length=VariantCount(F("variants")))
         )
-
-    def get_fieldsets(self, request, obj=None):
-        if obj is None:
-            computed = {
-                "variant_table",
-                "leader_display",
-                "winner_variant_id",
-                "winner_selected_at",
-                "evaluation_chart",
-            }
-            return [
-                (name, {**options, "fields": tuple(field for field in options["fields"] if field not in computed)})
-                for name, options in self.fieldsets
-            ]
-        return self.fieldsets
 
     @admin.display(description="campaign", ordering="campaign__name")
     def campaign_link(self, obj):

@@ -1,96 +1,23 @@
-"""Campaign analytics: experiment evaluation (a service) and campaign performance (a selector).
+"""Campaign analytics: campaign performance (a selector).
 
-The statistics themselves are pure functions in ``campaigns.stats``; this module reads and writes
-the database around them. docs/ANALYTICS.md explains every figure.
+Experiment evaluation, which writes its result, is ``campaigns.services.experiment_evaluate``; the
+statistics themselves are pure functions in ``campaigns.stats``. docs/ANALYTICS.md explains every figure.
 """
 
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from campaigns import stats
-from campaigns.choices import ExperimentStatus
-from campaigns.models import Campaign, Conversion, Experiment
+from campaigns.models import Campaign, Conversion
+from campaigns.querysets import KPI_RATIOS
 
 MAX_RANGE_DAYS = 1096  # three years of days in one performance response
 DEFAULT_RANGE_DAYS = 30
 UNIT_COST = Decimal("0.0001")
 MONEY = Decimal("0.01")
-
-
-def _evaluate(variants, *, metric, threshold, min_sample) -> stats.Evaluation:
-    """``stats.evaluate`` with its input errors turned into a field-by-field ``ValidationError``."""
-    try:
-        return stats.evaluate(variants, metric=metric, threshold=threshold, min_sample=min_sample)
-    except stats.EvaluationError as error:
-        raise ValidationError({error.field: error.messages}) from error
-
-
-def experiment_evaluate(
-    *,
-    experiment: Experiment,
-    metric: str = stats.DEFAULT_METRIC,
-    threshold: float = stats.DEFAULT_THRESHOLD,
-    min_sample: int = stats.DEFAULT_MIN_SAMPLE,
-    apply: bool = False,
-) -> dict:
-    """Evaluate an experiment's variants and, with ``apply``, record the result.
-
-    Returns the evaluation (``stats.Evaluation.to_dict()``) plus ``experiment``, ``evaluated_at``,
-    ``applied`` and the experiment's ``status``, ``winner_variant_id`` and ``winner_selected_at``
-    after the call. With ``apply`` the experiment row is locked and, in one transaction, the
-    evaluation is stored in ``metrics`` (other keys of ``metrics`` are kept), ``confidence`` is set
-    and, when there is a winner, ``winner_variant_id``, ``winner_selected_at`` and COMPLETED status.
-    Bad variants or parameters raise ``ValidationError`` naming the field (and the variant); so does
-    applying to a cancelled experiment or one whose recorded winner differs from the new one.
-    Nothing is written when anything fails.
-    """
-    evaluated_at = timezone.now()
-    if not apply:
-        evaluation = _evaluate(experiment.variants, metric=metric, threshold=threshold, min_sample=min_sample)
-        return _outcome(evaluation, experiment=experiment, evaluated_at=evaluated_at, applied=False)
-    with transaction.atomic():
-        locked = Experiment.all_objects.select_for_update().get(pk=experiment.pk)
-        if locked.status == ExperimentStatus.CANCELLED:
-            raise ValidationError({"apply": "A cancelled experiment cannot be evaluated with apply."})
-        evaluation = _evaluate(locked.variants, metric=metric, threshold=threshold, min_sample=min_sample)
-        if evaluation.winner and locked.winner_variant_id not in (None, evaluation.winner):
-            raise ValidationError(
-                {
-                    "apply": f"The experiment already has the winner {locked.winner_variant_id!r}; "
-                    f"this evaluation picks {evaluation.winner!r}."
-                }
-            )
-        stored = evaluation.to_dict()
-        stored.pop("methods")
-        stored["evaluated_at"] = evaluated_at.isoformat()
-        locked.metrics = {**(locked.metrics if isinstance(locked.metrics, dict) else {}), **stored}
-        locked.confidence = evaluation.confidence
-        fields = ["metrics", "confidence", "updated_at"]
-        if evaluation.winner:
-            locked.winner_variant_id = evaluation.winner
-            locked.winner_selected_at = locked.winner_selected_at or evaluated_at
-            locked.status = ExperimentStatus.COMPLETED
-            fields += ["winner_variant_id", "winner_selected_at", "status"]
-        locked.save(update_fields=fields)
-    for name in fields:
-        setattr(experiment, name, getattr(locked, name))
-    return _outcome(evaluation, experiment=locked, evaluated_at=evaluated_at, applied=True)
-
-
-def _outcome(evaluation: stats.Evaluation, *, experiment: Experiment, evaluated_at, applied: bool) -> dict:
-    return {
-        "experiment": experiment.pk,
-        "evaluated_at": evaluated_at,
-        "applied": applied,
-        "status": experiment.status,
-        "winner_variant_id": experiment.winner_variant_id,
-        "winner_selected_at": experiment.winner_selected_at,
-        **evaluation.to_dict(),
-    }
 
 
 def _ratio(numerator, denominator, *, quantum=None, scale=1):
@@ -100,6 +27,18 @@ def _ratio(numerator, denominator, *, quantum=None, scale=1):
     if quantum is None:
         return float(numerator) * scale / float(denominator)
     return (Decimal(numerator) * scale / Decimal(denominator)).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def _kpi_values(campaign: Campaign, *, revenue) -> dict:
+    """The columns the key figures (``KPI_RATIOS``) are ratios of, with ``revenue`` as recorded."""
+    names = {name for pair in KPI_RATIOS.values() for name in pair} - {"revenue"}
+    return {**{name: getattr(campaign, name) for name in names}, "revenue": revenue}
+
+
+def _kpi(name: str, values: dict, *, quantum=None):
+    """The key figure ``name`` of ``campaigns.querysets.KPI_RATIOS``, exact (see ``_ratio``) rather than a float."""
+    numerator, denominator = KPI_RATIOS[name]
+    return _ratio(values[numerator], values[denominator], quantum=quantum)
 
 
 def campaign_default_range(campaign: Campaign, *, today: datetime.date | None = None):
@@ -148,22 +87,23 @@ def campaign_performance(
 
     spend = campaign.total_spend
     impressions, clicks, conversions = campaign.total_impressions, campaign.total_clicks, campaign.total_conversions
+    values = _kpi_values(campaign, revenue=recorded_value)
     undefined = {}
-    ctr = _ratio(clicks, impressions)
+    ctr = _kpi("ctr", values)
     cpm = _ratio(spend, impressions, quantum=UNIT_COST, scale=1000)
     if not impressions:
         undefined["ctr"] = undefined["cpm"] = "The campaign has no impressions yet."
-    cpc = _ratio(spend, clicks, quantum=UNIT_COST)
+    cpc = _kpi("cpc", values, quantum=UNIT_COST)
     if not clicks:
         undefined["cpc"] = "The campaign has no clicks yet."
-    cpa = _ratio(spend, conversions, quantum=UNIT_COST)
+    cpa = _kpi("cpa", values, quantum=UNIT_COST)
     if not conversions:
         undefined["cpa"] = "The campaign has no conversions yet."
-    roas = _ratio(recorded_value, spend, quantum=UNIT_COST)
+    roas = _kpi("roas", values, quantum=UNIT_COST)
     if not spend:
         undefined["roas"] = "Nothing has been spent yet, so there is no return on spend."
 
-    budget = _budget(campaign=campaign, undefined=undefined)
+    budget = _budget(campaign=campaign, undefined=undefined, values=values)
     return {
         "campaign": campaign.pk,
         "currency": campaign.currency,
@@ -189,10 +129,10 @@ def campaign_performance(
     }
 
 
-def _budget(*, campaign: Campaign, undefined: dict) -> dict:
+def _budget(*, campaign: Campaign, undefined: dict, values: dict) -> dict:
     """Spend against the total budget and, per day of the run so far, against the daily budget."""
     spend, budget, daily_budget = campaign.total_spend, campaign.budget, campaign.daily_budget
-    budget_used = _ratio(spend, budget)
+    budget_used = _kpi("budget_used", values)
     if not budget:
         undefined["budget_used"] = "The budget is 0."
     days_running = None

@@ -15,6 +15,7 @@ from campaigns.querysets import (
     ExperimentManager,
     ExperimentQuerySet,
 )
+from campaigns.stats import variant_entries
 from gateway.models import BaseModel, SoftDeleteModel
 
 CURRENCY_REGEX = r"^[A-Z]{3}$"
@@ -191,18 +192,15 @@ def validate_variants(variants) -> list[str]:
     """Problems with an experiment's variant list: not a list, items without a unique string id or a name."""
     if not isinstance(variants, list):
         return ["Must be a list of variants."]
-    errors, seen = [], set()
-    for index, variant in enumerate(variants):
-        if not isinstance(variant, dict):
+    errors = []
+    for index, variant, shape in variant_entries(variants):
+        if shape == "object":
             errors.append(f"Variant {index} must be an object.")
             continue
-        variant_id = variant.get("id")
-        if not isinstance(variant_id, str) or not variant_id:
+        if shape == "id":
             errors.append(f"Variant {index} needs a non-empty string id.")
-        elif variant_id in seen:
-            errors.append(f"Variant id {variant_id!r} is used twice.")
-        else:
-            seen.add(variant_id)
+        elif shape == "duplicate":
+            errors.append(f"Variant id {variant['id']!r} is used twice.")
         if not isinstance(variant.get("name"), str):
             errors.append(f"Variant {index} needs a name.")
     return errors

@@ -6,6 +6,7 @@ from django.db import DataError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from campaigns import stats
 from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.models import Campaign, Conversion, Experiment
 from gateway.services import check_transition, lock_row, model_update
@@ -186,3 +187,75 @@ def conversions_ingest(*, conversions: list[dict]) -> dict:
         cursor.execute(sql, [orjson.dumps(rows, default=str).decode()])
         created_ids = [row[0] for row in cursor.fetchall()]
     return {"created": len(created_ids), "duplicates": len(conversions) - len(created_ids), "created_ids": created_ids}
+
+
+def _evaluate(variants, *, metric, threshold, min_sample) -> stats.Evaluation:
+    """``stats.evaluate`` with its input errors turned into a field-by-field ``ValidationError``."""
+    try:
+        return stats.evaluate(variants, metric=metric, threshold=threshold, min_sample=min_sample)
+    except stats.EvaluationError as error:
+        raise ValidationError({error.field: error.messages}) from error
+
+
+def experiment_evaluate(
+    *,
+    experiment: Experiment,
+    metric: str = stats.DEFAULT_METRIC,
+    threshold: float = stats.DEFAULT_THRESHOLD,
+    min_sample: int = stats.DEFAULT_MIN_SAMPLE,
+    apply: bool = False,
+) -> dict:
+    """Evaluate an experiment's variants and, with ``apply``, record the result.
+
+    Returns the evaluation (``stats.Evaluation.to_dict()``) plus ``experiment``, ``evaluated_at``,
+    ``applied`` and the experiment's ``status``, ``winner_variant_id`` and ``winner_selected_at``
+    after the call. With ``apply`` the experiment row is locked and, in one transaction, the
+    evaluation is stored in ``metrics`` (other keys of ``metrics`` are kept), ``confidence`` is set
+    and, when there is a winner, ``winner_variant_id``, ``winner_selected_at`` and COMPLETED status.
+    Bad variants or parameters raise ``ValidationError`` naming the field (and the variant); so does
+    applying to a cancelled experiment or one whose recorded winner differs from the new one.
+    Nothing is written when anything fails.
+    """
+    evaluated_at = timezone.now()
+    if not apply:
+        evaluation = _evaluate(experiment.variants, metric=metric, threshold=threshold, min_sample=min_sample)
+        return _outcome(evaluation, experiment=experiment, evaluated_at=evaluated_at, applied=False)
+    with transaction.atomic():
+        locked = Experiment.all_objects.select_for_update().get(pk=experiment.pk)
+        if locked.status == ExperimentStatus.CANCELLED:
+            raise ValidationError({"apply": "A cancelled experiment cannot be evaluated with apply."})
+        evaluation = _evaluate(locked.variants, metric=metric, threshold=threshold, min_sample=min_sample)
+        if evaluation.winner and locked.winner_variant_id not in (None, evaluation.winner):
+            raise ValidationError(
+                {
+                    "apply": f"The experiment already has the winner {locked.winner_variant_id!r}; "
+                    f"this evaluation picks {evaluation.winner!r}."
+                }
+            )
+        stored = evaluation.to_dict()
+        stored.pop("methods")
+        stored["evaluated_at"] = evaluated_at.isoformat()
+        locked.metrics = {**(locked.metrics if isinstance(locked.metrics, dict) else {}), **stored}
+        locked.confidence = evaluation.confidence
+        fields = ["metrics", "confidence", "updated_at"]
+        if evaluation.winner:
+            locked.winner_variant_id = evaluation.winner
+            locked.winner_selected_at = locked.winner_selected_at or evaluated_at
+            locked.status = ExperimentStatus.COMPLETED
+            fields += ["winner_variant_id", "winner_selected_at", "status"]
+        locked.save(update_fields=fields)
+    for name in fields:
+        setattr(experiment, name, getattr(locked, name))
+    return _outcome(evaluation, experiment=locked, evaluated_at=evaluated_at, applied=True)
+
+
+def _outcome(evaluation: stats.Evaluation, *, experiment: Experiment, evaluated_at, applied: bool) -> dict:
+    return {
+        "experiment": experiment.pk,
+        "evaluated_at": evaluated_at,
+        "applied": applied,
+        "status": experiment.status,
+        "winner_variant_id": experiment.winner_variant_id,
+        "winner_selected_at": experiment.winner_selected_at,
+        **evaluation.to_dict(),
+    }

@@ -231,6 +231,28 @@ def _whole_number(value) -> int | None:
     return None
 
 
+def variant_entries(variants):
+    """Each element of a variant list as ``(index, variant, problem)``, the one reading of its shape.
+
+    ``problem`` is None for an object with a non-empty string ``id`` not seen before, else ``"object"``
+    (not an object), ``"id"`` (no non-empty string id) or ``"duplicate"`` (an id an earlier variant has).
+    ``Experiment.validate_variants`` (models) and ``parse_variants`` (evaluation) both walk the list with it.
+    """
+    seen = set()
+    for index, variant in enumerate(variants):
+        if not isinstance(variant, dict):
+            yield index, variant, "object"
+            continue
+        variant_id = variant.get("id")
+        if not isinstance(variant_id, str) or not variant_id:
+            yield index, variant, "id"
+        elif variant_id in seen:
+            yield index, variant, "duplicate"
+        else:
+            seen.add(variant_id)
+            yield index, variant, None
+
+
 def parse_variants(variants, metric: str = DEFAULT_METRIC) -> list[VariantCounts]:
     """Validate an experiment's variant list for ``metric`` and return its counts, control first-marked.
 
@@ -248,20 +270,19 @@ def parse_variants(variants, metric: str = DEFAULT_METRIC) -> list[VariantCounts
         raise EvaluationError("variants", f"An experiment needs at least two variants; it has {len(variants)}.")
     if len(variants) > MAX_VARIANTS:
         raise EvaluationError("variants", f"At most {MAX_VARIANTS} variants can be evaluated; it has {len(variants)}.")
-    errors, counts, seen = [], [], set()
-    for index, variant in enumerate(variants):
-        if not isinstance(variant, dict):
+    errors, counts = [], []
+    for index, variant, shape in variant_entries(variants):
+        if shape == "object":
             errors.append(f"Variant {index} must be an object.")
             continue
-        variant_id = variant.get("id")
-        if not isinstance(variant_id, str) or not variant_id:
+        if shape == "id":
             errors.append(f"Variant {index} needs a non-empty string id.")
             continue
+        variant_id = variant["id"]
         label = f"Variant {variant_id!r}"
-        if variant_id in seen:
+        if shape == "duplicate":
             errors.append(f"{label} appears more than once (duplicate id).")
             continue
-        seen.add(variant_id)
         values, problems = {}, []
         for name in (successes_field, trials_field):
             raw = variant.get(name)

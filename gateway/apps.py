@@ -8,8 +8,3 @@ class GatewayConfig(AppConfig):
     def ready(self):
         # The deployment checks register themselves on import (manage.py check --deploy).
         from gateway import checks  # noqa: F401
-
-        # Request bodies take the JSON types the API schema documents (gateway/api/strict.py).
-        from gateway.api import strict
-
-        strict.install()

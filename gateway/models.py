@@ -19,17 +19,42 @@ class BaseModel(models.Model):
 
 class SoftDeleteQuerySet(models.QuerySet):
     def alive(self):
+        """Rows that are not soft-deleted."""
         return self.filter(deleted_at__isnull=True)
 
     def deleted(self):
+        """Soft-deleted rows (reach them through ``all_objects``: the default manager hides them)."""
         return self.filter(deleted_at__isnull=False)
+
+
+class OwnedQuerySet(models.QuerySet):
+    """Rows that belong to a user through ``owner_path`` (e.g. ``"user"``, ``"asset__user"``).
+
+    ``visible_to(user)`` is the one rule of who reaches what, shared by the API's viewsets, its
+    related fields and the ingests: an ADMIN every row, another authenticated user the rows they
+    own, nobody else none. The role comes in through ``user.is_admin``, so this floor needs no app.
+    """
+
+    owner_path: str = "user"
+
+    def owned_by(self, user):
+        """The rows ``user`` owns."""
+        return self.filter(**{self.owner_path: user})
+
+    def visible_to(self, user):
+        """The rows ``user`` may reach: all for an ADMIN, their own for others, none when anonymous."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        if getattr(user, "is_admin", False):
+            return self.all()
+        return self.owned_by(user)
 
 
 class SoftDeleteManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
     """The default manager of soft models: deleted rows are hidden."""
 
     def get_queryset(self):
-        return super().get_queryset().filter(deleted_at__isnull=True)
+        return super().get_queryset().alive()
 
 
 AllObjectsManager = models.Manager.from_queryset(SoftDeleteQuerySet)

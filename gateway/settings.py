@@ -178,7 +178,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "gateway.api.authentication.ApiKeyAuthentication",
+        "users.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -270,6 +270,8 @@ DEV_ADMIN_PASSWORD = env("DEV_ADMIN_PASSWORD", default="admin")
 KNOWLEDGE_EF_SEARCH = env.int("KNOWLEDGE_EF_SEARCH", default=100)
 KNOWLEDGE_ITERATIVE_SCAN = env("KNOWLEDGE_ITERATIVE_SCAN", default="relaxed_order")
 KNOWLEDGE_FUZZY_THRESHOLD = env.float("KNOWLEDGE_FUZZY_THRESHOLD", default=0.45)
+# Largest knowledge search request body in bytes (a 1,536-float embedding is about 40 KB); larger is a 413.
+KNOWLEDGE_SEARCH_MAX_BODY_BYTES = env.int("KNOWLEDGE_SEARCH_MAX_BODY_BYTES", default=256 * 1024)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 

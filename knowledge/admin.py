@@ -11,18 +11,13 @@ from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
-from gateway.admin import (
-    BaseAdmin,
-    InputFilter,
-    ReadOnlyLatestInline,
-    SoftDeleteAdmin,
-    admin_link,
-    id_filter,
-    is_autocomplete,
-    is_id_term,
-    run_form_action,
-    validation_message,
-)
+from gateway.admin.actions import run_form_action
+from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
+from gateway.admin.filters import InputFilter, id_filter
+from gateway.admin.formatting import validation_message
+from gateway.admin.inlines import ReadOnlyLatestInline
+from gateway.admin.links import admin_link
+from gateway.admin.search import is_autocomplete, is_id_term
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument, KnowledgeDocumentVersion
 from knowledge.querysets import text_rank, websearch_query
 from knowledge.services import EDITABLE_FIELDS, knowledge_document_restore_version, knowledge_document_update

@@ -21,6 +21,12 @@ def text_rank(query: SearchQuery) -> SearchRank:
 
 
 class KnowledgeDocumentQuerySet(SoftDeleteQuerySet):
+    def visible_to(self, user):
+        """The documents ``user`` may read: the knowledge base is shared, so all of them once authenticated."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.all()
+
     def in_category(self, category):
         return self.filter(category=category)
 

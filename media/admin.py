@@ -12,20 +12,12 @@ from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 from django.urls import path
 
-from gateway.admin import (
-    BaseAdmin,
-    ReadOnlyLatestInline,
-    SoftDeleteAdmin,
-    admin_link,
-    fixed,
-    id_filter,
-    owner_filter,
-    percent,
-    run_form_action,
-    transitions_help,
-    validation_message,
-    value_filter,
-)
+from gateway.admin.actions import status_change_action
+from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
+from gateway.admin.filters import id_filter, owner_filter, value_filter
+from gateway.admin.formatting import fixed, percent, transitions_help, validation_message
+from gateway.admin.inlines import ReadOnlyLatestInline
+from gateway.admin.links import admin_link
 from gateway.services import copy_row
 from media.analytics_admin import prediction_accuracy_view
 from media.choices import AssetStatus, ClipStatus
@@ -111,6 +103,8 @@ class AssetAdmin(SoftDeleteAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
     readonly_fields = ("clip_count",)
+    # Status moves only along the allowed transitions: the "Change status" action.
+    change_readonly_fields = ("status",)
     fieldsets = (
         ("File", {"fields": ("user", "original_name", "filename", "mime_type", "file_size")}),
         ("Storage", {"fields": ("gcs_url", "gcs_bucket", "gcs_path", "thumbnail_url")}),
@@ -134,11 +128,6 @@ class AssetAdmin(SoftDeleteAdmin):
         )
         return super().get_queryset(request).annotate(clip_count=Coalesce(Subquery(clips), 0))
 
-    def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
-        # Status moves only along the allowed transitions: the "Change status" action.
-        return (*fields, "status") if obj is not None else fields
-
     @admin.display(description="owner", ordering="user__email")
     def owner(self, obj):
         return admin_link(User, obj.user_id, obj.user.email)
@@ -155,20 +144,12 @@ class AssetAdmin(SoftDeleteAdmin):
     def clip_count(self, obj):
         return obj.clip_count
 
-    @admin.action(description="Change status of selected assets", permissions=["change"])
-    def change_status(self, request, queryset):
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            action="change_status",
-            form_class=AssetStatusForm,
-            title="Change asset status",
-            apply=lambda asset, data: asset_change_status(
-                asset=asset, status=data["status"], processing_error=data["processing_error"] or None
-            ),
-            submit_label="Change status",
-        )
+    change_status = status_change_action(
+        form_class=AssetStatusForm,
+        apply=lambda asset, data: asset_change_status(
+            asset=asset, status=data["status"], processing_error=data["processing_error"] or None
+        ),
+    )
 
 
 @admin.register(Clip)
@@ -205,6 +186,7 @@ class ClipAdmin(SoftDeleteAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ("asset",)
     readonly_fields = ("duration",)
+    change_readonly_fields = ("status",)
     fieldsets = (
         ("Segment", {"fields": ("asset", "start_time", "end_time", "duration")}),
         ("Media", {"fields": ("clip_url", "thumbnail_url")}),
@@ -215,10 +197,6 @@ class ClipAdmin(SoftDeleteAdmin):
     )
     inlines = (PredictionInline,)
     actions = ("change_status", "soft_delete_selected", "restore_selected")
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
-        return (*fields, "status") if obj is not None else fields
 
     @admin.display(description="asset", ordering="asset__original_name")
     def asset_link(self, obj):
@@ -250,18 +228,9 @@ class ClipAdmin(SoftDeleteAdmin):
             except ValidationError as error:
                 self.message_user(request, f"Scores: {validation_message(error)}", messages.ERROR)
 
-    @admin.action(description="Change status of selected clips", permissions=["change"])
-    def change_status(self, request, queryset):
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            action="change_status",
-            form_class=ClipStatusForm,
-            title="Change clip status",
-            apply=lambda clip, data: clip_change_status(clip=clip, status=data["status"]),
-            submit_label="Change status",
-        )
+    change_status = status_change_action(
+        form_class=ClipStatusForm, apply=lambda clip, data: clip_change_status(clip=clip, status=data["status"])
+    )
 
 
 @admin.register(Prediction)

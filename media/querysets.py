@@ -1,20 +1,16 @@
-from django.db import models
-
-from gateway.models import SoftDeleteManager, SoftDeleteQuerySet
+from gateway.models import OwnedQuerySet, SoftDeleteManager, SoftDeleteQuerySet
 
 
-class AssetQuerySet(SoftDeleteQuerySet):
-    def owned_by(self, user):
-        return self.filter(user=user)
+class AssetQuerySet(OwnedQuerySet, SoftDeleteQuerySet):
+    owner_path = "user"
 
 
-class ClipQuerySet(SoftDeleteQuerySet):
-    def owned_by(self, user):
-        return self.filter(asset__user=user)
+class ClipQuerySet(OwnedQuerySet, SoftDeleteQuerySet):
+    owner_path = "asset__user"
 
     def top(self, *, asset=None, limit: int = 10, min_score: float | None = None):
         """Scored clips that are not deleted, best score first (served by ``media_clip_top_idx``)."""
-        clips = self.filter(deleted_at__isnull=True, score__isnull=False)
+        clips = self.alive().filter(score__isnull=False)
         if asset is not None:
             clips = clips.filter(asset=asset)
         if min_score is not None:
@@ -22,14 +18,12 @@ class ClipQuerySet(SoftDeleteQuerySet):
         return clips.order_by("-score")[:limit]
 
 
-class PredictionQuerySet(models.QuerySet):
-    def owned_by(self, user):
-        return self.filter(clip__asset__user=user)
+class PredictionQuerySet(OwnedQuerySet):
+    owner_path = "clip__asset__user"
 
 
-class PerformanceMetricQuerySet(models.QuerySet):
-    def owned_by(self, user):
-        return self.filter(asset__user=user)
+class PerformanceMetricQuerySet(OwnedQuerySet):
+    owner_path = "asset__user"
 
 
 AssetManager = SoftDeleteManager.from_queryset(AssetQuerySet)

@@ -22,18 +22,12 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from gateway.admin import (
-    BaseAdmin,
-    ReadOnlyLatestInline,
-    SoftDeleteAdmin,
-    admin_link,
-    change_url,
-    limited_rows,
-    owner_filter,
-    plural,
-    run_form_action,
-    validation_message,
-)
+from gateway.admin.actions import apply_each, limited_rows, run_form_action
+from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
+from gateway.admin.filters import owner_filter
+from gateway.admin.formatting import plural, validation_message
+from gateway.admin.inlines import ReadOnlyLatestInline
+from gateway.admin.links import admin_link, change_url
 from gateway.services import copy_row
 from users.emails import normalize_email
 from users.models import ApiKey, User
@@ -260,15 +254,9 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
         rows = limited_rows(self, request, queryset.filter(deleted_at__isnull=True))
         if rows is None:
             return
-        done = 0
-        for user in rows:
-            try:
-                user_soft_delete(user=user, actor=request.user)
-            except ValidationError as error:
-                self.message_user(request, f"{user}: {validation_message(error)}", messages.ERROR)
-                continue
-            done += 1
-            self.log_change(request, user, "Soft-deleted.")
+        done = apply_each(
+            self, request, rows, lambda user: user_soft_delete(user=user, actor=request.user), log="Soft-deleted."
+        )
         if done:
             self.message_user(request, f"Soft-deleted {done} {plural(User, done)}.", messages.SUCCESS)
 
@@ -348,14 +336,11 @@ class ApiKeyAdmin(BaseAdmin):
     )
     add_fieldsets = ((None, {"fields": ("user", "name", "expires_at")}),)
     readonly_fields = ("prefix", "state", "last_used_at", "revoked_at")
+    change_readonly_fields = ("user",)
     actions = ("revoke_selected",)
 
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
-        return (*fields, "user") if obj is not None else fields
 
     @admin.display(description="owner", ordering="user__email")
     def owner(self, obj):
@@ -389,13 +374,7 @@ class ApiKeyAdmin(BaseAdmin):
         rows = limited_rows(self, request, queryset.filter(revoked_at__isnull=True))
         if rows is None:
             return
-        for api_key in rows:
-            try:
-                api_key_revoke(api_key=api_key)
-            except ValidationError as error:
-                self.message_user(request, f"{api_key}: {validation_message(error)}", messages.ERROR)
-                continue
-            self.log_change(request, api_key, "Revoked.")
+        apply_each(self, request, rows, lambda api_key: api_key_revoke(api_key=api_key), log="Revoked.")
         if rows:
             self.message_user(request, f"Revoked {len(rows)} API key{'s' if len(rows) != 1 else ''}.", messages.SUCCESS)
         else:

@@ -13,6 +13,9 @@ mixed workload for ``seconds`` (after ``warmup`` seconds that are not counted) o
 Every write is logged with its outcome: acknowledged (2xx), refused (an HTTP error) or unknown (no HTTP
 answer: the connection broke or timed out, so it may or may not have happened). The result has the
 throughput, latency percentiles and statuses per kind, the write log and the timeline of every request.
+
+A plan with ``paths`` (and the ``key`` to send) runs a fixed workload instead: each worker GETs the paths
+in turn, starting at its own offset (``bench.gunicorn`` compares server configurations so).
 """
 
 import argparse
@@ -35,12 +38,16 @@ class Worker:
         self.clock = clock
         self.log = log
         self.lock = lock
-        self.random = random.Random(plan["seed"] * 1000 + index)
-        self.rows = plan["workers"][index]
+        self.random = random.Random(plan.get("seed", 0) * 1000 + index)
+        self.rows = plan["workers"][index] if "workers" in plan else {}
         self.asset_status = "READY"
         self.sequence = 0
+        self.next_path = index
         self.connection = self._connect()
-        self.kinds = [kind for kind, weight in WEIGHTS.items() for _ in range(weight)]
+        if plan.get("paths"):
+            self.kinds = ["paths"]
+        else:
+            self.kinds = [kind for kind, weight in WEIGHTS.items() for _ in range(weight)]
 
     def _connect(self):
         return http.client.HTTPConnection("127.0.0.1", self.plan["port"], timeout=self.plan["timeout"])
@@ -83,6 +90,11 @@ class Worker:
             finished = time.time()
             with self.lock:
                 self.log["timeline"].append((started, finished, kind, name, status))
+
+    def paths(self):
+        path = self.plan["paths"][self.next_path % len(self.plan["paths"])]
+        self.next_path += 1
+        return self.request("GET", path, self.plan["key"])[0], path
 
     def read(self):
         plan, reader = self.plan, self.plan["reader"]
@@ -178,7 +190,9 @@ def run(plan: dict) -> dict:
         "began": begin,
         "measure_from": clock["measure_from"],
         "summary": summarize(measured, elapsed),
-        "per_kind": {kind: summarize([e for e in measured if e[2] == kind], elapsed) for kind in WEIGHTS},
+        "per_kind": {
+            kind: summarize([e for e in measured if e[2] == kind], elapsed) for kind in sorted(set(workers[0].kinds))
+        },
         "per_name": {
             name: summarize([e for e in measured if e[3] == name], elapsed) for name in sorted({e[3] for e in measured})
         },

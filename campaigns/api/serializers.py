@@ -2,13 +2,13 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, Max, Sum
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment, validate_variants
 from campaigns.services import campaign_update
+from gateway.api import strict
 from gateway.api.fields import (
     CurrencyField,
     JSONListField,
@@ -18,7 +18,6 @@ from gateway.api.fields import (
     check_range,
 )
 from gateway.api.permissions import is_admin
-from gateway.api.representation import FastRepresentationMixin
 from gateway.api.serializers import ModelSerializer
 from gateway.api.validation import FastItemValidator, JSONValueField
 from media.models import Clip
@@ -44,7 +43,7 @@ class VariantsField(JSONListField):
     """An experiment's variants; ``campaigns.models.validate_variants`` checks them (ids unique too)."""
 
 
-class ExperimentSerializer(FastRepresentationMixin, ModelSerializer):
+class ExperimentSerializer(ModelSerializer):
     """An A/B experiment. The winner is chosen with ``select-winner``, not written directly."""
 
     campaign = ScopedPrimaryKeyRelatedField(Campaign)
@@ -109,12 +108,12 @@ class ExperimentSerializer(FastRepresentationMixin, ModelSerializer):
         return attrs
 
 
-class CampaignSerializer(FastRepresentationMixin, ModelSerializer):
+class CampaignSerializer(ModelSerializer):
     """A campaign. Totals change through ``metrics/``; status changes follow the allowed transitions."""
 
     user = OwnerField(required=False)
     currency = CurrencyField(required=False, help_text="ISO 4217 code, e.g. USD.")
-    meta_campaign_id = serializers.CharField(
+    meta_campaign_id = strict.CharField(
         max_length=100,
         required=False,
         allow_null=True,
@@ -200,9 +199,9 @@ class CampaignSerializer(FastRepresentationMixin, ModelSerializer):
 
 
 class ConversionTotalSerializer(serializers.Serializer):
-    currency = serializers.CharField()
-    count = serializers.IntegerField()
-    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = strict.CharField()
+    count = strict.IntegerField()
+    value = strict.DecimalField(max_digits=14, decimal_places=2)
     last_timestamp = serializers.DateTimeField()
 
 
@@ -220,21 +219,15 @@ class CampaignDetailSerializer(CampaignSerializer):
 
     @extend_schema_field(ConversionTotalSerializer(many=True))
     def get_conversion_totals(self, campaign):
-        totals = (
-            Conversion.objects.filter(campaign=campaign)
-            .values("currency")
-            .annotate(count=Count("id"), value=Sum("value"), last_timestamp=Max("timestamp"))
-            .order_by("currency")
-        )
-        return ConversionTotalSerializer(totals, many=True).data
+        return ConversionTotalSerializer(campaign.conversions.totals_by_currency(), many=True).data
 
 
-class ConversionSerializer(FastRepresentationMixin, ModelSerializer):
+class ConversionSerializer(ModelSerializer):
     """A conversion. Non-ADMIN users must attribute it to one of their campaigns."""
 
     campaign = ScopedPrimaryKeyRelatedField(Campaign, required=False, allow_null=True)
     attributed_clip = ScopedPrimaryKeyRelatedField(Clip, required=False, allow_null=True)
-    external_id = serializers.CharField(
+    external_id = strict.CharField(
         max_length=255,
         required=False,
         allow_null=True,
@@ -278,9 +271,9 @@ class ConversionSerializer(FastRepresentationMixin, ModelSerializer):
 class ConversionIngestItemSerializer(ConversionSerializer):
     """One conversion of an ingest batch: related ids are checked for the whole batch at once."""
 
-    campaign = serializers.UUIDField(required=False, allow_null=True)
-    attributed_clip = serializers.UUIDField(required=False, allow_null=True)
-    external_id = serializers.CharField(
+    campaign = strict.UUIDField(required=False, allow_null=True)
+    attributed_clip = strict.UUIDField(required=False, allow_null=True)
+    external_id = strict.CharField(
         max_length=255, required=False, allow_null=True, help_text="The platform's id; a repeat is a duplicate."
     )
 
@@ -359,24 +352,24 @@ def _existing_ids(queryset, candidates, field) -> set:
 
 
 class IngestErrorSerializer(serializers.Serializer):
-    index = serializers.IntegerField(help_text="Position of the item in `conversions`.")
+    index = strict.IntegerField(help_text="Position of the item in `conversions`.")
     errors = serializers.DictField(help_text="Field errors of that item.")
 
 
 class ConversionIngestResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    duplicates = serializers.IntegerField()
+    created = strict.IntegerField()
+    duplicates = strict.IntegerField()
     errors = IngestErrorSerializer(many=True)
 
 
 class CampaignMetricsSerializer(serializers.Serializer):
     """Input of ``POST campaigns/{id}/metrics/``: totals to set, or with ``increment`` to add."""
 
-    spend = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False)
-    impressions = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
-    clicks = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
-    conversions = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
-    increment = serializers.BooleanField(default=False, help_text="Add to the totals instead of replacing them.")
+    spend = strict.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False)
+    impressions = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
+    clicks = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
+    conversions = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
+    increment = strict.BooleanField(default=False, help_text="Add to the totals instead of replacing them.")
 
     def validate(self, attrs):
         if not set(attrs) - {"increment"}:
@@ -395,5 +388,5 @@ class CampaignStatusSerializer(serializers.Serializer):
 class ExperimentWinnerSerializer(serializers.Serializer):
     """Input of ``POST experiments/{id}/select-winner/``."""
 
-    variant_id = serializers.CharField(max_length=100)
-    confidence = serializers.FloatField(min_value=0.0, max_value=1.0, required=False, allow_null=True)
+    variant_id = strict.CharField(max_length=100)
+    confidence = strict.FloatField(min_value=0.0, max_value=1.0, required=False, allow_null=True)

@@ -6,7 +6,7 @@ from rest_framework import status as http_status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from campaigns.analytics import campaign_performance, experiment_evaluate
+from campaigns.analytics import campaign_performance
 from campaigns.api.analytics_serializers import (
     CampaignPerformanceQuerySerializer,
     CampaignPerformanceSerializer,
@@ -30,6 +30,7 @@ from campaigns.services import (
     campaign_change_status,
     campaign_update_metrics,
     conversions_ingest,
+    experiment_evaluate,
     experiment_select_winner,
 )
 from gateway.api.pagination import PageNumberOrCursorPagination

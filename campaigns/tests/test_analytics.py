@@ -11,10 +11,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.analytics import MAX_RANGE_DAYS, campaign_default_range, campaign_performance, experiment_evaluate
+from campaigns.analytics import MAX_RANGE_DAYS, campaign_default_range, campaign_performance
 from campaigns.choices import ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
 from campaigns.models import Experiment
+from campaigns.services import experiment_evaluate
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from campaigns.choices import CampaignStatus, ConversionSource, ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory, default_variants
 from campaigns.models import Campaign, Conversion, Experiment
-from gateway.api.testing import client_for, ids
+from gateway.tests.api_helpers import client_for, ids
 from media.factories import AssetFactory, ClipFactory
 from users.factories import UserFactory
 

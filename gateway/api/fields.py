@@ -4,13 +4,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from gateway.api.permissions import is_admin
+from gateway.api import strict
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A related object given by id, looked up among the rows the caller may reach.
 
-    For an ADMIN that is every live row of ``model``; for anyone else ``model.objects.owned_by(user)``.
+    That is ``model.objects.visible_to(user)``: every live row for an ADMIN, their own for anyone else.
     Someone else's row and a deleted one are both "does not exist": a 400 naming the field that does
     not reveal whether the row exists. A malformed id is "Must be a valid UUID."
     """
@@ -22,18 +22,12 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
     def __init__(self, model, **kwargs):
         self.model = model
-        kwargs.setdefault("pk_field", serializers.UUIDField(format="hex_verbose"))
+        kwargs.setdefault("pk_field", strict.UUIDField(format="hex_verbose"))
         super().__init__(**kwargs)
 
     def get_queryset(self):
-        queryset = self.model.objects.all()
         request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if is_admin(user):
-            return queryset
-        if user is None or not user.is_authenticated:
-            return queryset.none()
-        return queryset.owned_by(user)
+        return self.model.objects.visible_to(getattr(request, "user", None))
 
     def fail(self, key, **kwargs):
         kwargs.setdefault("model", self.model._meta.verbose_name)
@@ -79,7 +73,7 @@ class JSONListField(serializers.JSONField):
 
 
 @extend_schema_field({"type": "number", "format": "double", "minimum": 0, "exclusiveMinimum": True})
-class PositiveFloatField(serializers.FloatField):
+class PositiveFloatField(strict.FloatField):
     """A number greater than 0 (DRF's ``min_value`` is inclusive; the schema says ``exclusiveMinimum``)."""
 
     default_error_messages = {"not_positive": "Ensure this value is greater than 0."}
@@ -91,7 +85,7 @@ class PositiveFloatField(serializers.FloatField):
         return value
 
 
-class CurrencyField(serializers.RegexField):
+class CurrencyField(strict.RegexField):
     """An ISO 4217 currency code such as ``USD`` (three upper-case letters)."""
 
     def __init__(self, **kwargs):

@@ -51,11 +51,13 @@ class FastRepresentationMixin:
     """Mix into a ``ModelSerializer`` (before it) for fast ``to_representation`` of model instances.
 
     Only for serializers whose set of readable fields is the same for every request (it is planned
-    once per class). A subclass that changes fields per request must not use it.
+    once per class). A subclass that changes fields per request sets ``fast_representation = False``.
     """
 
+    fast_representation = True
+
     def to_representation(self, instance):
-        if not isinstance(instance, models.Model):
+        if not self.fast_representation or not isinstance(instance, models.Model):
             return super().to_representation(instance)
         plan = _plans.get(type(self))
         if plan is None:
@@ -240,7 +242,11 @@ def _nested_context_free(field) -> bool:
     if not _same(field, drf_fields.Field, "get_attribute"):
         return False
     child = field.child if isinstance(field, serializers.ListSerializer) else field
-    if not isinstance(child, FastRepresentationMixin) or not isinstance(child, serializers.Serializer):
+    if (
+        not isinstance(child, FastRepresentationMixin)
+        or not child.fast_representation
+        or not isinstance(child, serializers.Serializer)
+    ):
         return False
     if isinstance(field, serializers.ListSerializer) and not _same(
         field, serializers.ListSerializer, "to_representation"

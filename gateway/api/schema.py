@@ -1,8 +1,8 @@
-"""OpenAPI generation: the API-key security scheme and the error responses every operation may give."""
+"""OpenAPI generation: the error responses every operation may give (the API-key scheme is in users/api/)."""
 
 from django.core.validators import RegexValidator
 from drf_spectacular import openapi
-from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -62,19 +62,6 @@ class AutoSchema(openapi.AutoSchema):
             errors.append(("413", "The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."))
         errors.append(("429", "Too many requests for this API key; see Retry-After."))
         return errors
-
-
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "gateway.api.authentication.ApiKeyAuthentication"
-    name = "ApiKeyAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "X-API-Key",
-            "description": "An API key, sent as `X-API-Key: <key>` or `Authorization: Api-Key <key>`.",
-        }
 
 
 class DecimalFieldExtension(OpenApiSerializerFieldExtension):

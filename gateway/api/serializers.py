@@ -2,16 +2,25 @@
 
 from rest_framework import serializers
 
+from gateway.api import strict
+from gateway.api.representation import FastRepresentationMixin
 from gateway.services import model_update
 
 
-class ModelSerializer(serializers.ModelSerializer):
-    """DRF's ``ModelSerializer`` whose ``update`` writes only the fields the client sent, under the row's lock.
+class ModelSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """DRF's ``ModelSerializer`` with strict JSON types, fast reads, and an ``update`` that writes only what was sent.
 
-    DRF's own ``update`` saves every column of the instance it read, so a concurrent change of another
-    column (a status, a counter, ``deleted_at``) would be written back over. Serializers whose model has
-    rules on an update (status transitions, derived values) override ``update`` with their app's service.
+    - Model fields are built from the strict fields of ``gateway.api.strict`` (a JSON body must send the
+      JSON type the schema documents); fields declared on a subclass use those classes too.
+    - Rows are represented through ``FastRepresentationMixin``; a serializer whose readable fields change
+      from one request to another sets ``fast_representation = False``.
+    - ``update`` writes only the fields the client sent, under the row's lock. DRF's own ``update`` saves
+      every column of the instance it read, so a concurrent change of another column (a status, a counter,
+      ``deleted_at``) would be written back over. Serializers whose model has rules on an update (status
+      transitions, derived values) override ``update`` with their app's service.
     """
+
+    serializer_field_mapping = strict.strict_mapping(serializers.ModelSerializer.serializer_field_mapping)
 
     def update(self, instance, validated_data):
         return model_update(instance=instance, fields=validated_data)

@@ -28,6 +28,7 @@ from rest_framework import fields as drf_fields
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from gateway.api import strict
 from gateway.api.fields import JSONListField, JSONObjectField
 
 MISSING = object()
@@ -103,19 +104,27 @@ def _same(field, base, *methods: str) -> bool:
     return all(getattr(type(field), method) is getattr(base, method) for method in methods)
 
 
+def _same_or_strict(field, base, *methods: str) -> bool:
+    """Whether ``field`` converts as DRF's ``base`` or as its strict subclass (gateway/api/strict.py) does.
+
+    The fast checks take only values both accept (a JSON string where the schema asks for one).
+    """
+    return _same(field, base, *methods) or _same(field, strict.STRICT_FIELDS[base], *methods)
+
+
 def _check(field, json_checked: bool):
     """The fast check of one field, or None."""
     f = drf_fields
-    if isinstance(field, f.CharField) and _same(field, f.CharField, "to_internal_value", "run_validation"):
+    if isinstance(field, f.CharField) and _same_or_strict(field, f.CharField, "to_internal_value", "run_validation"):
         return _text(field)
     # Other fields' validators: only a decimal's bounds (min_value / max_value) are run here.
     if field.validators and not (isinstance(field, f.DecimalField) and _only(field, django_validators.BaseValidator)):
         return None
-    if isinstance(field, f.UUIDField) and _same(field, f.UUIDField, "to_internal_value"):
+    if isinstance(field, f.UUIDField) and _same_or_strict(field, f.UUIDField, "to_internal_value"):
         return _uuid({})
     if isinstance(field, f.ChoiceField) and _same(field, f.ChoiceField, "to_internal_value"):
         return _choice(field.choice_strings_to_values)
-    if isinstance(field, f.DecimalField) and _same(field, f.DecimalField, "to_internal_value"):
+    if isinstance(field, f.DecimalField) and _same_or_strict(field, f.DecimalField, "to_internal_value"):
         return _decimal(field)
     if isinstance(field, f.DateTimeField) and _same(field, f.DateTimeField, "to_internal_value"):
         return _datetime(field)

@@ -42,7 +42,7 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     ``serializer_classes`` per action (e.g. an embedding one for ``retrieve``), ``filterset_class``
     and ``search_fields``, and put their ``select_related``/``prefetch_related`` in
     ``optimize_queryset``. Scoping happens in ``get_queryset``: an ADMIN reaches every row, anyone
-    else the rows ``queryset.owned_by(user)`` returns (override ``scope_queryset`` otherwise; set
+    else the rows ``queryset.visible_to(user)`` returns (override ``scope_queryset`` otherwise; set
     ``owner_scoped = False`` for resources every user reads). A row out of reach is a 404.
 
     ``live_parent`` names the relation (e.g. ``"clip"``) whose soft deletion hides the row from
@@ -83,7 +83,8 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         return self.model._default_manager.all()
 
     def scope_queryset(self, queryset, user):
-        return queryset.owned_by(user)
+        """The rows a non-ADMIN ``user`` may reach (the model's own rule: ``visible_to``)."""
+        return queryset.visible_to(user)
 
     def optimize_queryset(self, queryset):
         return queryset

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gateway.admin import change_url, changelist_url
+from gateway.admin.links import change_url, changelist_url
 from users.factories import UserFactory
 
 

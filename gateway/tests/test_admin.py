@@ -9,10 +9,15 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from gateway.admin import EstimatedCountPaginator, PrettyJSONField, uuid_search_q
-from gateway.tests.admin_helpers import changelist_url
+from campaigns.factories import CampaignFactory
+from campaigns.models import Campaign
+from gateway.admin.json_fields import PrettyJSONField
+from gateway.admin.links import change_url
+from gateway.admin.paginator import EstimatedCountPaginator
+from gateway.admin.search import uuid_search_q
+from gateway.tests.admin_helpers import add_url, changelist_url, messages_of, run_action
 from media.factories import AssetFactory, ClipFactory
-from media.models import Clip
+from media.models import Asset, Clip
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +196,24 @@ class TestSite:
         gone.soft_delete(at=timezone.now())
         rows = admin_client.get(changelist_url(Clip)).context["cl"].result_list
         assert [row.pk for row in rows] == [live.pk]
+
+
+class TestToolkitHooks:
+    def test_change_readonly_fields_are_editable_when_adding_only(self, admin_client):
+        asset = AssetFactory()
+        assert b'name="status"' in admin_client.get(add_url(Asset)).content
+        assert b'name="status"' not in admin_client.get(change_url(Asset, asset.pk)).content
+
+    def test_change_only_fields_are_left_out_of_the_add_form(self, admin_client):
+        campaign = CampaignFactory()
+        assert b"field-spend_vs_budget" not in admin_client.get(add_url(Campaign)).content
+        assert b"field-spend_vs_budget" in admin_client.get(change_url(Campaign, campaign.pk)).content
+
+    def test_status_change_action_is_worded_for_its_model(self, admin_client):
+        clip = ClipFactory()
+        changelist = admin_client.get(changelist_url(Clip)).content.decode()
+        assert "Change status of selected clips" in changelist
+        form = run_action(admin_client, Clip, "change_status", [clip])
+        assert b"Change clip status" in form.content
+        done = run_action(admin_client, Clip, "change_status", [clip], apply="1", status=clip.status)
+        assert messages_of(done) == ["Change clip status: done for 1 clip."]

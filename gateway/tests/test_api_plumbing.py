@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from campaigns.factories import CampaignFactory, ConversionFactory
 from gateway.api.exceptions import exception_handler
-from gateway.api.testing import client_for
+from gateway.tests.api_helpers import client_for
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import KnowledgeDocument
 from media.factories import AssetFactory

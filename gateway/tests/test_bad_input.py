@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from campaigns.factories import CampaignFactory, ConversionFactory
-from gateway.api.testing import client_for
+from gateway.tests.api_helpers import client_for
 from knowledge.factories import KnowledgeDocumentFactory
 from media.factories import AssetFactory, ClipFactory
 from users.factories import UserFactory

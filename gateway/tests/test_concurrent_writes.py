@@ -20,7 +20,7 @@ from django.test import Client
 from campaigns.choices import CampaignStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
 from campaigns.models import Campaign
-from gateway.admin import change_url
+from gateway.admin.links import change_url
 from gateway.tests.admin_helpers import form_data
 from knowledge.factories import KnowledgeDocumentFactory
 from media.choices import AssetStatus
@@ -226,8 +226,10 @@ def other_pairs() -> list[Pair]:
             lambda: ApiKeyFactory(user=UserFactory()),
             lambda row: ("PATCH", f"{API}/api-keys/{row.pk}/", {"name": "renamed"}),
             lambda row: ("POST", f"{API}/api-keys/{row.pk}/revoke/", None),
-            lambda stored, row, a, b: lost_unless(not a or stored.name == "renamed", "name")
-            + lost_unless(not b or stored.revoked_at is not None, "revoke"),
+            lambda stored, row, a, b: (
+                lost_unless(not a or stored.name == "renamed", "name")
+                + lost_unless(not b or stored.revoked_at is not None, "revoke")
+            ),
         ),
         Pair(
             "knowledge document: PATCH name + PATCH content",

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from gateway.api.exceptions import exception_handler
 from gateway.api.renderers import MAX_JSON_DEPTH
-from gateway.api.testing import client_for
+from gateway.tests.api_helpers import client_for
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument
 from media.factories import AssetFactory

@@ -7,14 +7,16 @@ are checked, since their queries differ.
 """
 
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
-from gateway.api.testing import client_for
+from gateway.tests.api_helpers import client_for
 from knowledge.factories import KnowledgeDocumentFactory
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
 from users.factories import AdminUserFactory, ApiKeyFactory, UserFactory
@@ -95,6 +97,23 @@ LISTS = {
     "api-keys": make_api_keys,
     "knowledge-documents": make_documents,
 }
+
+
+def routed_prefixes() -> set[str]:
+    """The URL prefix of every viewset the apps' routers register (``assets``, ``api-keys``...)."""
+    prefixes = set()
+    for config in apps.get_app_configs():
+        try:
+            module = import_module(f"{config.name}.api.urls")
+        except ModuleNotFoundError:
+            continue
+        prefixes |= {prefix for prefix, _, _ in module.router.registry}
+    return prefixes
+
+
+def test_every_routed_list_has_a_query_count_test():
+    # Users have their own test below (the list differs per role).
+    assert routed_prefixes() - {"users"} == set(LISTS)
 
 
 def caller(role: str):

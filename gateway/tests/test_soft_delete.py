@@ -3,10 +3,12 @@
 import datetime
 
 import pytest
+from django.apps import apps
 from django.utils import timezone
 
 from campaigns.factories import CampaignFactory, ExperimentFactory
 from campaigns.models import Experiment
+from gateway.models import SoftDeleteModel
 from knowledge.factories import KnowledgeDocumentFactory
 from media.factories import AssetFactory, ClipFactory
 from media.models import Asset, Clip
@@ -15,14 +17,26 @@ from users.models import ApiKey, User
 
 pytestmark = pytest.mark.django_db
 
+FACTORIES = {
+    factory._meta.model: factory
+    for factory in (
+        UserFactory,
+        AssetFactory,
+        ClipFactory,
+        CampaignFactory,
+        ExperimentFactory,
+        KnowledgeDocumentFactory,
+    )
+}
+# Every soft model of the project, from the app registry: a new one without a factory here fails below.
+SOFT_MODEL_CLASSES = [model for model in apps.get_models() if issubclass(model, SoftDeleteModel)]
 SOFT_MODELS = [
-    pytest.param(UserFactory, id="user"),
-    pytest.param(AssetFactory, id="asset"),
-    pytest.param(ClipFactory, id="clip"),
-    pytest.param(CampaignFactory, id="campaign"),
-    pytest.param(ExperimentFactory, id="experiment"),
-    pytest.param(KnowledgeDocumentFactory, id="knowledge_document"),
+    pytest.param(FACTORIES.get(model), id=model._meta.model_name) for model in SOFT_MODEL_CLASSES if model in FACTORIES
 ]
+
+
+def test_every_soft_model_is_tested_here():
+    assert sorted(model.__name__ for model in SOFT_MODEL_CLASSES if model not in FACTORIES) == []
 
 
 @pytest.mark.parametrize("factory", SOFT_MODELS)

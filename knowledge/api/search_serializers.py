@@ -5,8 +5,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gateway.api import strict
 from gateway.api.exceptions import PayloadTooLarge
 from gateway.api.renderers import ORJSONParser
+from gateway.api.serializers import ModelSerializer
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocumentVersion
 from knowledge.search import (
     FLOAT32_MAX,
@@ -84,7 +86,7 @@ class EmbeddingField(serializers.Field):
 class KnowledgeSearchSerializer(serializers.Serializer):
     """What ``POST knowledge-documents/search/`` takes: a query, an embedding, or both, and filters."""
 
-    query = serializers.CharField(
+    query = strict.CharField(
         required=False,
         allow_null=True,
         allow_blank=True,
@@ -96,15 +98,15 @@ class KnowledgeSearchSerializer(serializers.Serializer):
         allow_null=True,
         help_text=f"The question's embedding: {EMBEDDING_DIMENSIONS} finite numbers (text-embedding-3-small).",
     )
-    k = serializers.IntegerField(
+    k = strict.IntegerField(
         required=False, default=10, min_value=1, max_value=MAX_K, help_text="How many results (1 to 100)."
     )
     # "Not only spaces" (what the fields check after trimming) is in the schema as the pattern \S.
-    category = serializers.RegexField(
+    category = strict.RegexField(
         NOT_BLANK, required=False, allow_null=True, max_length=100, help_text="Only documents of this category."
     )
     tags = serializers.ListField(
-        child=serializers.RegexField(NOT_BLANK, max_length=100),
+        child=strict.RegexField(NOT_BLANK, max_length=100),
         required=False,
         allow_null=True,
         max_length=MAX_TAGS,
@@ -128,21 +130,21 @@ class KnowledgeSearchSerializer(serializers.Serializer):
 
 
 class KnowledgeSearchResultSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    category = serializers.CharField()
-    tags = serializers.ListField(child=serializers.CharField())
-    score = serializers.FloatField(
+    id = strict.UUIDField()
+    name = strict.CharField()
+    category = strict.CharField()
+    tags = serializers.ListField(child=strict.CharField())
+    score = strict.FloatField(
         help_text="Higher is better: ts_rank_cd (text), word similarity (fuzzy), cosine similarity (vector) "
         "or the reciprocal rank fusion score (hybrid)."
     )
-    text_rank = serializers.IntegerField(
+    text_rank = strict.IntegerField(
         allow_null=True, help_text="1-based rank in the full-text list (the name-similarity list in fuzzy mode)."
     )
-    vector_rank = serializers.IntegerField(allow_null=True, help_text="1-based rank in the vector list.")
-    text_score = serializers.FloatField(allow_null=True, help_text="Full-text rank (or name similarity).")
-    distance = serializers.FloatField(allow_null=True, help_text="Cosine distance to the query embedding.")
-    snippet = serializers.CharField(help_text="HTML-escaped excerpt of the content; matches wrapped in <mark>.")
+    vector_rank = strict.IntegerField(allow_null=True, help_text="1-based rank in the vector list.")
+    text_score = strict.FloatField(allow_null=True, help_text="Full-text rank (or name similarity).")
+    distance = strict.FloatField(allow_null=True, help_text="Cosine distance to the query embedding.")
+    snippet = strict.CharField(help_text="HTML-escaped excerpt of the content; matches wrapped in <mark>.")
 
 
 class KnowledgeSearchResponseSerializer(serializers.Serializer):
@@ -150,7 +152,7 @@ class KnowledgeSearchResponseSerializer(serializers.Serializer):
     results = KnowledgeSearchResultSerializer(many=True)
 
 
-class KnowledgeDocumentVersionSerializer(serializers.ModelSerializer):
+class KnowledgeDocumentVersionSerializer(ModelSerializer):
     """An earlier version of a document: its content as it was, who replaced it (``changed_by``) and when."""
 
     class Meta:
@@ -160,6 +162,6 @@ class KnowledgeDocumentVersionSerializer(serializers.ModelSerializer):
 
 
 class RestoreVersionSerializer(serializers.Serializer):
-    version = serializers.IntegerField(
+    version = strict.IntegerField(
         min_value=1, max_value=2**31 - 1, help_text="The earlier version whose content comes back."
     )

@@ -3,14 +3,16 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gateway.api import strict
 from gateway.api.fields import JSONObjectField
+from gateway.api.serializers import ModelSerializer
 from knowledge.api.search_serializers import EmbeddingField
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument
 from knowledge.search import validate_embedding
 from knowledge.services import knowledge_document_update
 
 
-class KnowledgeDocumentSerializer(serializers.ModelSerializer):
+class KnowledgeDocumentSerializer(ModelSerializer):
     """A knowledge document. ``version`` is raised by the database whenever ``content`` changes.
 
     ``embedding`` is write-only (1,536 numbers, or null); ``has_embedding`` tells whether one is stored.
@@ -24,7 +26,7 @@ class KnowledgeDocumentSerializer(serializers.ModelSerializer):
         help_text=f"The document's embedding: exactly {EMBEDDING_DIMENSIONS} numbers, not all zero.",
     )
     has_embedding = serializers.SerializerMethodField()
-    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    tags = serializers.ListField(child=strict.CharField(max_length=100), required=False)
     metadata = JSONObjectField(required=False)
 
     class Meta:
@@ -49,7 +51,7 @@ class KnowledgeDocumentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "version", "created_at", "updated_at", "deleted_at"]
 
-    @extend_schema_field(serializers.BooleanField())
+    @extend_schema_field(strict.BooleanField())
     def get_has_embedding(self, document) -> bool:
         stored = getattr(document, "embedding_stored", None)
         return document.embedding is not None if stored is None else stored

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from gateway.api.testing import ids
+from gateway.tests.api_helpers import ids
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gateway.api.testing import client_for
+from gateway.tests.api_helpers import client_for
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument
 from knowledge.services import knowledge_document_update

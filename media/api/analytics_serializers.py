@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from gateway.api.permissions import is_admin
+from gateway.api import strict
 from media.models import Asset
 
 MAX_INGEST_ITEMS = 1000
@@ -15,18 +15,18 @@ NON_NEGATIVE_MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decima
 class PerformanceMetricIngestItemSerializer(serializers.Serializer):
     """One day of one asset on one platform. CTR and ROAS are computed when left out."""
 
-    asset = serializers.UUIDField()
-    platform = serializers.CharField(max_length=50, default="meta")
+    asset = strict.UUIDField()
+    platform = strict.CharField(max_length=50, default="meta")
     date = serializers.DateField()
-    impressions = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, default=0)
-    clicks = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, default=0)
-    conversions = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, default=0)
-    spend = serializers.DecimalField(**NON_NEGATIVE_MONEY, default=Decimal("0"))
-    revenue = serializers.DecimalField(**NON_NEGATIVE_MONEY, default=Decimal("0"))
-    roas = serializers.DecimalField(
+    impressions = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, default=0)
+    clicks = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, default=0)
+    conversions = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, default=0)
+    spend = strict.DecimalField(**NON_NEGATIVE_MONEY, default=Decimal("0"))
+    revenue = strict.DecimalField(**NON_NEGATIVE_MONEY, default=Decimal("0"))
+    roas = strict.DecimalField(
         **NON_NEGATIVE_MONEY, required=False, allow_null=True, help_text="Default: revenue / spend (0 without spend)."
     )
-    ctr = serializers.DecimalField(
+    ctr = strict.DecimalField(
         max_digits=5,
         decimal_places=4,
         min_value=Decimal("0"),
@@ -64,7 +64,7 @@ class PerformanceMetricIngestSerializer(serializers.Serializer):
             candidates.append((index, dict(serializer.validated_data)))
         request = self.context.get("request")
         user = getattr(request, "user", None)
-        reachable = Asset.objects.all() if is_admin(user) else Asset.objects.owned_by(user)
+        reachable = Asset.objects.visible_to(user)
         ids = {data["asset"] for _, data in candidates}
         known = set(reachable.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
         items = []
@@ -78,21 +78,21 @@ class PerformanceMetricIngestSerializer(serializers.Serializer):
 
 
 class PerformanceMetricIngestErrorSerializer(serializers.Serializer):
-    index = serializers.IntegerField(help_text="Position of the item in `metrics`.")
+    index = strict.IntegerField(help_text="Position of the item in `metrics`.")
     errors = serializers.DictField(help_text="Field errors of that item.")
 
 
 class PerformanceMetricIngestedRowSerializer(serializers.Serializer):
-    index = serializers.IntegerField(help_text="Position of the item in `metrics`.")
-    id = serializers.UUIDField(help_text="The performance metric row written.")
-    created = serializers.BooleanField(help_text="True for a new row, false for an updated one.")
+    index = strict.IntegerField(help_text="Position of the item in `metrics`.")
+    id = strict.UUIDField(help_text="The performance metric row written.")
+    created = strict.BooleanField(help_text="True for a new row, false for an updated one.")
 
 
 class PerformanceMetricIngestResultSerializer(serializers.Serializer):
     """Output of ``POST performance-metrics/ingest/``."""
 
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
+    created = strict.IntegerField()
+    updated = strict.IntegerField()
     errors = PerformanceMetricIngestErrorSerializer(many=True)
     results = PerformanceMetricIngestedRowSerializer(many=True)
 
@@ -100,31 +100,31 @@ class PerformanceMetricIngestResultSerializer(serializers.Serializer):
 class PredictionAccuracyQuerySerializer(serializers.Serializer):
     """Query of ``GET predictions/accuracy/``."""
 
-    model_version = serializers.CharField(required=False, max_length=50, help_text="Only this model version.")
-    model_type = serializers.CharField(required=False, max_length=50, help_text="Only this model type.")
+    model_version = strict.CharField(required=False, max_length=50, help_text="Only this model version.")
+    model_type = strict.CharField(required=False, max_length=50, help_text="Only this model type.")
 
 
 class MetricAccuracySerializer(serializers.Serializer):
-    metric = serializers.CharField(help_text="roas, ctr, cpc, cpa or engagement.")
-    n = serializers.IntegerField(help_text="Predictions with both a predicted and an actual value.")
-    mae = serializers.FloatField(help_text="Mean absolute error, mean |predicted - actual|.")
-    mape = serializers.FloatField(
+    metric = strict.CharField(help_text="roas, ctr, cpc, cpa or engagement.")
+    n = strict.IntegerField(help_text="Predictions with both a predicted and an actual value.")
+    mae = strict.FloatField(help_text="Mean absolute error, mean |predicted - actual|.")
+    mape = strict.FloatField(
         allow_null=True, help_text="Mean absolute percentage error as a fraction, over rows whose actual is not 0."
     )
-    mape_n = serializers.IntegerField(help_text="Rows MAPE is computed over.")
-    rmse = serializers.FloatField(help_text="Root mean squared error.")
-    bias = serializers.FloatField(help_text="Mean of predicted - actual: positive means over-prediction.")
-    undefined = serializers.DictField(child=serializers.CharField(), help_text="Why a figure is null.")
+    mape_n = strict.IntegerField(help_text="Rows MAPE is computed over.")
+    rmse = strict.FloatField(help_text="Root mean squared error.")
+    bias = strict.FloatField(help_text="Mean of predicted - actual: positive means over-prediction.")
+    undefined = serializers.DictField(child=strict.CharField(), help_text="Why a figure is null.")
 
 
 class ModelAccuracySerializer(serializers.Serializer):
     """One model type and version."""
 
-    model_type = serializers.CharField()
-    model_version = serializers.CharField()
-    predictions = serializers.IntegerField()
-    with_actuals = serializers.IntegerField(help_text="Predictions with at least one actual value.")
-    mean_prediction_error = serializers.FloatField(allow_null=True, help_text="Mean of the stored prediction_error.")
+    model_type = strict.CharField()
+    model_version = strict.CharField()
+    predictions = strict.IntegerField()
+    with_actuals = strict.IntegerField(help_text="Predictions with at least one actual value.")
+    mean_prediction_error = strict.FloatField(allow_null=True, help_text="Mean of the stored prediction_error.")
     first_predicted_at = serializers.DateTimeField()
     last_predicted_at = serializers.DateTimeField()
     metrics = MetricAccuracySerializer(many=True)

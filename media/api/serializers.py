@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from gateway.api import strict
 from gateway.api.fields import (
     JSONObjectField,
     PositiveFloatField,
@@ -11,7 +12,6 @@ from gateway.api.fields import (
     UniqueOrNullValidator,
     check_range,
 )
-from gateway.api.representation import FastRepresentationMixin
 from gateway.api.serializers import ModelSerializer
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
@@ -23,12 +23,12 @@ NON_NEGATIVE_DECIMAL = {"min_value": Decimal("0")}
 PREDICTION_METRIC_FIELDS = [f"{kind}_{metric}" for kind in ("predicted", "actual") for metric in Prediction.METRICS]
 
 
-class AssetSerializer(FastRepresentationMixin, ModelSerializer):
+class AssetSerializer(ModelSerializer):
     """An asset. ``status`` changes after creation follow the allowed transitions (see ``status/``)."""
 
     user = OwnerField(required=False)
     fps = PositiveFloatField(required=False, allow_null=True)
-    gcs_url = serializers.CharField(
+    gcs_url = strict.CharField(
         max_length=1024,
         validators=[
             UniqueOrNullValidator(
@@ -77,7 +77,7 @@ class AssetSerializer(FastRepresentationMixin, ModelSerializer):
         return asset_update(asset=instance, **validated_data)
 
 
-class AssetSummarySerializer(FastRepresentationMixin, ModelSerializer):
+class AssetSummarySerializer(ModelSerializer):
     """The asset a clip belongs to, embedded in clip details and top clips."""
 
     class Meta:
@@ -86,7 +86,7 @@ class AssetSummarySerializer(FastRepresentationMixin, ModelSerializer):
         read_only_fields = fields
 
 
-class PredictionSerializer(FastRepresentationMixin, ModelSerializer):
+class PredictionSerializer(ModelSerializer):
     """A prediction. ``prediction_error`` is computed from the predicted and actual values on every save."""
 
     clip = ScopedPrimaryKeyRelatedField(Clip)
@@ -124,7 +124,7 @@ class PredictionSerializer(FastRepresentationMixin, ModelSerializer):
         return prediction_update(prediction=instance, **validated_data)
 
 
-class ClipSerializer(FastRepresentationMixin, ModelSerializer):
+class ClipSerializer(ModelSerializer):
     """A clip. ``duration`` is computed by the database; ``status`` changes follow the allowed transitions."""
 
     asset = ScopedPrimaryKeyRelatedField(Asset)
@@ -226,7 +226,7 @@ class AssetDetailSerializer(AssetSerializer):
         fields = [*AssetSerializer.Meta.fields, "user_summary", "clips"]
 
 
-class PerformanceMetricSerializer(FastRepresentationMixin, ModelSerializer):
+class PerformanceMetricSerializer(ModelSerializer):
     """One day of an asset's performance on one platform; (asset, platform, date) is unique."""
 
     asset = ScopedPrimaryKeyRelatedField(Asset)
@@ -280,7 +280,7 @@ class AssetStatusSerializer(serializers.Serializer):
     """Input of ``POST assets/{id}/status/``."""
 
     status = serializers.ChoiceField(choices=AssetStatus.choices)
-    processing_error = serializers.CharField(
+    processing_error = strict.CharField(
         required=False,
         allow_null=True,
         allow_blank=True,
@@ -291,11 +291,11 @@ class AssetStatusSerializer(serializers.Serializer):
 class ClipScoresSerializer(serializers.Serializer):
     """Input of ``POST clips/{id}/scores/``: any of the scores (null clears one), rank and status."""
 
-    score = serializers.FloatField(required=False, allow_null=True, **UNIT_INTERVAL)
-    viral_score = serializers.FloatField(required=False, allow_null=True, **UNIT_INTERVAL)
-    engagement_score = serializers.FloatField(required=False, allow_null=True, **UNIT_INTERVAL)
-    brand_safety_score = serializers.FloatField(required=False, allow_null=True, **UNIT_INTERVAL)
-    rank = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
+    score = strict.FloatField(required=False, allow_null=True, **UNIT_INTERVAL)
+    viral_score = strict.FloatField(required=False, allow_null=True, **UNIT_INTERVAL)
+    engagement_score = strict.FloatField(required=False, allow_null=True, **UNIT_INTERVAL)
+    brand_safety_score = strict.FloatField(required=False, allow_null=True, **UNIT_INTERVAL)
+    rank = strict.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
     status = serializers.ChoiceField(
         choices=ClipStatus.choices,
         required=False,
@@ -311,11 +311,11 @@ class ClipScoresSerializer(serializers.Serializer):
 class PredictionActualsSerializer(serializers.Serializer):
     """Input of ``POST predictions/{id}/actuals/``: any of the five actual metrics."""
 
-    actual_roas = serializers.FloatField(required=False, allow_null=True)
-    actual_ctr = serializers.FloatField(required=False, allow_null=True)
-    actual_cpc = serializers.FloatField(required=False, allow_null=True)
-    actual_cpa = serializers.FloatField(required=False, allow_null=True)
-    actual_engagement = serializers.FloatField(required=False, allow_null=True)
+    actual_roas = strict.FloatField(required=False, allow_null=True)
+    actual_ctr = strict.FloatField(required=False, allow_null=True)
+    actual_cpc = strict.FloatField(required=False, allow_null=True)
+    actual_cpa = strict.FloatField(required=False, allow_null=True)
+    actual_engagement = strict.FloatField(required=False, allow_null=True)
 
     def validate(self, attrs):
         if not attrs:
@@ -326,6 +326,6 @@ class PredictionActualsSerializer(serializers.Serializer):
 class TopClipsQuerySerializer(serializers.Serializer):
     """Query of ``GET clips/top/``."""
 
-    asset = serializers.UUIDField(required=False, help_text="Only this asset's clips.")
-    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=100)
-    min_score = serializers.FloatField(required=False, **UNIT_INTERVAL)
+    asset = strict.UUIDField(required=False, help_text="Only this asset's clips.")
+    limit = strict.IntegerField(required=False, default=10, min_value=1, max_value=100)
+    min_score = strict.FloatField(required=False, **UNIT_INTERVAL)

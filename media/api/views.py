@@ -7,9 +7,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from gateway.api.pagination import PageNumberOrCursorPagination
-from gateway.api.permissions import is_admin
 from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet
-from media.analytics import performance_metrics_ingest, prediction_accuracy
+from media.analytics import prediction_accuracy
 from media.api.analytics_serializers import (
     ModelAccuracySerializer,
     PerformanceMetricIngestResultSerializer,
@@ -31,7 +30,12 @@ from media.api.serializers import (
     TopClipsQuerySerializer,
 )
 from media.models import Asset, Clip, PerformanceMetric, Prediction
-from media.services import asset_change_status, clip_set_scores, prediction_record_actuals
+from media.services import (
+    asset_change_status,
+    clip_set_scores,
+    performance_metrics_ingest,
+    prediction_record_actuals,
+)
 
 
 class AssetViewSet(SoftDeleteModelViewSet):
@@ -104,13 +108,10 @@ class ClipViewSet(SoftDeleteModelViewSet):
         )
         # The clips come from the caller's live assets only, so any clip proves the asset reachable: only an
         # empty answer needs the check (one query less on the usual path).
-        if asset_id is not None and not clips and not self._reachable_assets().filter(pk=asset_id).exists():
+        reachable = Asset.objects.visible_to(request.user)
+        if asset_id is not None and not clips and not reachable.filter(pk=asset_id).exists():
             raise serializers.ValidationError({"asset": [f"No asset with id {asset_id} exists or you may not use it."]})
         return Response(self.get_serializer(clips, many=True).data)
-
-    def _reachable_assets(self):
-        user = self.request.user
-        return Asset.objects.all() if is_admin(user) else Asset.objects.owned_by(user)
 
     @extend_schema(
         request=ClipScoresSerializer,

@@ -9,9 +9,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from media.analytics import performance_metric_derived, performance_metrics_ingest, prediction_accuracy
+from media.analytics import performance_metric_derived, prediction_accuracy
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
 from media.models import PerformanceMetric, Prediction
+from media.services import performance_metrics_ingest
 
 pytestmark = pytest.mark.django_db
 

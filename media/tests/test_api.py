@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from gateway.api.testing import client_for, ids
+from gateway.tests.api_helpers import client_for, ids
 from media.choices import AssetStatus, ClipStatus
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
 from media.models import Asset, Clip, PerformanceMetric, Prediction

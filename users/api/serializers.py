@@ -6,16 +6,16 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gateway.api import strict
 from gateway.api.fields import JSONObjectField, UniqueOrNullValidator
 from gateway.api.permissions import is_admin
-from gateway.api.representation import FastRepresentationMixin
 from gateway.api.serializers import ModelSerializer
 from users.emails import normalize_email
 from users.models import ApiKey, User
 from users.services import api_key_issue, user_create, user_update
 
 
-class UserSummarySerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class UserSummarySerializer(ModelSerializer):
     """Who owns a row: embedded in asset and campaign details."""
 
     class Meta:
@@ -32,7 +32,7 @@ class OwnerField(serializers.PrimaryKeyRelatedField):
     }
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("pk_field", serializers.UUIDField(format="hex_verbose"))
+        kwargs.setdefault("pk_field", strict.UUIDField(format="hex_verbose"))
         kwargs.setdefault("default", serializers.CurrentUserDefault())
         kwargs.setdefault("help_text", "Owner (user id). Defaults to the caller; only an ADMIN may name another user.")
         super().__init__(**kwargs)
@@ -61,7 +61,7 @@ def _check_password(password, user=None):
     return password
 
 
-class CanonicalEmailField(serializers.EmailField):
+class CanonicalEmailField(strict.EmailField):
     """An email address, put in canonical form (``users.emails``) before it is validated.
 
     So the format and uniqueness checks see the address as it will be stored: ``ＢＯＳＳ@Example.com``
@@ -72,7 +72,7 @@ class CanonicalEmailField(serializers.EmailField):
         return normalize_email(super().to_internal_value(data))
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     """A user as ADMIN users manage them. ``password`` is write-only and optional (API-only users).
 
     ``is_staff`` and ``is_superuser`` are read-only: they follow ``role`` (true for ADMIN, false otherwise).
@@ -88,7 +88,7 @@ class UserSerializer(serializers.ModelSerializer):
         ],
     )
     settings = JSONObjectField(required=False)
-    password = serializers.CharField(
+    password = strict.CharField(
         write_only=True, required=False, allow_blank=False, style={"input_type": "password"}, trim_whitespace=False
     )
 
@@ -125,7 +125,7 @@ class UserSerializer(serializers.ModelSerializer):
         return user_update(user=instance, **validated_data)
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(ModelSerializer):
     """The caller's own profile: name and settings are writable (through ``user_update``)."""
 
     settings = JSONObjectField(required=False)
@@ -171,7 +171,7 @@ class ApiKeySerializer(ModelSerializer):
             fields["expires_at"].read_only = True
         return fields
 
-    @extend_schema_field(serializers.BooleanField())
+    @extend_schema_field(strict.BooleanField())
     def get_is_usable(self, api_key) -> bool:
         return not api_key.is_revoked and not api_key.is_expired
 
@@ -196,6 +196,6 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
 
-    @extend_schema_field(serializers.CharField())
+    @extend_schema_field(strict.CharField())
     def get_key(self, api_key) -> str:
         return api_key.secret

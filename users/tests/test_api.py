@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from gateway.api.testing import client_for, ids
+from gateway.tests.api_helpers import client_for, ids
 from gateway.tests.test_concurrency import run_together
 from users.choices import Role
 from users.factories import AdminUserFactory, ApiKeyFactory, UserFactory

@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns import stats
-from campaigns.analytics import experiment_evaluate
 from campaigns.choices import ExperimentStatus
 from campaigns.models import Experiment
+from campaigns.services import experiment_evaluate
 
 
 class Command(BaseCommand):

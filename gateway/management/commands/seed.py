@@ -1,4 +1,7 @@
-"""``manage.py seed [--scale N]``: the development data set, and optionally N× generated data."""
+"""``manage.py seed [--scale N]``: the development data set, and optionally N× generated data.
+
+Each app's part lives in its ``seeding`` module (see ``gateway.seeding``); this command puts them together.
+"""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -44,14 +47,12 @@ class Command(BaseCommand):
         if scale < 0 or chunk_users < 1:
             raise CommandError("--scale must be 0 or more and --chunk-users at least 1.")
         try:
-            dev = seed_development_data()
+            lines = seed_development_data()
         except SeedConflict as error:
             raise CommandError(str(error)) from error
         self.stdout.write(self.style.SUCCESS("Loaded the development data set."))
-        self.stdout.write(f"Admin site login: {dev.admin_email} / {dev.admin_password}")
-        self.stdout.write("Development API keys (header 'Authorization: Api-Key <key>'):")
-        for email, key in dev.api_keys.items():
-            self.stdout.write(f"  {email:<28} {key}")
+        for line in lines:
+            self.stdout.write(line)
         if scale:
             self.generate(scale, seed=seed, chunk_users=chunk_users, verbosity=options["verbosity"])
 

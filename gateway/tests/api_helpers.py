@@ -1,4 +1,8 @@
-"""Helpers for API tests."""
+"""Helpers for API tests: a client authenticated as a user, and the ids of a list response.
+
+Test code, so it may import ``users.factories`` (the floor's rule is for ``gateway/`` outside its tests); the
+root ``conftest.py`` builds its ``user_client`` and ``admin_client_api`` fixtures with ``client_for``.
+"""
 
 from rest_framework.test import APIClient
 

@@ -1,5 +1,6 @@
 """API-key authentication: ``Authorization: Api-Key <key>`` or ``X-API-Key: <key>``."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from users.services import api_key_authenticate
@@ -41,3 +42,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return f'{KEYWORD} realm="api"'
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI security scheme of ``ApiKeyAuthentication`` (registered when this module is imported)."""
+
+    target_class = ApiKeyAuthentication
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "An API key, sent as `X-API-Key: <key>` or `Authorization: Api-Key <key>`.",
+        }

@@ -1,0 +1,139 @@
+"""Admin actions that call a service row by row: the row limit and actions with an intermediate form."""
+
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+
+from gateway.admin.formatting import plural, validation_message
+
+# Actions that call a service row by row refuse larger selections: a "select all" over millions of
+# rows would hold one request open for minutes.
+ACTION_ROW_LIMIT = 1000
+
+
+def limited_rows(model_admin, request, queryset, limit: int = ACTION_ROW_LIMIT) -> list | None:
+    """The selected rows as a list, or None (with a message) when there are more than ``limit``."""
+    rows = list(queryset[: limit + 1])
+    if len(rows) > limit:
+        model_admin.message_user(
+            request,
+            f"Select at most {limit:,} {model_admin.opts.verbose_name_plural} for this action; "
+            "narrow the list with a filter first.",
+            messages.ERROR,
+        )
+        return None
+    return rows
+
+
+def apply_each(model_admin, request, rows, apply: Callable, *, log: str, done: Callable | None = None) -> int:
+    """Call ``apply(obj)`` (a service) for each row and log the change; returns how many rows went ahead.
+
+    A ``ValidationError`` from ``apply`` becomes an error message naming the row, and the other rows
+    still go ahead. ``done(obj, result)`` runs after each row that went ahead (``result``: what
+    ``apply`` returned).
+    """
+    count = 0
+    for obj in rows:
+        try:
+            result = apply(obj)
+        except ValidationError as error:
+            model_admin.message_user(request, f"{obj}: {validation_message(error)}", messages.ERROR)
+            continue
+        count += 1
+        model_admin.log_change(request, obj, log)
+        if done is not None:
+            done(obj, result)
+    return count
+
+
+def run_form_action(
+    model_admin,
+    request,
+    queryset,
+    *,
+    action: str,
+    form_class: type[forms.Form],
+    title: str,
+    apply: Callable,
+    submit_label: str = "Apply",
+    form_kwargs: dict | None = None,
+    describe: Callable | None = None,
+    single: bool = False,
+):
+    """An action with an intermediate form: show ``form_class``, then call ``apply(obj, cleaned_data)`` per row.
+
+    ``apply`` calls the service; a ``ValidationError`` it raises becomes an error message naming the
+    row, and the other rows still go ahead. ``single`` actions need exactly one selected row.
+    ``describe(obj, result, cleaned_data)`` words a row's success message (``result``: what ``apply`` returned).
+    """
+    rows = limited_rows(model_admin, request, queryset)
+    if rows is None:
+        return None
+    if single and len(rows) != 1:
+        model_admin.message_user(request, f"Select exactly one {model_admin.opts.verbose_name}.", messages.WARNING)
+        return None
+    form_kwargs = form_kwargs or {}
+    if "apply" in request.POST:
+        form = form_class(request.POST, **form_kwargs)
+        if form.is_valid():
+            data = form.cleaned_data
+
+            def report(obj, result):
+                model_admin.message_user(request, describe(obj, result, data), messages.SUCCESS)
+
+            done = apply_each(
+                model_admin,
+                request,
+                rows,
+                lambda obj: apply(obj, data),
+                log=f"{title}.",
+                done=report if describe is not None else None,
+            )
+            if done and describe is None:
+                model_admin.message_user(
+                    request, f"{title}: done for {done} {plural(model_admin.model, done)}.", messages.SUCCESS
+                )
+            return None
+    else:
+        form = form_class(**form_kwargs)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "subtitle": None,
+        "form": form,
+        "rows": rows,
+        "opts": model_admin.opts,
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "submit_label": submit_label,
+        "media": model_admin.media + form.media,
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "admin/gateway/action_form.html", context)
+
+
+def status_change_action(*, form_class: type[forms.Form], apply: Callable):
+    """The "Change status" action of a model admin: pick a status in ``form_class``, then ``apply(obj, cleaned_data)``.
+
+    ``apply`` calls the model's status service, which refuses the changes its transition table does not
+    allow (each refusal is reported, see :func:`run_form_action`). Declared as ``change_status = ...``.
+    """
+
+    @admin.action(description="Change status of selected %(verbose_name_plural)s", permissions=["change"])
+    def change_status(model_admin, request, queryset):
+        return run_form_action(
+            model_admin,
+            request,
+            queryset,
+            action="change_status",
+            form_class=form_class,
+            title=f"Change {model_admin.opts.verbose_name} status",
+            apply=apply,
+            submit_label="Change status",
+        )
+
+    return change_status

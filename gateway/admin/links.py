@@ -1,0 +1,28 @@
+"""Links between console pages: a row's change page, a filtered changelist."""
+
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from gateway.admin.formatting import short_pk
+
+
+def change_url(model, pk) -> str:
+    opts = model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(pk)])
+
+
+def changelist_url(model, **params) -> str:
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def admin_link(model, pk, label=None):
+    """A link to the change page of ``model`` row ``pk`` (labelled with its short id by default); blank for None."""
+    if pk is None:
+        return "–"
+    return format_html(
+        '<a href="{}" title="{}">{}</a>', change_url(model, pk), str(pk), label if label is not None else short_pk(pk)
+    )

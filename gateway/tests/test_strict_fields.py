@@ -1,0 +1,153 @@
+"""Strict JSON types come from field classes the serializers declare, not from a patch of DRF.
+
+The rules themselves (which JSON types each field takes, in bodies and query strings) are tested end to end in
+test_bad_input.py and test_limits.py; here: every writable field of the apps' serializers is a strict one,
+every model serializer derives from the project's base, DRF's own classes are left as they are, and the
+serializers that became fast with the base represent rows exactly as DRF does.
+"""
+
+import pytest
+from django.http import QueryDict
+from django.urls import get_resolver
+from rest_framework import fields, serializers
+
+from gateway.api import strict
+from gateway.api.serializers import ModelSerializer
+from gateway.tests.test_fast_paths import assert_identical, drf_representation
+from knowledge.api.search_serializers import KnowledgeDocumentVersionSerializer
+from knowledge.api.serializers import KnowledgeDocumentSerializer
+from knowledge.factories import KnowledgeDocumentFactory
+from knowledge.services import knowledge_document_update
+from users.api.serializers import ApiKeySerializer, MeSerializer, UserSerializer
+from users.factories import ApiKeyFactory, UserFactory
+
+APPS = ("users", "media", "campaigns", "knowledge")
+LENIENT = tuple(strict.STRICT_FIELDS)
+
+
+def app_serializers() -> list[type]:
+    """Every serializer class the apps define (the URLconf imports them all)."""
+    get_resolver().url_patterns  # noqa: B018 - loads every view, so every serializer module
+    found, pending = [], [serializers.BaseSerializer]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.partition(".")[0] in APPS and ".tests" not in cls.__module__:
+            found.append(cls)
+    return sorted(set(found), key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
+
+
+SERIALIZERS = app_serializers()
+
+
+def lenient_fields(serializer) -> list[str]:
+    """The writable fields of ``serializer`` (list children and related ids included) that are DRF's lenient ones."""
+    found = []
+    for name, field in serializer.fields.items():
+        if field.read_only:
+            continue
+        for part, value in (
+            ("", field),
+            (".child", getattr(field, "child", None)),
+            (".pk", getattr(field, "pk_field", None)),
+        ):
+            if isinstance(value, LENIENT) and not isinstance(value, strict.StrictField):
+                found.append(f"{name}{part}: {type(value).__name__}")
+    return found
+
+
+def test_the_apps_serializers_are_found():
+    names = {cls.__name__ for cls in SERIALIZERS}
+    assert {"UserSerializer", "AssetSerializer", "CampaignMetricsSerializer", "KnowledgeSearchSerializer"} <= names
+
+
+@pytest.mark.parametrize("serializer_class", SERIALIZERS, ids=[cls.__name__ for cls in SERIALIZERS])
+def test_every_writable_field_is_strict(serializer_class):
+    assert lenient_fields(serializer_class()) == []
+
+
+@pytest.mark.parametrize("serializer_class", SERIALIZERS, ids=[cls.__name__ for cls in SERIALIZERS])
+def test_every_model_serializer_derives_from_the_projects_base(serializer_class):
+    if issubclass(serializer_class, serializers.ModelSerializer):
+        assert issubclass(serializer_class, ModelSerializer)
+
+
+def test_model_fields_are_built_strict():
+    mapping = ModelSerializer.serializer_field_mapping
+    assert not set(mapping.values()) & set(LENIENT)
+    assert set(mapping) == set(serializers.ModelSerializer.serializer_field_mapping)
+
+
+def test_drfs_own_fields_stay_lenient():
+    assert fields.CharField().run_validation(12) == "12"
+    assert fields.IntegerField().run_validation("3") == 3
+    assert fields.BooleanField().run_validation("yes") is True
+    assert "to_internal_value" not in vars(strict.CharField)
+
+
+class Body(serializers.Serializer):
+    text = strict.CharField(max_length=3, required=False)
+    number = strict.IntegerField(required=False)
+    ratio = strict.FloatField(required=False)
+    amount = strict.DecimalField(max_digits=5, decimal_places=2, required=False)
+    flag = strict.BooleanField(required=False)
+    id = strict.UUIDField(required=False)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("text", 12),
+        ("text", " ab "),
+        ("number", "3"),
+        ("number", True),
+        ("ratio", "0.5"),
+        ("ratio", True),
+        ("amount", 1.5),
+        ("amount", "+5"),
+        ("amount", "1e3"),
+        ("flag", 1),
+        ("flag", "yes"),
+        ("id", 12),
+    ],
+)
+def test_a_json_body_of_another_type_is_refused(field, value):
+    serializer = Body(data={field: value})
+    assert not serializer.is_valid()
+    assert list(serializer.errors) == [field]
+
+
+def test_a_json_body_of_the_documented_types_is_taken():
+    data = {"text": "ab", "number": 3.0, "ratio": 1, "amount": "-1.5", "flag": False, "id": "0" * 32}
+    serializer = Body(data=data)
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.validated_data["number"] == 3
+
+
+def test_a_query_string_keeps_drfs_parsing():
+    serializer = Body(data=QueryDict("text=ab&number=3&ratio=0.5&amount=1.5&flag=yes"))
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.validated_data["flag"] is True
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("serializer_class", "rows"),
+    [
+        (UserSerializer, lambda: [UserFactory(), UserFactory(name="", settings={"theme": "dark"})]),
+        (MeSerializer, lambda: [UserFactory()]),
+        (ApiKeySerializer, lambda: [ApiKeyFactory(), ApiKeyFactory(expires_at=None)]),
+        (KnowledgeDocumentSerializer, lambda: [KnowledgeDocumentFactory(), KnowledgeDocumentFactory(tags=[])]),
+        (
+            KnowledgeDocumentVersionSerializer,
+            lambda: [
+                knowledge_document_update(document=KnowledgeDocumentFactory(), user=None, content="new").versions.get()
+            ],
+        ),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_serializers_made_fast_by_the_base_represent_as_drf(serializer_class, rows):
+    instances = rows()
+    reference = drf_representation(serializer_class, instances)
+    assert_identical(serializer_class(instances, many=True).data, reference)
