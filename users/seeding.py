@@ -76,17 +76,19 @@ class UsersSeeding(AppSeeding):
                 )
 
     def after_fixture(self) -> list[str]:
-        """Make sure the development keys authenticate and the admin can log in; the lines that say how.
+        """Give the development users their keys and the admin a password; the lines that say how.
 
-        A key already stored for its user is kept rather than issued again. The admin's password is set
-        each time because loading the fixture resets it to unusable.
+        Only what is missing: a key already stored is kept as it is (revoked too), and the admin's password
+        is set only while it has none (a fixture row has none), so a second ``seed`` neither changes a
+        password nor ends a logged-in session (Django ties sessions to the password hash).
         """
         for email, key in DEV_API_KEYS.items():
             dev_api_key_ensure(user=User.objects.get(email=email), key=key)
         admin = User.objects.get(email=ADMIN_EMAIL)
-        admin.set_password(settings.DEV_ADMIN_PASSWORD)
-        admin.role, admin.is_staff, admin.is_superuser, admin.is_active = Role.ADMIN, True, True, True
-        admin.save(update_fields=["password", "role", "is_staff", "is_superuser", "is_active"])
+        if not admin.has_usable_password():
+            admin.set_password(settings.DEV_ADMIN_PASSWORD)
+            admin.role, admin.is_staff, admin.is_superuser, admin.is_active = Role.ADMIN, True, True, True
+            admin.save(update_fields=["password", "role", "is_staff", "is_superuser", "is_active"])
         return [
             f"Admin site login: {ADMIN_EMAIL} / {settings.DEV_ADMIN_PASSWORD}",
             "Development API keys (header 'Authorization: Api-Key <key>'):",
@@ -121,17 +123,13 @@ class UsersSeeding(AppSeeding):
 
 
 def dev_api_key_ensure(*, user: User, key: str) -> ApiKey:
-    """The usable key ``key`` of ``user``: the stored one when it matches, otherwise a newly issued one.
+    """The key ``key`` of ``user``: the stored one when it matches (as it is, revoked too), else a new one.
 
-    A matching key that was revoked or given an expiry is made usable again, since the development
-    keys are documented as working. Any other key holding the same prefix (the prefix is unique)
-    is removed first; that can only be a leftover of an earlier development set-up.
+    Any other key holding the same prefix (the prefix is unique) is removed first; that can only be a
+    leftover of an earlier development set-up. ``seed --reset`` brings a revoked development key back.
     """
     existing = ApiKey.objects.filter(prefix=ApiKey.prefix_of(key)).first()
     if existing is not None and existing.user_id == user.pk and existing.verify(key):
-        if existing.revoked_at is not None or existing.expires_at is not None:
-            existing.revoked_at = existing.expires_at = None
-            existing.save(update_fields=["revoked_at", "expires_at", "updated_at"])
         return existing
     if existing is not None:
         existing.delete()

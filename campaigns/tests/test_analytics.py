@@ -11,9 +11,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from campaigns import stats
 from campaigns.analytics import MAX_RANGE_DAYS, campaign_default_range, campaign_performance
 from campaigns.choices import ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
+from campaigns.management.commands.evaluate_experiments import Command as EvaluateExperimentsCommand
 from campaigns.models import Experiment
 from campaigns.services import experiment_evaluate
 
@@ -142,6 +144,13 @@ class TestExperimentEvaluate:
 
 
 class TestEvaluateExperimentsCommand:
+    def test_help_names_every_option_with_its_default(self):
+        parser = EvaluateExperimentsCommand().create_parser("manage.py", "evaluate_experiments")
+        text = " ".join(parser.format_help().split())
+        assert f"(default: {stats.DEFAULT_METRIC})" in text
+        assert f"(default: {stats.DEFAULT_THRESHOLD})" in text
+        assert f"(default: {stats.DEFAULT_MIN_SAMPLE})" in text
+
     def run(self, *args):
         out, err = StringIO(), StringIO()
         call_command("evaluate_experiments", *args, stdout=out, stderr=err)

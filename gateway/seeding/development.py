@@ -1,7 +1,7 @@
 """The development data set: the project's fixture (SEED_DATA.md), completed by each app's seeding part."""
 
 from django.conf import settings
-from django.core.management import call_command
+from django.core import serializers
 from django.db import transaction
 
 from gateway.seeding import registered
@@ -15,13 +15,21 @@ class SeedConflict(Exception):
 
 @transaction.atomic
 def seed_development_data() -> list[str]:
-    """Load the development fixture and let each app complete it; the lines the apps want printed.
+    """Insert the fixture's rows that are missing and let each app complete them; the lines the apps want printed.
 
-    Idempotent: ``loaddata`` writes every fixture row by primary key (update or insert), and the apps'
-    ``after_fixture`` steps leave in place what an earlier run made.
+    A row the database already holds (the same primary key, soft-deleted or not) is left exactly as it
+    is: running ``seed`` again (every ``make run`` does) never undoes what a developer changed. ``seed
+    --reset`` empties the database first to get the data set back as it was.
     """
     parts = registered()
     for part in parts:
         part.before_fixture()
-    call_command("loaddata", str(FIXTURE), verbosity=0)
+    objects = list(serializers.deserialize("json", FIXTURE.read_text()))
+    stored = {}
+    for model in {type(item.object) for item in objects}:
+        pks = [item.object.pk for item in objects if type(item.object) is model]
+        stored[model] = set(model._base_manager.filter(pk__in=pks).values_list("pk", flat=True))
+    for item in objects:
+        if item.object.pk not in stored[type(item.object)]:
+            item.save()
     return [line for part in parts for line in part.after_fixture()]

@@ -3,14 +3,18 @@
 They never touch the server the test database lives on. Deselect them with ``-m "not embedded_server"``.
 """
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import psycopg
 import pytest
+from django.conf import settings
 
-from gateway.embedded import ensure_server, socket_params, stop_server
+from gateway.embedded import ensure_server, postmaster_running, socket_params, stop_server
 
 pytestmark = pytest.mark.embedded_server
 
@@ -63,3 +67,47 @@ def test_provides_the_extensions_the_schema_needs(data_dir):
     with connect(ensure_server(data_dir, DATABASE)) as conn:
         available = {row[0] for row in conn.execute("SELECT name FROM pg_available_extensions")}
     assert {"vector", "pg_trgm"} <= available
+
+
+def stopdb(data_dir) -> subprocess.CompletedProcess:
+    """``manage.py stopdb`` (``make stop``) in a process of its own, on ``data_dir``."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))}
+    environment.update(EMBEDDED_DATA_DIR=str(data_dir), DEBUG="true")
+    return subprocess.run(
+        [sys.executable, "manage.py", "stopdb"],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_stopdb_stops_a_server_a_killed_process_left_running(data_dir):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from gateway.embedded import ensure_server; ensure_server({str(data_dir)!r}, {DATABASE!r}); "
+            "print('up', flush=True); import time; time.sleep(600)",
+        ],
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "up"
+    finally:
+        holder.kill()  # no chance to stop what it started, as a killed `make run`
+        holder.wait(30)
+    assert postmaster_running(data_dir)
+    result = stopdb(data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "Stopped the embedded PostgreSQL" in result.stdout
+    assert not postmaster_running(data_dir)
+
+
+def test_stopdb_says_so_when_no_server_runs(data_dir):
+    result = stopdb(data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "No embedded PostgreSQL is running" in result.stdout

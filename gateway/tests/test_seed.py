@@ -102,12 +102,105 @@ def test_seeded_database_holds_no_plaintext_key():
         assert key not in dump
 
 
-def test_seed_makes_a_revoked_dev_key_usable_again_without_a_duplicate():
+@pytest.mark.django_db(transaction=True)  # --reset empties tables with TRUNCATE, as `make reset` does: committed
+def test_seed_leaves_a_revoked_dev_key_revoked_and_reset_brings_it_back():
     seed()
     api_key_revoke(api_key=ApiKey.objects.get(prefix=ApiKey.prefix_of(DEV_API_KEYS["demo@geminivideo.ai"])))
     seed()
+    assert api_key_authenticate(DEV_API_KEYS["demo@geminivideo.ai"]) is None
+    assert ApiKey.objects.count() == 3
+    seed(reset=True, yes=True)
     assert api_key_authenticate(DEV_API_KEYS["demo@geminivideo.ai"]) is not None
     assert ApiKey.objects.count() == 3
+
+
+class TestSeedKeepsYourWork:
+    """``make run`` seeds every time: a second seed inserts what is missing and changes nothing that exists."""
+
+    def change_seeded_rows(self):
+        clip = Clip.objects.exclude(score=0.66).first()
+        Clip.objects.filter(pk=clip.pk).update(score=0.66)
+        experiment = Experiment.objects.get()
+        Experiment.objects.filter(pk=experiment.pk).update(status="COMPLETED")
+        demo = User.objects.get(email="demo@geminivideo.ai")
+        User.objects.filter(pk=demo.pk).update(settings={"theme": "mine"})
+        campaign = Campaign.objects.first()
+        Campaign.objects.filter(pk=campaign.pk).update(total_clicks=123_456)
+        return snapshot()
+
+    def test_a_second_seed_keeps_every_changed_row(self):
+        seed()
+        changed = self.change_seeded_rows()
+        seed()
+        assert snapshot() == changed
+
+    def test_a_soft_deleted_row_stays_deleted(self):
+        seed()
+        asset = Asset.objects.first()
+        asset.soft_delete()
+        seed()
+        assert Asset.all_objects.get(pk=asset.pk).deleted_at is not None
+
+    def test_a_missing_row_is_inserted_again(self):
+        seed()
+        document = KnowledgeDocument.objects.first()
+        pk = document.pk
+        document.delete()
+        seed()
+        assert KnowledgeDocument.objects.filter(pk=pk).exists()
+        assert counts() == DOCUMENTED_COUNTS
+
+    def test_the_admin_keeps_a_changed_password(self, settings):
+        seed()
+        admin = User.objects.get(email="admin@geminivideo.ai")
+        admin.set_password("my-own-password")
+        admin.save(update_fields=["password"])
+        seed()
+        assert User.objects.get(pk=admin.pk).check_password("my-own-password")
+
+    def test_a_logged_in_admin_stays_logged_in(self, client):
+        seed()
+        client.force_login(User.objects.get(email="admin@geminivideo.ai"))
+        assert client.get("/admin/").status_code == 200
+        seed()
+        assert client.get("/admin/").status_code == 200
+
+
+def fixture_rows() -> dict:
+    """The seeded rows but the API keys (issued anew by a reset: new ids and times), and which keys work."""
+    rows = {model: table for model, table in snapshot().items() if model is not ApiKey}
+    return {
+        **rows,
+        "usable keys": {email: api_key_authenticate(key) is not None for email, key in DEV_API_KEYS.items()},
+    }
+
+
+@pytest.mark.django_db(transaction=True)  # --reset empties tables with TRUNCATE, as `make reset` does: committed
+class TestSeedReset:
+    def test_reset_with_yes_restores_the_fixture_values(self):
+        seed()
+        before = fixture_rows()
+        TestSeedKeepsYourWork().change_seeded_rows()
+        Asset.objects.first().soft_delete()
+        output = seed(reset=True, yes=True)
+        assert "Deleted every row" in output
+        assert fixture_rows() == before
+
+    def test_reset_asks_and_deletes_nothing_without_a_yes(self, monkeypatch):
+        seed()
+        changed = TestSeedKeepsYourWork().change_seeded_rows()
+        monkeypatch.setattr("builtins.input", lambda prompt: "no")
+        with pytest.raises(CommandError, match="nothing was deleted"):
+            seed(reset=True)
+        assert snapshot() == changed
+
+    def test_reset_goes_on_when_the_answer_is_yes(self, monkeypatch):
+        seed()
+        before = fixture_rows()
+        TestSeedKeepsYourWork().change_seeded_rows()
+        monkeypatch.setattr("builtins.input", lambda prompt: "yes")
+        seed(reset=True)
+        assert fixture_rows() == before
 
 
 def test_seeded_admin_is_a_staff_superuser_with_the_configured_password(settings):

@@ -17,9 +17,25 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--metric", choices=sorted(stats.METRICS), default=stats.DEFAULT_METRIC)
-        parser.add_argument("--threshold", type=float, default=stats.DEFAULT_THRESHOLD)
-        parser.add_argument("--min-sample", type=int, default=stats.DEFAULT_MIN_SAMPLE)
+        parser.add_argument(
+            "--metric",
+            choices=sorted(stats.METRICS),
+            default=stats.DEFAULT_METRIC,
+            help="The rate compared between variants (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--threshold",
+            type=float,
+            default=stats.DEFAULT_THRESHOLD,
+            help="Probability a variant must reach to be declared the winner, in [0.5, 1) (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--min-sample",
+            type=int,
+            default=stats.DEFAULT_MIN_SAMPLE,
+            help="Trials (the metric's denominator) each variant needs before a winner is declared "
+            "(default: %(default)s).",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Evaluate and print, but store nothing (no apply).")
 
     def handle(self, *args, metric, threshold, min_sample, dry_run, **options):

@@ -4,7 +4,9 @@ Each app's part lives in its ``seeding`` module (see ``gateway.seeding``); this 
 """
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from tqdm import tqdm
 
 from gateway.seeding.development import SeedConflict, seed_development_data
@@ -14,7 +16,9 @@ from gateway.seeding.scale import expected_counts, seed_scale
 class Command(BaseCommand):
     help = (
         "Load the development data set (users, API keys, assets, clips, campaigns, knowledge documents) and, "
-        "with --scale N, generate N times a realistic data set. Refuses to run when DEBUG is off unless --force."
+        "with --scale N, generate N times a realistic data set. Inserts only the rows that are missing: a row that "
+        "exists is never changed (--reset starts from an empty database). Refuses to run when DEBUG is off unless "
+        "--force."
     )
 
     def add_arguments(self, parser):
@@ -37,8 +41,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="Run even though DEBUG is off (the database may be production)."
         )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete every row of the database first (asks to confirm), then load the development data set.",
+        )
+        parser.add_argument("--yes", action="store_true", help="With --reset: do not ask to confirm.")
 
-    def handle(self, *args, scale, seed, chunk_users, force, **options):
+    def handle(self, *args, scale, seed, chunk_users, force, reset, yes, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "Refusing to seed: DEBUG is off, so this may be a production database. "
@@ -46,6 +56,8 @@ class Command(BaseCommand):
             )
         if scale < 0 or chunk_users < 1:
             raise CommandError("--scale must be 0 or more and --chunk-users at least 1.")
+        if reset:
+            self.reset(confirmed=yes)
         try:
             lines = seed_development_data()
         except SeedConflict as error:
@@ -55,6 +67,15 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if scale:
             self.generate(scale, seed=seed, chunk_users=chunk_users, verbosity=options["verbosity"])
+
+    def reset(self, *, confirmed: bool) -> None:
+        name = connection.settings_dict["NAME"]
+        if not confirmed:
+            answer = input(f"This deletes every row of the database {name!r}. Type 'yes' to go on: ")
+            if answer.strip().lower() != "yes":
+                raise CommandError("Reset cancelled: nothing was deleted.")
+        call_command("flush", interactive=False, verbosity=0)
+        self.stdout.write(f"Deleted every row of the database {name!r}.")
 
     def generate(self, scale, *, seed, chunk_users, verbosity):
         total = sum(expected_counts(scale).values())
