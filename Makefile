@@ -50,9 +50,10 @@ reset: migrate
 stop: install
 	$(MANAGE) stopdb
 
-run: seed
-	@echo "Admin: http://$(HOST):$(PORT)/admin/  (admin@geminivideo.ai / $${DEV_ADMIN_PASSWORD:-admin})"
-	$(MANAGE) runserver $(HOST):$(PORT)
+# One process owns the run (manage.py devserver): it migrates, seeds, serves, and on Ctrl-C or SIGTERM
+# stops the server and the embedded PostgreSQL it started.
+run: install
+	$(MANAGE) devserver $(HOST):$(PORT)
 
 serve: migrate
 	$(MANAGE) collectstatic --no-input --verbosity 0

@@ -67,7 +67,9 @@ def postmaster_running(data_dir: Path) -> bool:
 
 
 def stop_server(data_dir: str | Path) -> None:
-    """Stop the embedded server (used by fault-injection tests); the next ensure_server() here starts it again.
+    """Stop the embedded server this process started or attached to; the next ensure_server() here starts it again.
+
+    Used by ``manage.py devserver`` at the end of a run and by the fault-injection tests.
 
     Other processes that already use the server do not restart it: they see a database outage.
     """

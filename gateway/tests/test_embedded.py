@@ -5,15 +5,20 @@ They never touch the server the test database lives on. Deselect them with ``-m 
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 from django.conf import settings
 
+from conftest import free_port
 from gateway.embedded import ensure_server, postmaster_running, socket_params, stop_server
 
 pytestmark = pytest.mark.embedded_server
@@ -111,3 +116,88 @@ def test_stopdb_says_so_when_no_server_runs(data_dir):
     result = stopdb(data_dir)
     assert result.returncode == 0, result.stderr
     assert "No embedded PostgreSQL is running" in result.stdout
+
+
+class MakeRun:
+    """``make run`` in a session of its own, on ``data_dir``, serving on a free port."""
+
+    def __init__(self, data_dir, tmp_path):
+        self.port = free_port()
+        self.log = tmp_path / "make-run.log"
+        environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))}
+        environment.update(
+            DATABASE_URL="", EMBEDDED_DATA_DIR=str(data_dir), DEBUG="true", LOG_LEVEL="WARNING", PORT=str(self.port)
+        )
+        with self.log.open("wb") as output:
+            self.make = subprocess.Popen(
+                ["make", "run"], cwd=settings.BASE_DIR, env=environment, stdout=output, stderr=output,
+                start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 180
+        while not self.answers():
+            assert self.make.poll() is None, f"make run exited:\n{self.log.read_text()[-4000:]}"
+            assert time.monotonic() < deadline, f"make run did not serve within 180 s:\n{self.log.read_text()}"
+            time.sleep(0.5)
+
+    def answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/admin/login/", timeout=5) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def session_processes(self) -> list[psutil.Process]:
+        """Every process still alive in the run's session (make, devserver, runserver and its child)."""
+        alive = []
+        for process in psutil.process_iter():
+            try:
+                if os.getsid(process.pid) == self.make.pid and process.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(process)
+            except (ProcessLookupError, psutil.NoSuchProcess):
+                pass
+        return alive
+
+    def wait(self):
+        try:
+            self.make.wait(60)
+        finally:
+            if self.make.poll() is None:
+                os.killpg(self.make.pid, signal.SIGKILL)
+                self.make.wait(10)
+
+
+def test_make_run_serves_and_sigterm_to_its_process_group_stops_everything(data_dir, tmp_path):
+    run = MakeRun(data_dir, tmp_path)
+    assert postmaster_running(data_dir)
+
+    os.killpg(run.make.pid, signal.SIGTERM)  # what a terminal, systemd or a process manager sends
+    run.wait()
+
+    assert run.session_processes() == []
+    assert not run.answers()
+    assert not postmaster_running(data_dir), run.log.read_text()[-4000:]
+    assert "Stopped the embedded PostgreSQL this run started." in run.log.read_text()
+
+
+def test_sigterm_to_the_devserver_process_alone_stops_everything(data_dir, tmp_path):
+    run = MakeRun(data_dir, tmp_path)
+    (devserver,) = psutil.Process(run.make.pid).children()
+    assert "devserver" in devserver.cmdline()
+
+    devserver.send_signal(signal.SIGTERM)
+    run.wait()
+
+    assert run.make.returncode == 0, run.log.read_text()[-4000:]
+    assert run.session_processes() == []
+    assert not postmaster_running(data_dir)
+
+
+def test_make_run_leaves_a_database_it_did_not_start_running(data_dir, tmp_path):
+    ensure_server(data_dir, DATABASE)  # this process started it: a run only attaches
+    run = MakeRun(data_dir, tmp_path)
+
+    os.killpg(run.make.pid, signal.SIGTERM)
+    run.wait()
+
+    assert run.session_processes() == []
+    assert postmaster_running(data_dir)
