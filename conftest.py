@@ -24,6 +24,12 @@ def user(db):
 
 
 @pytest.fixture
+def other_user(db):
+    """A second USER, owner of the rows ``user`` must not reach."""
+    return UserFactory()
+
+
+@pytest.fixture
 def admin_user(db):
     return AdminUserFactory()
 
@@ -37,6 +43,12 @@ def api_client():
 def user_client(user):
     """An API client authenticated with an API key of ``user``."""
     return client_for(user)
+
+
+@pytest.fixture
+def other_client(other_user):
+    """An API client authenticated with an API key of ``other_user``."""
+    return client_for(other_user)
 
 
 @pytest.fixture
