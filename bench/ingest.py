@@ -14,11 +14,14 @@ import orjson
 
 from bench.harness import Row, median, raw_connection, timed
 from bench.inprocess import Server, capture
-from campaigns.services import CONVERSION_COLUMNS as COLUMNS
+from campaigns.models import Conversion
+from gateway.ingest import insert_fields
 
 REPEAT = 10
 BATCH = 1000
 TARGET_SHARE = 0.5
+# The columns the ingest writes, in the order of the rows ``copy_rows`` builds.
+COLUMNS = [field.column for field in insert_fields(Conversion)]
 
 
 def fixtures() -> dict:

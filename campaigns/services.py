@@ -1,14 +1,14 @@
 """Writes on campaigns, experiments and conversions (the former DatabaseService's campaign methods)."""
 
-import orjson
 from django.core.exceptions import ValidationError
-from django.db import DataError, connection, transaction
+from django.db import DataError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from campaigns import stats
 from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.models import Campaign, Conversion, Experiment
+from gateway.ingest import bulk_insert
 from gateway.services import check_transition, lock_row, model_update
 
 CAMPAIGN_TRANSITIONS = {
@@ -31,35 +31,6 @@ METRIC_FIELDS = {
     "clicks": "total_clicks",
     "conversions": "total_conversions",
 }
-
-CONVERSION_COLUMNS = (
-    "id",
-    "created_at",
-    "updated_at",
-    "campaign_id",
-    "source",
-    "external_id",
-    "value",
-    "currency",
-    "attributed_clip_id",
-    "attributed_ad_id",
-    "timestamp",
-    "metadata",
-)
-CONVERSION_COLUMN_TYPES = (
-    "uuid",
-    "timestamptz",
-    "timestamptz",
-    "uuid",
-    "varchar",
-    "varchar",
-    "numeric",
-    "varchar",
-    "uuid",
-    "varchar",
-    "timestamptz",
-    "jsonb",
-)
 
 
 @transaction.atomic
@@ -144,48 +115,16 @@ def experiment_select_winner(*, experiment: Experiment, variant_id: str, confide
 def conversions_ingest(*, conversions: list[dict]) -> dict:
     """Insert a batch of validated conversions; idempotent on ``external_id``.
 
-    One INSERT ... ON CONFLICT (external_id) DO NOTHING: a delivery seen before, or repeated
-    within the batch, creates nothing and counts as a duplicate, also when two deliveries race
-    (the unique index decides). Items without an external id are always created. Returns
-    ``{"created": n, "duplicates": n, "created_ids": [...]}``.
+    One INSERT ... ON CONFLICT (external_id) DO NOTHING (``gateway.ingest.bulk_insert``): a delivery
+    seen before, or repeated within the batch, creates nothing and counts as a duplicate, also when two
+    deliveries race (the unique index decides). Items without an external id are always created.
+    Returns ``{"created": n, "duplicates": n, "created_ids": [...]}``.
 
     Items are keyed by field name (``campaign``, a model instance) or column (``campaign_id``); columns
-    not given take the model's defaults, as ``Conversion(**item)`` would. The rows travel as one JSON
-    document (encoded by orjson, unpacked by ``jsonb_to_recordset`` in the database): far cheaper than
-    building a model instance per row and adapting one array per column.
+    not given take the model's defaults, as ``Conversion(**item)`` would.
     """
-    if not conversions:
-        return {"created": 0, "duplicates": 0, "created_ids": []}
-    now = timezone.now()
-    # The database draws the ids (gen_random_uuid(), below): cheaper than a uuid4() per row here.
-    defaults = [(name, Conversion._meta.get_field(name).get_default) for name in CONVERSION_COLUMNS if name != "id"]
-    keys = {}  # item key -> (column, whether the value is a related instance rather than its id)
-    rows = []
-    for item in conversions:
-        row = {"created_at": now, "updated_at": now}
-        for key, value in item.items():
-            column = keys.get(key)
-            if column is None:
-                field = Conversion._meta.get_field(key)
-                column = keys[key] = (field.attname, field.is_relation and key == field.name)
-            attname, instance = column
-            row[attname] = value.pk if instance and value is not None else value
-        for name, default in defaults:
-            if name not in row:
-                row[name] = default()
-        rows.append(row)
-    record = ", ".join(
-        f"{name} {column_type}" for name, column_type in zip(CONVERSION_COLUMNS, CONVERSION_COLUMN_TYPES, strict=True)
-    )
-    sql = (
-        f"INSERT INTO {Conversion._meta.db_table} ({', '.join(CONVERSION_COLUMNS)}) "
-        f"SELECT coalesce(id, gen_random_uuid()), {', '.join(CONVERSION_COLUMNS[1:])} "
-        f"FROM jsonb_to_recordset(%s::jsonb) AS item({record}) "
-        "ON CONFLICT (external_id) DO NOTHING RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [orjson.dumps(rows, default=str).decode()])
-        created_ids = [row[0] for row in cursor.fetchall()]
+    written = bulk_insert(Conversion, conversions, unique_fields=["external_id"])
+    created_ids = [row["id"] for row in written]
     return {"created": len(created_ids), "duplicates": len(conversions) - len(created_ids), "created_ids": created_ids}
 
 

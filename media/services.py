@@ -1,13 +1,11 @@
 """Writes on assets, clips, predictions and performance metrics (the former DatabaseService's media methods)."""
 
-import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.utils import timezone
-from psycopg.types.json import Jsonb
+from django.db import transaction
 
+from gateway.ingest import bulk_insert
 from gateway.services import check_transition, lock_row, model_update
 from media.analytics import performance_metric_derived
 from media.choices import AssetStatus, ClipStatus
@@ -38,25 +36,9 @@ COUNT_FIELDS = ("impressions", "clicks", "conversions")
 BIGINT_MAX = 2**63 - 1
 MONEY_FIELDS = ("spend", "revenue")
 
-METRIC_COLUMNS = (
-    ("id", "uuid"),
-    ("created_at", "timestamptz"),
-    ("updated_at", "timestamptz"),
-    ("asset_id", "uuid"),
-    ("platform", "varchar"),
-    ("date", "date"),
-    ("impressions", "bigint"),
-    ("clicks", "bigint"),
-    ("conversions", "bigint"),
-    ("spend", "numeric"),
-    ("revenue", "numeric"),
-    ("roas", "numeric"),
-    ("ctr", "numeric"),
-    ("raw_data", "jsonb"),
-)
 # On a repeated (asset, platform, date) the day's figures are replaced; created_at and id stay, and
 # raw_data stays when the new delivery brings none.
-UPDATED_COLUMNS = ("impressions", "clicks", "conversions", "spend", "revenue", "roas", "ctr", "updated_at")
+UPDATED_FIELDS = ("impressions", "clicks", "conversions", "spend", "revenue", "roas", "ctr", "raw_data", "updated_at")
 
 
 @transaction.atomic
@@ -277,25 +259,12 @@ def performance_metrics_ingest(*, items: list[dict], indexes: list[int] | None =
 @transaction.atomic
 def _upsert(rows: list[dict]) -> dict:
     """One INSERT ... ON CONFLICT DO UPDATE; ``{(asset id, platform, date): (id, created)}``."""
-    now = timezone.now()
-    columns = {name: [] for name, _ in METRIC_COLUMNS}
-    for row in rows:
-        values = {**row, "id": uuid.uuid4(), "created_at": now, "updated_at": now}
-        for name, _ in METRIC_COLUMNS:
-            value = values[name]
-            columns[name].append(Jsonb(value) if name == "raw_data" and value is not None else value)
-    table = PerformanceMetric._meta.db_table
-    names = ", ".join(name for name, _ in METRIC_COLUMNS)
-    unnest = ", ".join(f"%s::{column_type}[]" for _, column_type in METRIC_COLUMNS)
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in UPDATED_COLUMNS)
-    sql = (
-        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({unnest}) "
-        f"ON CONFLICT (asset_id, platform, date) DO UPDATE SET {updates}, "
-        f"raw_data = COALESCE(EXCLUDED.raw_data, {table}.raw_data) "
-        "RETURNING asset_id, platform, date, id, (xmax = 0) AS created"
+    written = bulk_insert(
+        PerformanceMetric,
+        rows,
+        unique_fields=["asset", "platform", "date"],
+        update_fields=UPDATED_FIELDS,
+        keep_when_null=["raw_data"],
+        returning=["asset", "platform", "date", "id"],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [columns[name] for name, _ in METRIC_COLUMNS])
-        return {
-            (str(asset_id), platform, date): (row_id, created) for asset_id, platform, date, row_id, created in cursor
-        }
+    return {(str(row["asset_id"]), row["platform"], row["date"]): (row["id"], row["created"]) for row in written}

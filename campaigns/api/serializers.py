@@ -19,12 +19,11 @@ from gateway.api.fields import (
 )
 from gateway.api.permissions import is_admin
 from gateway.api.serializers import ModelSerializer
-from gateway.api.validation import FastItemValidator, JSONValueField
+from gateway.api.validation import IngestItemsField, existing_pks, validate_batch
 from media.models import Clip
 from users.api.serializers import OwnerField, UserSummarySerializer
 
 NON_NEGATIVE_DECIMAL = {"min_value": Decimal("0")}
-MAX_INGEST_ITEMS = 1000
 MAX_BIGINT = 2**63 - 1
 
 
@@ -288,13 +287,7 @@ class ConversionIngestItemSerializer(ConversionSerializer):
 class ConversionIngestSerializer(serializers.Serializer):
     """Input of ``POST conversions/ingest/``: up to 1,000 conversions."""
 
-    conversions = serializers.ListField(
-        # Any JSON per item, null included: each item is checked on its own and reported in ``errors``.
-        child=JSONValueField(allow_null=True),
-        min_length=1,
-        max_length=MAX_INGEST_ITEMS,
-        allow_empty=False,
-    )
+    conversions = IngestItemsField()
 
     def validated_rows(self) -> tuple[list[dict], list[dict]]:
         """Split the batch into rows to insert and ``{"index", "errors"}`` for the items that are invalid.
@@ -304,29 +297,21 @@ class ConversionIngestSerializer(serializers.Serializer):
         batch among the rows the caller may use; a non-ADMIN caller must name a campaign.
         """
         context = self.context
-        request = context.get("request")
-        admin = is_admin(getattr(request, "user", None))
-        candidates, errors = [], []
-        # One item serializer validates every item, its fields built once per batch, not once per item; well-formed
-        # items take its fast path (gateway/api/validation.py), anything else DRF's own validation.
-        item_serializer = FastItemValidator(ConversionIngestItemSerializer(context=context), json_checked=True)
-        for index, item in enumerate(self.validated_data["conversions"]):
-            if not isinstance(item, dict):
-                errors.append({"index": index, "errors": {"non_field_errors": ["Must be an object."]}})
-                continue
-            try:
-                validated = item_serializer.run_validation(item)
-            except serializers.ValidationError as error:
-                item_errors = dict(error.detail)
-                if not admin and item.get("campaign") is None and "campaign" not in item_errors:
+        admin = is_admin(getattr(context.get("request"), "user", None))
+        items = self.validated_data["conversions"]
+        candidates, errors = validate_batch(items, ConversionIngestItemSerializer(context=context))
+        if not admin:
+            # An item refused for other reasons is told at once that it lacks a campaign, too.
+            for error in errors:
+                item, item_errors = items[error["index"]], error["errors"]
+                if isinstance(item, dict) and item.get("campaign") is None and "campaign" not in item_errors:
                     item_errors["campaign"] = ["This field is required."]
-                errors.append({"index": index, "errors": item_errors})
-                continue
-            candidates.append((index, validated))
 
-        probe = ConversionSerializer(context=context)
-        campaigns = _existing_ids(probe.fields["campaign"].get_queryset(), candidates, "campaign")
-        clips = _existing_ids(probe.fields["attributed_clip"].get_queryset(), candidates, "attributed_clip")
+        related = ConversionSerializer(context=context).fields  # their querysets hold the rows the caller may use
+        campaigns, clips = (
+            existing_pks(related[name].get_queryset(), (data.get(name) for _, data in candidates))
+            for name in ("campaign", "attributed_clip")
+        )
         rows = []
         for index, data in candidates:
             item_errors = {}
@@ -344,11 +329,6 @@ class ConversionIngestSerializer(serializers.Serializer):
             rows.append({**data, "campaign_id": campaign_id, "attributed_clip_id": clip_id})
         errors.sort(key=lambda error: error["index"])
         return rows, errors
-
-
-def _existing_ids(queryset, candidates, field) -> set:
-    ids = {data[field] for _, data in candidates if data.get(field) is not None}
-    return set(queryset.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
 
 
 class IngestErrorSerializer(serializers.Serializer):

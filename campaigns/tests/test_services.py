@@ -99,6 +99,21 @@ class TestConversionsIngest:
         assert Conversion.objects.filter(external_id="new-1").count() == 1
         assert Conversion.objects.filter(campaign=campaign).count() == 2
 
+    def test_defaults_fill_what_an_item_leaves_out(self):
+        result = conversions_ingest(conversions=[{"external_id": "bare"}])
+        conversion = Conversion.objects.get(pk=result["created_ids"][0])
+        assert (conversion.source, conversion.value, conversion.currency, conversion.metadata) == (
+            "META",
+            Decimal("0.00"),
+            "USD",
+            {},
+        )
+        assert conversion.created_at == conversion.updated_at == conversion.timestamp
+
+    def test_metadata_orjson_cannot_encode_is_stored(self):
+        conversions_ingest(conversions=[{"external_id": "big", "metadata": {"n": 2**70, 1: "int key"}}])
+        assert Conversion.objects.get(external_id="big").metadata == {"n": 2**70, "1": "int key"}
+
     def test_repeated_delivery_creates_nothing(self):
         batch = [{"external_id": "delivery-1", "value": Decimal("1.00")}]
         conversions_ingest(conversions=batch)

@@ -12,14 +12,17 @@ it exactly as the field would. An item whose every field passes gets the same va
 to ``serializer.run_validation`` itself, so errors and edge cases stay DRF's. gateway/tests/test_fast_paths.py
 compares the two on valid and invalid items.
 
-Fields of other kinds, fields with validators not listed here, ``validate_<field>`` methods or
-serializer-level validators turn the fast path off for the whole serializer (every item goes to DRF).
+A field left out of an item takes its default as DRF gives it (``field.get_default()``). Fields of other
+kinds, fields with validators not listed here, ``validate_<field>`` methods or serializer-level
+validators turn the fast path off for the whole serializer (every item goes to DRF).
+
+:func:`validate_batch` validates the items of an ingest batch this way, each on its own.
 """
 
 import decimal
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import orjson
 from django.core import validators as django_validators
@@ -31,6 +34,7 @@ from rest_framework.settings import api_settings
 from gateway.api import strict
 from gateway.api.fields import JSONListField, JSONObjectField
 
+MAX_INGEST_ITEMS = 1000
 MISSING = object()
 # Validators a canonical value (a non-empty, trimmed ASCII string without NUL) always passes.
 PLAIN_TEXT_VALIDATORS = (
@@ -58,11 +62,13 @@ class FastItemValidator:
         """
         if self.checks is not None and type(item) is dict:
             validated = {}
-            for name, required, allow_null, check in self.checks:
+            for name, required, allow_null, check, field in self.checks:
                 value = item.get(name, MISSING)
                 if value is MISSING:
                     if required:
                         break
+                    if field.default is not drf_fields.empty:
+                        validated[name] = field.get_default()
                     continue
                 if value is None:
                     if not allow_null:
@@ -81,22 +87,18 @@ class FastItemValidator:
 
 
 def _plan(serializer, json_checked: bool):
-    """``[(name, required, allow_null, check)]`` per writable field, or None when one of them has no fast check."""
+    """``[(name, required, allow_null, check, field)]`` per writable field; None when one has no fast check."""
     if serializer.validators or getattr(serializer, "partial", False):
         return None
     checks = []
     for field in serializer._writable_fields:
         name = field.field_name
-        if (
-            getattr(serializer, f"validate_{name}", None) is not None
-            or field.source_attrs != [name]
-            or field.default is not drf_fields.empty
-        ):
+        if getattr(serializer, f"validate_{name}", None) is not None or field.source_attrs != [name]:
             return None
         check = _check(field, json_checked)
         if check is None:
             return None
-        checks.append((name, field.required, field.allow_null, check))
+        checks.append((name, field.required, field.allow_null, check, field))
     return checks
 
 
@@ -117,9 +119,14 @@ def _check(field, json_checked: bool):
     f = drf_fields
     if isinstance(field, f.CharField) and _same_or_strict(field, f.CharField, "to_internal_value", "run_validation"):
         return _text(field)
-    # Other fields' validators: only a decimal's bounds (min_value / max_value) are run here.
-    if field.validators and not (isinstance(field, f.DecimalField) and _only(field, django_validators.BaseValidator)):
+    # Other fields' validators: only a number's bounds (min_value / max_value) are run here.
+    numeric = isinstance(field, f.DecimalField | f.IntegerField)
+    if field.validators and not (numeric and _only(field, django_validators.BaseValidator)):
         return None
+    if isinstance(field, f.IntegerField) and _same_or_strict(field, f.IntegerField, "to_internal_value"):
+        return _integer(field)
+    if isinstance(field, f.DateField) and _same(field, f.DateField, "to_internal_value"):
+        return _date(field)
     if isinstance(field, f.UUIDField) and _same_or_strict(field, f.UUIDField, "to_internal_value"):
         return _uuid({})
     if isinstance(field, f.ChoiceField) and _same(field, f.ChoiceField, "to_internal_value"):
@@ -207,16 +214,7 @@ def _decimal(field):
     pattern = re.compile(rf"[0-9]{{1,{whole}}}(?:\.[0-9]{{1,{places}}})?" if places else rf"[0-9]{{1,{whole}}}")
     exponent = decimal.Decimal(1).scaleb(-places)
     # Bounds as plain comparisons (what Min/MaxValueValidator do); any other validator is called.
-    low = high = None
-    validators = []
-    for validator in field.validators:
-        limit = validator.limit_value
-        if type(validator) is django_validators.MinValueValidator and not callable(limit):
-            low = limit if low is None else max(low, limit)
-        elif type(validator) is django_validators.MaxValueValidator and not callable(limit):
-            high = limit if high is None else min(high, limit)
-        else:
-            validators.append(validator)
+    low, high, validators = _bounds(field)
 
     def check(value):
         # Strings only: JSON numbers are refused in request bodies (gateway/api/strict.py), so DRF says so.
@@ -231,6 +229,54 @@ def _decimal(field):
         except Exception:
             return _REJECT
         return number
+
+    return check
+
+
+def _bounds(field) -> tuple:
+    """``(low, high, other validators)``: a number field's plain bounds, which are compared here, and the rest."""
+    low = high = None
+    validators = []
+    for validator in field.validators:
+        limit = validator.limit_value
+        if type(validator) is django_validators.MinValueValidator and not callable(limit):
+            low = limit if low is None else max(low, limit)
+        elif type(validator) is django_validators.MaxValueValidator and not callable(limit):
+            high = limit if high is None else min(high, limit)
+        else:
+            validators.append(validator)
+    return low, high, validators
+
+
+def _integer(field):
+    """A JSON integer (never a boolean) within the bounds; one beyond 64 bits is left to DRF."""
+    low, high, validators = _bounds(field)
+    if validators:
+        return None
+
+    def check(value):
+        if type(value) is not int or value.bit_length() > 63:
+            return _REJECT
+        if (low is not None and value < low) or (high is not None and value > high):
+            return _REJECT
+        return value
+
+    return check
+
+
+def _date(field):
+    """A ``YYYY-MM-DD`` string naming a real day (DRF's ``parse_date`` returns the same date for it)."""
+    input_formats = getattr(field, "input_formats", api_settings.DATE_INPUT_FORMATS)
+    if list(input_formats) != [drf_fields.ISO_8601]:
+        return None
+
+    def check(value):
+        if type(value) is not str or len(value) != 10 or value[4] != "-" or value[7] != "-":
+            return _REJECT
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return _REJECT
 
     return check
 
@@ -279,3 +325,45 @@ class JSONValueField(serializers.JSONField):
         except TypeError:
             return super().to_internal_value(data)
         return data
+
+
+def validate_batch(items: list, item_serializer: serializers.Serializer) -> tuple[list[tuple[int, dict]], list[dict]]:
+    """Validate each item of an ingest batch on its own: ``([(index, validated data)], [{"index", "errors"}])``.
+
+    ``items`` come from a list of JSON values (see :class:`IngestItemsField`); an item that is not an
+    object is ``{"non_field_errors": ["Must be an object."]}``, any other error is the item
+    serializer's, field by field. One serializer validates every item, its fields built once per batch,
+    not once per item, and well-formed items take the fast path of :class:`FastItemValidator`.
+    """
+    validator = FastItemValidator(item_serializer, json_checked=True)
+    valid, errors = [], []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors.append({"index": index, "errors": {"non_field_errors": ["Must be an object."]}})
+            continue
+        try:
+            valid.append((index, validator.run_validation(item)))
+        except serializers.ValidationError as error:
+            errors.append({"index": index, "errors": dict(error.detail)})
+    return valid, errors
+
+
+def existing_pks(queryset, pks) -> set:
+    """Which of ``pks`` (None left out) name rows of ``queryset``, in one query (none when there is nothing to ask)."""
+    wanted = {pk for pk in pks if pk is not None}
+    return set(queryset.filter(pk__in=wanted).values_list("pk", flat=True)) if wanted else set()
+
+
+class IngestItemsField(serializers.ListField):
+    """The items of an ingest batch: 1 to ``MAX_INGEST_ITEMS`` JSON values, each checked later on its own.
+
+    Any JSON value is taken here, null included, so that a bad item is reported in the answer's
+    ``errors`` with its index (:func:`validate_batch`) instead of failing the whole request.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", JSONValueField(allow_null=True))
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("max_length", MAX_INGEST_ITEMS)
+        kwargs.setdefault("allow_empty", False)
+        super().__init__(**kwargs)

@@ -5,9 +5,9 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from gateway.api import strict
+from gateway.api.validation import IngestItemsField, existing_pks, validate_batch
 from media.models import Asset
 
-MAX_INGEST_ITEMS = 1000
 MAX_BIGINT = 2**63 - 1
 NON_NEGATIVE_MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0")}
 
@@ -41,32 +41,14 @@ class PerformanceMetricIngestItemSerializer(serializers.Serializer):
 class PerformanceMetricIngestSerializer(serializers.Serializer):
     """Input of ``POST performance-metrics/ingest/``: up to 1,000 daily rows."""
 
-    metrics = serializers.ListField(
-        # Any JSON per item, null included: each item is checked on its own and reported in ``errors``.
-        child=serializers.JSONField(allow_null=True),
-        min_length=1,
-        max_length=MAX_INGEST_ITEMS,
-        allow_empty=False,
-    )
+    metrics = IngestItemsField()
 
     def validated_items(self) -> tuple[list[tuple[int, dict]], list[dict]]:
         """``([(index, item)], errors)``: the items that are well-formed and name an asset the caller may use,
         and ``{"index", "errors"}`` for the others. Asset ids are looked up once for the whole batch."""
-        candidates, errors = [], []
-        for index, item in enumerate(self.validated_data["metrics"]):
-            if not isinstance(item, dict):
-                errors.append({"index": index, "errors": {"non_field_errors": ["Must be an object."]}})
-                continue
-            serializer = PerformanceMetricIngestItemSerializer(data=item)
-            if not serializer.is_valid():
-                errors.append({"index": index, "errors": serializer.errors})
-                continue
-            candidates.append((index, dict(serializer.validated_data)))
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        reachable = Asset.objects.visible_to(user)
-        ids = {data["asset"] for _, data in candidates}
-        known = set(reachable.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+        candidates, errors = validate_batch(self.validated_data["metrics"], PerformanceMetricIngestItemSerializer())
+        user = getattr(self.context.get("request"), "user", None)
+        known = existing_pks(Asset.objects.visible_to(user), (data["asset"] for _, data in candidates))
         items = []
         for index, data in candidates:
             if data["asset"] not in known:

@@ -3,7 +3,10 @@
 from decimal import Decimal
 
 import pytest
+from rest_framework import serializers
 
+from gateway.api.validation import FastItemValidator
+from media.api.analytics_serializers import PerformanceMetricIngestItemSerializer
 from media.factories import AssetFactory, ClipFactory, PredictionFactory
 from media.models import PerformanceMetric, Prediction
 
@@ -138,3 +141,66 @@ def test_schema_documents_the_endpoints(admin_client_api):
     assert "/api/v1/performance-metrics/ingest/" in paths
     parameters = {p["name"] for p in paths["/api/v1/predictions/accuracy/"]["get"]["parameters"]}
     assert {"model_version", "model_type"} <= parameters
+
+
+VALID_ITEM = {
+    "asset": "5c4e0000-0000-4000-8000-000000000001",
+    "platform": "google",
+    "date": "2025-06-01",
+    "impressions": 10_000,
+    "clicks": 250,
+    "conversions": 12,
+    "spend": "125.00",
+    "revenue": "500.00",
+    "roas": "4.00",
+    "ctr": "0.0250",
+    "raw_data": {"campaign": "summer"},
+}
+ITEM_VARIANTS = [
+    {},
+    {"impressions": 3.0},
+    {"impressions": "3"},
+    {"impressions": True},
+    {"impressions": -1},
+    {"impressions": 2**63},
+    {"impressions": 2**63 - 1},
+    {"clicks": None},
+    {"date": "2025-02-30"},
+    {"date": "20250601"},
+    {"date": "2025-6-1"},
+    {"date": 20250601},
+    {"date": "2025-06-01T00:00:00"},
+    {"platform": ""},
+    {"platform": " meta"},
+    {"platform": "x" * 51},
+    {"spend": 1.5},
+    {"ctr": "1.5"},
+    {"ctr": None},
+    {"raw_data": None},
+    {"raw_data": [1, "x"]},
+    {"asset": "not-a-uuid"},
+]
+
+
+@pytest.mark.parametrize("change", ITEM_VARIANTS, ids=[repr(variant)[:40] for variant in ITEM_VARIANTS])
+@pytest.mark.parametrize("drop", [None, "platform", "impressions", "spend", "roas", "raw_data", "date"])
+def test_fast_item_validation_is_drfs(change, drop):
+    """The batch validator's fast path (gateway/api/validation.py) answers as DRF does, defaults included."""
+    item = {**VALID_ITEM, **change}
+    if drop and drop not in change:
+        item.pop(drop)
+    fast = FastItemValidator(PerformanceMetricIngestItemSerializer(), json_checked=True)
+    assert fast.checks is not None
+    expected = outcome(PerformanceMetricIngestItemSerializer().run_validation, item)
+    actual = outcome(fast.run_validation, item)
+    assert actual == expected
+    if expected[0] == "ok":
+        assert list(actual[1]) == list(expected[1])
+        assert [type(value) for value in actual[1].values()] == [type(value) for value in expected[1].values()]
+
+
+def outcome(validate, item):
+    try:
+        return "ok", dict(validate(item))
+    except serializers.ValidationError as error:
+        return "error", error.detail
