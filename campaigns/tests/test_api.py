@@ -1,4 +1,8 @@
-"""The campaign endpoints: campaigns, experiments, conversions and their operations."""
+"""The campaign endpoints: campaigns, experiments, conversions and their operations.
+
+The CRUD, scoping and soft-delete tests every resource shares come from ``gateway/tests/resource_cases.py``;
+what follows each resource's declaration is what only that resource does.
+"""
 
 import datetime
 import threading
@@ -12,6 +16,18 @@ from campaigns.choices import CampaignStatus, ConversionSource, ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory, default_variants
 from campaigns.models import Campaign, Conversion, Experiment
 from gateway.tests.api_helpers import client_for, ids
+from gateway.tests.resource_cases import (
+    DetailQueryCases,
+    HardDeleteCases,
+    OwnerFieldCases,
+    ParentCases,
+    RequiredFieldCases,
+    ResourceCases,
+    ScopedCases,
+    SoftDeleteCases,
+    SoftParentCases,
+    names_in,
+)
 from media.factories import AssetFactory, ClipFactory
 from users.factories import UserFactory
 
@@ -28,7 +44,7 @@ def url(base, obj, action=None):
 
 
 def campaign_payload(**overrides):
-    payload = {
+    return {
         "name": "Spring launch",
         "description": "Launch of the spring line",
         "objective": "SALES",
@@ -41,20 +57,53 @@ def campaign_payload(**overrides):
         "target_age_range": {"min": 18, "max": 45},
         "start_date": "2025-03-01T00:00:00Z",
         "end_date": "2025-03-31T00:00:00Z",
+        **overrides,
     }
-    payload.update(overrides)
-    return payload
 
 
-class TestCampaignCrud:
-    def test_list_shows_only_own_campaigns(self, user, user_client):
-        mine = CampaignFactory.create_batch(2, user=user)
-        CampaignFactory()
-        assert ids(user_client.get(CAMPAIGNS)) == {str(campaign.pk) for campaign in mine}
+class TestCampaigns(ResourceCases, RequiredFieldCases, ScopedCases, OwnerFieldCases, SoftDeleteCases, DetailQueryCases):
+    url = CAMPAIGNS
+    model = Campaign
+    owner = "user"
+    created = {"status": "DRAFT", "total_spend": "0.00", "total_impressions": 0}
+    partial_payload = {"description": "New text"}
+    scoped_actions = [("metrics", {"clicks": 1}), ("status", {"status": "PAUSED"})]
+    invalid_values = [
+        ("budget", "-1.00"),
+        ("budget", "123456789.00"),
+        ("daily_budget", "-0.01"),
+        ("currency", "usd"),
+        ("currency", "US"),
+        ("currency", "USDX"),
+        ("objective", "FAME"),
+        ("status", "LOST"),
+        ("target_audience", ["not", "an", "object"]),
+        ("target_locations", {"not": "a list"}),
+        ("target_age_range", "18-45"),
+        ("metadata", 5),
+        ("name", ""),
+        ("start_date", "tomorrow"),
+    ]
+    required_fields = ["name", "budget"]
+    detail_max_queries = 5
 
-    def test_admin_lists_every_campaign(self, admin_client_api):
-        campaigns = CampaignFactory.create_batch(3)
-        assert ids(admin_client_api.get(CAMPAIGNS)) == {str(campaign.pk) for campaign in campaigns}
+    def make(self, owner, **fields):
+        return CampaignFactory(user=owner, **fields)
+
+    def create_payload(self, owner, **overrides):
+        return campaign_payload(**overrides)
+
+    def update_payload(self, row):
+        return campaign_payload(name="Renamed")
+
+    def embed(self, row, count):
+        ExperimentFactory.create_batch(count, campaign=row)
+        for index in range(count):
+            ConversionFactory(campaign=row, currency=["USD", "EUR", "GBP"][index % 3])
+
+    def assert_embedded(self, data, count):
+        assert len(data["experiments"]) == count
+        assert sum(total["count"] for total in data["conversion_totals"]) == count
 
     def test_retrieve_embeds_user_experiments_and_conversion_totals(self, user, user_client):
         campaign = CampaignFactory(user=user)
@@ -64,7 +113,7 @@ class TestCampaignCrud:
         ConversionFactory(campaign=campaign, value=Decimal("5.50"), currency="USD")
         last = ConversionFactory(campaign=campaign, value=Decimal("7.00"), currency="EUR")
         ConversionFactory(value=Decimal("99.00"))
-        data = user_client.get(url(CAMPAIGNS, campaign)).json()
+        data = user_client.get(self.detail(campaign)).json()
         assert data["user"] == str(user.pk)
         assert data["user_summary"] == {"id": str(user.pk), "email": user.email, "name": user.name}
         assert [row["id"] for row in data["experiments"]] == [str(experiment.pk)]
@@ -80,14 +129,6 @@ class TestCampaignCrud:
             "value": "15.50",
         }
 
-    def test_create_makes_the_caller_the_owner(self, user, user_client):
-        response = user_client.post(CAMPAIGNS, campaign_payload())
-        assert response.status_code == 201
-        data = response.json()
-        assert (data["user"], data["status"], data["currency"]) == (str(user.pk), "DRAFT", "EUR")
-        assert data["target_locations"] == ["DE", "FR"]
-        assert (data["total_spend"], data["total_impressions"]) == ("0.00", 0)
-
     def test_defaults(self, user_client):
         data = user_client.post(CAMPAIGNS, {"name": "Minimal", "budget": "10"}).json()
         assert (data["objective"], data["currency"], data["target_locations"]) == ("CONVERSIONS", "USD", [])
@@ -96,137 +137,33 @@ class TestCampaignCrud:
         data = user_client.post(CAMPAIGNS, campaign_payload(total_spend="99.00", total_clicks=5)).json()
         assert (data["total_spend"], data["total_clicks"]) == ("0.00", 0)
 
-    def test_user_cannot_create_a_campaign_for_someone_else(self, user_client):
-        response = user_client.post(CAMPAIGNS, campaign_payload(user=str(UserFactory().pk)))
-        assert response.status_code == 400
-        assert "user" in response.json()
-
-    def test_admin_creates_a_campaign_for_another_user(self, admin_client_api):
-        owner = UserFactory()
-        response = admin_client_api.post(CAMPAIGNS, campaign_payload(user=str(owner.pk)))
-        assert response.status_code == 201
-        assert Campaign.objects.get(pk=response.json()["id"]).user == owner
-
-    def test_update(self, user, user_client):
-        campaign = CampaignFactory(user=user)
-        response = user_client.put(url(CAMPAIGNS, campaign), campaign_payload(name="Renamed"))
-        assert response.status_code == 200
-        campaign.refresh_from_db()
-        assert (campaign.name, campaign.currency) == ("Renamed", "EUR")
-
-    def test_admin_update_without_user_keeps_the_owner(self, user, admin_client_api):
-        campaign = CampaignFactory(user=user)
-        assert admin_client_api.put(url(CAMPAIGNS, campaign), campaign_payload()).status_code == 200
-        assert Campaign.objects.get(pk=campaign.pk).user == user
-
-    def test_partial_update(self, user, user_client):
-        campaign = CampaignFactory(user=user, name="Old")
-        response = user_client.patch(url(CAMPAIGNS, campaign), {"description": "New text"})
-        assert response.status_code == 200
-        campaign.refresh_from_db()
-        assert (campaign.name, campaign.description) == ("Old", "New text")
-
     def test_status_in_an_update_follows_the_transitions(self, user, user_client):
         campaign = CampaignFactory(user=user, status=CampaignStatus.ARCHIVED)
-        response = user_client.patch(url(CAMPAIGNS, campaign), {"status": "ACTIVE", "name": "Changed"})
+        response = user_client.patch(self.detail(campaign), {"status": "ACTIVE", "name": "Changed"})
         assert response.status_code == 400
         assert "status" in response.json()
         assert Campaign.objects.get(pk=campaign.pk).name != "Changed"
 
-    def test_delete_is_soft_and_hides_the_experiments(self, user, user_client):
-        campaign = CampaignFactory(user=user)
-        experiment = ExperimentFactory(campaign=campaign)
-        assert user_client.delete(url(CAMPAIGNS, campaign)).status_code == 204
-        assert Campaign.all_objects.get(pk=campaign.pk).deleted_at is not None
+    def test_delete_hides_the_experiments(self, user, user_client):
+        experiment = ExperimentFactory(campaign=CampaignFactory(user=user))
+        assert user_client.delete(self.detail(experiment.campaign)).status_code == 204
         assert Experiment.all_objects.get(pk=experiment.pk).deleted_at is not None
-        assert user_client.get(url(CAMPAIGNS, campaign)).status_code == 404
         assert user_client.get(url(EXPERIMENTS, experiment)).status_code == 404
 
     def test_admin_hard_delete_keeps_conversions_without_campaign(self, admin_client_api):
         conversion = ConversionFactory()
-        assert admin_client_api.delete(url(CAMPAIGNS, conversion.campaign) + "?hard=1").status_code == 204
+        assert admin_client_api.delete(self.detail(conversion.campaign) + "?hard=1").status_code == 204
         conversion.refresh_from_db()
         assert conversion.campaign is None
 
-    def test_user_may_not_hard_delete(self, user, user_client):
-        campaign = CampaignFactory(user=user)
-        assert user_client.delete(url(CAMPAIGNS, campaign) + "?hard=true").status_code == 403
-        assert Campaign.objects.filter(pk=campaign.pk).exists()
-
-    def test_admin_restores_the_campaign_and_its_experiments(self, admin_client_api):
-        campaign = CampaignFactory()
-        experiment = ExperimentFactory(campaign=campaign)
-        campaign.soft_delete()
-        assert admin_client_api.post(url(CAMPAIGNS, campaign, "restore")).status_code == 200
+    def test_restore_brings_back_the_experiments(self, admin_client_api):
+        experiment = ExperimentFactory()
+        experiment.campaign.soft_delete()
+        assert admin_client_api.post(self.detail(experiment.campaign, "restore")).status_code == 200
         assert Experiment.objects.filter(pk=experiment.pk).exists()
-
-    def test_user_may_not_restore(self, user, user_client):
-        campaign = CampaignFactory(user=user)
-        campaign.soft_delete()
-        assert user_client.post(url(CAMPAIGNS, campaign, "restore")).status_code == 403
-
-    def test_is_deleted_filter_for_admin(self, admin_client_api):
-        live, deleted = CampaignFactory(), CampaignFactory()
-        deleted.soft_delete()
-        assert ids(admin_client_api.get(CAMPAIGNS, {"is_deleted": "true"})) == {str(deleted.pk)}
-        assert ids(admin_client_api.get(CAMPAIGNS, {"is_deleted": "false"})) == {str(live.pk)}
-
-    def test_another_users_campaign_is_404_everywhere(self, user_client):
-        campaign = CampaignFactory()
-        assert user_client.get(url(CAMPAIGNS, campaign)).status_code == 404
-        assert user_client.put(url(CAMPAIGNS, campaign), campaign_payload()).status_code == 404
-        assert user_client.patch(url(CAMPAIGNS, campaign), {"name": "x"}).status_code == 404
-        assert user_client.delete(url(CAMPAIGNS, campaign)).status_code == 404
-        assert user_client.post(url(CAMPAIGNS, campaign, "metrics"), {"clicks": 1}).status_code == 404
-        assert user_client.post(url(CAMPAIGNS, campaign, "status"), {"status": "PAUSED"}).status_code == 404
-        assert Campaign.objects.get(pk=campaign.pk).total_clicks == 0
-
-    @pytest.mark.parametrize("rows", [3, 30])
-    def test_list_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
-        CampaignFactory.create_batch(rows, user=user)
-        with django_assert_max_num_queries(4):
-            assert user_client.get(CAMPAIGNS, {"page_size": 100}).json()["count"] == rows
-
-    @pytest.mark.parametrize("rows", [3, 30])
-    def test_detail_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
-        campaign = CampaignFactory(user=user)
-        ExperimentFactory.create_batch(rows, campaign=campaign)
-        for index in range(rows):
-            ConversionFactory(campaign=campaign, currency=["USD", "EUR", "GBP"][index % 3])
-        with django_assert_max_num_queries(5):
-            data = user_client.get(url(CAMPAIGNS, campaign)).json()
-        assert len(data["experiments"]) == rows
-        assert sum(total["count"] for total in data["conversion_totals"]) == rows
 
 
 class TestCampaignValidation:
-    @pytest.mark.parametrize(
-        ("field", "value"),
-        [
-            ("budget", "-1.00"),
-            ("budget", "123456789.00"),
-            ("daily_budget", "-0.01"),
-            ("currency", "usd"),
-            ("currency", "US"),
-            ("currency", "USDX"),
-            ("objective", "FAME"),
-            ("status", "LOST"),
-            ("target_audience", ["not", "an", "object"]),
-            ("target_locations", {"not": "a list"}),
-            ("target_age_range", "18-45"),
-            ("metadata", 5),
-            ("name", ""),
-            ("start_date", "tomorrow"),
-        ],
-    )
-    def test_invalid_values_are_400_naming_the_field(self, user_client, field, value):
-        response = user_client.post(CAMPAIGNS, campaign_payload(**{field: value}))
-        assert response.status_code == 400
-        assert field in response.json()
-
-    def test_budget_is_required(self, user_client):
-        assert "budget" in user_client.post(CAMPAIGNS, {"name": "x"}).json()
-
     def test_daily_budget_must_not_exceed_the_budget(self, user_client):
         response = user_client.post(CAMPAIGNS, campaign_payload(budget="100.00", daily_budget="100.01"))
         assert response.status_code == 400
@@ -298,14 +235,6 @@ class TestCampaignFilters:
         assert ids(user_client.get(CAMPAIGNS, {"start_date_before": middle})) == {str(early.pk)}
         assert ids(user_client.get(CAMPAIGNS, {"end_date_after": middle})) == {str(late.pk)}
         assert ids(user_client.get(CAMPAIGNS, {"end_date_before": middle})) == {str(early.pk)}
-
-    def test_created_at_range(self, user, user_client):
-        moment = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
-        old = CampaignFactory(user=user, created_at=moment - datetime.timedelta(days=2))
-        new = CampaignFactory(user=user, created_at=moment)
-        boundary = (moment - datetime.timedelta(days=1)).isoformat()
-        assert ids(user_client.get(CAMPAIGNS, {"created_at_after": boundary})) == {str(new.pk)}
-        assert ids(user_client.get(CAMPAIGNS, {"created_at_before": boundary})) == {str(old.pk)}
 
     def test_search(self, user, user_client):
         campaign = CampaignFactory(user=user, name="Black Friday blast")
@@ -437,94 +366,42 @@ class TestConcurrency:
 
 
 def experiment_payload(campaign, **overrides):
-    payload = {"campaign": str(campaign.pk), "name": "Hook test", "variants": default_variants()}
-    payload.update(overrides)
-    return payload
+    return {"campaign": str(campaign.pk), "name": "Hook test", "variants": default_variants(), **overrides}
 
 
-class TestExperimentCrud:
-    def test_list_shows_only_experiments_of_own_campaigns(self, user, user_client):
-        mine = ExperimentFactory(campaign=CampaignFactory(user=user))
-        ExperimentFactory()
-        assert ids(user_client.get(EXPERIMENTS)) == {str(mine.pk)}
+class TestExperiments(ResourceCases, ScopedCases, ParentCases, SoftDeleteCases, SoftParentCases, DetailQueryCases):
+    url = EXPERIMENTS
+    model = Experiment
+    owner = "campaign__user"
+    parent = "campaign"
+    created = {"status": "DRAFT", "winner_variant_id": None}
+    partial_payload = {"confidence": 0.5}
+    scoped_actions = [("select-winner", {"variant_id": "variant-a"})]
+    invalid_values = [("confidence", 1.5), ("confidence", -0.5), ("status", "LOST"), ("metrics", [1])]
+    detail_max_queries = 3
 
-    def test_retrieve(self, user, user_client):
-        experiment = ExperimentFactory(campaign=CampaignFactory(user=user))
-        data = user_client.get(url(EXPERIMENTS, experiment)).json()
-        assert data["campaign"] == str(experiment.campaign_id)
-        assert [variant["id"] for variant in data["variants"]] == ["variant-a", "variant-b"]
+    def make(self, owner, **fields):
+        return ExperimentFactory(campaign=CampaignFactory(user=owner), **fields)
 
-    def test_create(self, user, user_client):
-        response = user_client.post(EXPERIMENTS, experiment_payload(CampaignFactory(user=user)))
-        assert response.status_code == 201
-        assert (response.json()["status"], response.json()["winner_variant_id"]) == ("DRAFT", None)
+    def create_payload(self, owner, **overrides):
+        return experiment_payload(CampaignFactory(user=owner), **overrides)
+
+    def update_payload(self, row):
+        return experiment_payload(row.campaign, name="Renamed", status="PAUSED")
+
+    def retrieved(self, row):
+        return {"id": str(row.pk), "campaign": str(row.campaign_id), "variants": default_variants()}
 
     def test_winner_is_not_writable(self, user, user_client):
-        payload = experiment_payload(CampaignFactory(user=user), winner_variant_id="variant-a")
+        payload = self.create_payload(user, winner_variant_id="variant-a")
         assert user_client.post(EXPERIMENTS, payload).json()["winner_variant_id"] is None
 
-    def test_cannot_create_under_someone_elses_campaign(self, user_client):
-        response = user_client.post(EXPERIMENTS, experiment_payload(CampaignFactory()))
-        assert response.status_code == 400
-        assert "campaign" in response.json()
-        assert not Experiment.objects.exists()
-
-    def test_update(self, user, user_client):
-        experiment = ExperimentFactory(campaign=CampaignFactory(user=user))
-        response = user_client.put(
-            url(EXPERIMENTS, experiment), experiment_payload(experiment.campaign, name="Renamed", status="PAUSED")
-        )
-        assert response.status_code == 200
-        experiment.refresh_from_db()
-        assert (experiment.name, experiment.status) == ("Renamed", ExperimentStatus.PAUSED)
-
-    def test_partial_update(self, user, user_client):
-        experiment = ExperimentFactory(campaign=CampaignFactory(user=user))
-        response = user_client.patch(url(EXPERIMENTS, experiment), {"confidence": 0.5})
-        assert response.status_code == 200
-        assert Experiment.objects.get(pk=experiment.pk).confidence == 0.5
-
     def test_variants_must_keep_the_winner(self, user, user_client):
-        experiment = ExperimentFactory(campaign=CampaignFactory(user=user), winner_variant_id="variant-a")
-        response = user_client.patch(url(EXPERIMENTS, experiment), {"variants": [{"id": "variant-c", "name": "C"}]})
+        experiment = self.make(user, winner_variant_id="variant-a")
+        response = user_client.patch(self.detail(experiment), {"variants": [{"id": "variant-c", "name": "C"}]})
         assert response.status_code == 400
         assert "variants" in response.json()
 
-    def test_delete_is_soft(self, user, user_client):
-        experiment = ExperimentFactory(campaign=CampaignFactory(user=user))
-        assert user_client.delete(url(EXPERIMENTS, experiment)).status_code == 204
-        assert Experiment.all_objects.get(pk=experiment.pk).deleted_at is not None
-
-    def test_admin_restores_an_experiment(self, admin_client_api):
-        experiment = ExperimentFactory()
-        experiment.soft_delete()
-        assert admin_client_api.post(url(EXPERIMENTS, experiment, "restore")).status_code == 200
-        assert Experiment.objects.filter(pk=experiment.pk).exists()
-
-    def test_experiment_of_a_deleted_campaign_cannot_be_restored_alone(self, admin_client_api):
-        experiment = ExperimentFactory()
-        experiment.campaign.soft_delete()
-        response = admin_client_api.post(url(EXPERIMENTS, experiment, "restore"))
-        assert response.status_code == 400
-        assert "campaign" in response.json()
-
-    def test_another_users_experiment_is_404_everywhere(self, user_client):
-        experiment = ExperimentFactory()
-        assert user_client.get(url(EXPERIMENTS, experiment)).status_code == 404
-        assert user_client.put(url(EXPERIMENTS, experiment), experiment_payload(experiment.campaign)).status_code == 404
-        assert user_client.patch(url(EXPERIMENTS, experiment), {"name": "x"}).status_code == 404
-        assert user_client.delete(url(EXPERIMENTS, experiment)).status_code == 404
-        response = user_client.post(url(EXPERIMENTS, experiment, "select-winner"), {"variant_id": "variant-a"})
-        assert response.status_code == 404
-
-    @pytest.mark.parametrize("rows", [3, 30])
-    def test_list_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
-        ExperimentFactory.create_batch(rows, campaign=CampaignFactory(user=user))
-        with django_assert_max_num_queries(4):
-            assert user_client.get(EXPERIMENTS, {"page_size": 100}).json()["count"] == rows
-
-
-class TestExperimentValidation:
     @pytest.mark.parametrize(
         "variants",
         [
@@ -537,22 +414,12 @@ class TestExperimentValidation:
         ],
     )
     def test_bad_variants_are_400(self, user, user_client, variants):
-        response = user_client.post(EXPERIMENTS, experiment_payload(CampaignFactory(user=user), variants=variants))
+        response = user_client.post(EXPERIMENTS, self.create_payload(user, variants=variants))
         assert response.status_code == 400
         assert "variants" in response.json()
 
-    @pytest.mark.parametrize(
-        ("field", "value"), [("confidence", 1.5), ("confidence", -0.5), ("status", "LOST"), ("metrics", [1])]
-    )
-    def test_invalid_values_are_400_naming_the_field(self, user, user_client, field, value):
-        response = user_client.post(EXPERIMENTS, experiment_payload(CampaignFactory(user=user), **{field: value}))
-        assert response.status_code == 400
-        assert field in response.json()
-
     def test_end_date_must_not_be_before_start_date(self, user, user_client):
-        payload = experiment_payload(
-            CampaignFactory(user=user), start_date="2025-02-02T00:00:00Z", end_date="2025-02-01T00:00:00Z"
-        )
+        payload = self.create_payload(user, start_date="2025-02-02T00:00:00Z", end_date="2025-02-01T00:00:00Z")
         response = user_client.post(EXPERIMENTS, payload)
         assert response.status_code == 400
         assert "end_date" in response.json()
@@ -573,21 +440,6 @@ class TestExperimentFilters:
         ExperimentFactory(campaign=campaign, status=ExperimentStatus.DRAFT)
         assert ids(user_client.get(EXPERIMENTS, {"status": "RUNNING"})) == {str(running.pk)}
         assert ids(user_client.get(EXPERIMENTS, {"status__in": "RUNNING,PAUSED"})) == {str(running.pk), str(paused.pk)}
-
-    def test_created_at_range(self, user, user_client):
-        campaign = CampaignFactory(user=user)
-        moment = datetime.datetime(2025, 4, 1, tzinfo=datetime.UTC)
-        old = ExperimentFactory(campaign=campaign, created_at=moment - datetime.timedelta(days=2))
-        new = ExperimentFactory(campaign=campaign, created_at=moment)
-        boundary = (moment - datetime.timedelta(days=1)).isoformat()
-        assert ids(user_client.get(EXPERIMENTS, {"created_at_after": boundary})) == {str(new.pk)}
-        assert ids(user_client.get(EXPERIMENTS, {"created_at_before": boundary})) == {str(old.pk)}
-
-    def test_is_deleted_for_admin(self, admin_client_api):
-        live, deleted = ExperimentFactory(), ExperimentFactory()
-        deleted.soft_delete()
-        assert ids(admin_client_api.get(EXPERIMENTS, {"is_deleted": "true"})) == {str(deleted.pk)}
-        assert ids(admin_client_api.get(EXPERIMENTS, {"is_deleted": "false"})) == {str(live.pk)}
 
     def test_ordering_by_name(self, user, user_client):
         campaign = CampaignFactory(user=user)
@@ -644,7 +496,7 @@ class TestSelectWinner:
 
 
 def conversion_payload(campaign, **overrides):
-    payload = {
+    return {
         "campaign": str(campaign.pk),
         "source": "GOOGLE",
         "external_id": "g-1",
@@ -652,17 +504,43 @@ def conversion_payload(campaign, **overrides):
         "currency": "USD",
         "timestamp": "2025-03-05T10:00:00Z",
         "metadata": {"order": "A-1"},
+        **overrides,
     }
-    payload.update(overrides)
-    return payload
 
 
-class TestConversionCrud:
-    def test_list_shows_only_conversions_of_own_campaigns_newest_first(self, user, user_client):
+class TestConversions(ResourceCases, ScopedCases, ParentCases, HardDeleteCases, DetailQueryCases):
+    url = CONVERSIONS
+    model = Conversion
+    owner = "campaign__user"
+    parent = "campaign"
+    partial_payload = {"attributed_ad_id": "ad-7"}
+    invalid_values = [
+        ("value", "-1.00"),
+        ("value", "123456789.00"),
+        ("currency", "eur"),
+        ("source", "FAX"),
+        ("timestamp", "later"),
+        ("metadata", "text"),
+        ("external_id", ""),
+    ]
+    detail_max_queries = 3
+
+    def make(self, owner, **fields):
+        return ConversionFactory(campaign=CampaignFactory(user=owner), **fields)
+
+    def create_payload(self, owner, **overrides):
+        return conversion_payload(CampaignFactory(user=owner), **overrides)
+
+    def update_payload(self, row):
+        return conversion_payload(row.campaign, value="5.00")
+
+    def retrieved(self, row):
+        return {"id": str(row.pk), "value": "49.90"}
+
+    def test_list_shows_conversions_newest_first(self, user, user_client):
         campaign = CampaignFactory(user=user)
         old = ConversionFactory(campaign=campaign, timestamp=timezone.now() - datetime.timedelta(days=1))
         new = ConversionFactory(campaign=campaign)
-        ConversionFactory()
         ConversionFactory(campaign=None)
         rows = user_client.get(CONVERSIONS).json()["results"]
         assert [row["id"] for row in rows] == [str(new.pk), str(old.pk)]
@@ -671,19 +549,9 @@ class TestConversionCrud:
         orphan = ConversionFactory(campaign=None)
         assert str(orphan.pk) in ids(admin_client_api.get(CONVERSIONS))
 
-    def test_conversions_of_a_deleted_campaign_are_hidden(self, user, user_client):
-        conversion = ConversionFactory(campaign=CampaignFactory(user=user))
-        conversion.campaign.soft_delete()
-        assert ids(user_client.get(CONVERSIONS)) == set()
-
-    def test_retrieve(self, user, user_client):
-        conversion = ConversionFactory(campaign=CampaignFactory(user=user))
-        assert user_client.get(url(CONVERSIONS, conversion)).json()["value"] == "49.90"
-
-    def test_create(self, user, user_client):
-        campaign = CampaignFactory(user=user)
+    def test_create_attributes_a_clip(self, user, user_client):
         clip = ClipFactory(asset=AssetFactory(user=user))
-        response = user_client.post(CONVERSIONS, conversion_payload(campaign, attributed_clip=str(clip.pk)))
+        response = user_client.post(CONVERSIONS, self.create_payload(user, attributed_clip=str(clip.pk)))
         assert response.status_code == 201
         conversion = Conversion.objects.get(pk=response.json()["id"])
         assert (conversion.source, conversion.attributed_clip, conversion.value) == (
@@ -700,77 +568,26 @@ class TestConversionCrud:
     def test_admin_may_create_a_conversion_without_campaign(self, admin_client_api):
         assert admin_client_api.post(CONVERSIONS, {"value": "1.00"}).status_code == 201
 
-    def test_cannot_use_someone_elses_campaign_or_clip(self, user, user_client):
-        response = user_client.post(CONVERSIONS, conversion_payload(CampaignFactory()))
-        assert "campaign" in response.json()
-        response = user_client.post(
-            CONVERSIONS, conversion_payload(CampaignFactory(user=user), attributed_clip=str(ClipFactory().pk))
-        )
+    def test_cannot_attribute_someone_elses_clip(self, user, user_client):
+        response = user_client.post(CONVERSIONS, self.create_payload(user, attributed_clip=str(ClipFactory().pk)))
         assert response.status_code == 400
         assert "attributed_clip" in response.json()
 
-    def test_update(self, user, user_client):
-        conversion = ConversionFactory(campaign=CampaignFactory(user=user))
-        response = user_client.put(url(CONVERSIONS, conversion), conversion_payload(conversion.campaign, value="5.00"))
-        assert response.status_code == 200
-        assert Conversion.objects.get(pk=conversion.pk).value == Decimal("5.00")
-
     def test_update_keeps_its_own_external_id(self, user, user_client):
-        conversion = ConversionFactory(campaign=CampaignFactory(user=user), external_id="g-1")
-        assert user_client.put(url(CONVERSIONS, conversion), conversion_payload(conversion.campaign)).status_code == 200
-
-    def test_partial_update(self, user, user_client):
-        conversion = ConversionFactory(campaign=CampaignFactory(user=user))
-        response = user_client.patch(url(CONVERSIONS, conversion), {"attributed_ad_id": "ad-7"})
-        assert response.status_code == 200
-        assert Conversion.objects.get(pk=conversion.pk).attributed_ad_id == "ad-7"
+        conversion = self.make(user, external_id="g-1")
+        assert user_client.put(self.detail(conversion), self.update_payload(conversion)).status_code == 200
 
     def test_user_cannot_detach_a_conversion_from_its_campaign(self, user, user_client):
-        conversion = ConversionFactory(campaign=CampaignFactory(user=user))
-        response = user_client.patch(url(CONVERSIONS, conversion), {"campaign": None})
+        conversion = self.make(user)
+        response = user_client.patch(self.detail(conversion), {"campaign": None})
         assert response.status_code == 400
         assert "campaign" in response.json()
 
-    def test_delete_removes_the_row(self, user, user_client):
-        conversion = ConversionFactory(campaign=CampaignFactory(user=user))
-        assert user_client.delete(url(CONVERSIONS, conversion)).status_code == 204
-        assert not Conversion.objects.filter(pk=conversion.pk).exists()
-
-    def test_another_users_conversion_is_404_everywhere(self, user_client):
-        conversion = ConversionFactory()
-        assert user_client.get(url(CONVERSIONS, conversion)).status_code == 404
-        assert user_client.put(url(CONVERSIONS, conversion), {"value": "1.00"}).status_code == 404
-        assert user_client.patch(url(CONVERSIONS, conversion), {"value": "1.00"}).status_code == 404
-        assert user_client.delete(url(CONVERSIONS, conversion)).status_code == 404
-
-    @pytest.mark.parametrize(
-        ("field", "value"),
-        [
-            ("value", "-1.00"),
-            ("value", "123456789.00"),
-            ("currency", "eur"),
-            ("source", "FAX"),
-            ("timestamp", "later"),
-            ("metadata", "text"),
-            ("external_id", ""),
-        ],
-    )
-    def test_invalid_values_are_400_naming_the_field(self, user, user_client, field, value):
-        response = user_client.post(CONVERSIONS, conversion_payload(CampaignFactory(user=user), **{field: value}))
-        assert response.status_code == 400
-        assert field in response.json()
-
     def test_duplicate_external_id_is_400(self, user, user_client):
         ConversionFactory(external_id="g-1")
-        response = user_client.post(CONVERSIONS, conversion_payload(CampaignFactory(user=user)))
+        response = user_client.post(CONVERSIONS, self.create_payload(user))
         assert response.status_code == 400
         assert response.json() == {"external_id": ["A conversion with this external_id already exists."]}
-
-    @pytest.mark.parametrize("rows", [3, 30])
-    def test_list_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
-        ConversionFactory.create_batch(rows, campaign=CampaignFactory(user=user))
-        with django_assert_max_num_queries(4):
-            assert user_client.get(CONVERSIONS, {"page_size": 100}).json()["count"] == rows
 
 
 class TestConversionFilters:
@@ -793,10 +610,6 @@ class TestConversionFilters:
             ),
         }
 
-    def _names(self, conversions, response):
-        by_id = {str(conversion.pk): name for name, conversion in conversions.items()}
-        return {by_id[row_id] for row_id in ids(response)}
-
     @pytest.mark.parametrize(
         ("params", "expected"),
         [
@@ -810,25 +623,20 @@ class TestConversionFilters:
         ],
     )
     def test_filter(self, conversions, user_client, params, expected):
-        assert self._names(conversions, user_client.get(CONVERSIONS, params)) == expected
+        assert names_in(conversions, user_client.get(CONVERSIONS, params)) == expected
 
     def test_campaign_with_a_date_range(self, conversions, user_client):
         params = {"campaign": str(conversions["a"].campaign_id), "timestamp_after": "2025-03-02T00:00:00Z"}
-        assert self._names(conversions, user_client.get(CONVERSIONS, params)) == {"b"}
+        assert names_in(conversions, user_client.get(CONVERSIONS, params)) == {"b"}
 
     def test_campaign_in(self, conversions, user_client):
         campaign_ids = f"{conversions['a'].campaign_id},{conversions['c'].campaign_id}"
-        assert self._names(conversions, user_client.get(CONVERSIONS, {"campaign__in": campaign_ids})) == {"a", "b", "c"}
+        assert names_in(conversions, user_client.get(CONVERSIONS, {"campaign__in": campaign_ids})) == {"a", "b", "c"}
 
     def test_attributed_clip_and_in(self, conversions, user_client):
         clip_id = str(conversions["b"].attributed_clip_id)
-        assert self._names(conversions, user_client.get(CONVERSIONS, {"attributed_clip": clip_id})) == {"b"}
-        assert self._names(conversions, user_client.get(CONVERSIONS, {"attributed_clip__in": clip_id})) == {"b"}
-
-    def test_created_at_range(self, conversions, user_client):
-        future = (timezone.now() + datetime.timedelta(days=1)).isoformat()
-        assert self._names(conversions, user_client.get(CONVERSIONS, {"created_at_before": future})) == {"a", "b", "c"}
-        assert self._names(conversions, user_client.get(CONVERSIONS, {"created_at_after": future})) == set()
+        assert names_in(conversions, user_client.get(CONVERSIONS, {"attributed_clip": clip_id})) == {"b"}
+        assert names_in(conversions, user_client.get(CONVERSIONS, {"attributed_clip__in": clip_id})) == {"b"}
 
     def test_ordering_oldest_first(self, conversions, user_client):
         rows = user_client.get(CONVERSIONS, {"ordering": "timestamp"}).json()["results"]

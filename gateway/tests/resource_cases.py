@@ -26,6 +26,8 @@ Writes go through ``writer`` / ``writer_client``: the ``user``, or an ADMIN wher
 ADMIN users may write the resource.
 """
 
+import datetime
+
 import pytest
 
 from gateway.tests.api_helpers import client_for, ids
@@ -51,7 +53,7 @@ def names_in(rows: dict, response) -> set[str]:
 
 
 class ResourceCases:
-    """Retrieve, create, PUT, PATCH, invalid and missing values, and a list in a fixed number of queries.
+    """Retrieve, create, PUT, PATCH, invalid values, the ``created_at`` filter, a list in a fixed number of queries.
 
     Needs ``url``, ``model``, ``make(owner, **fields)``, ``create_payload(owner, **overrides)``,
     ``update_payload(row)`` and ``partial_payload``; optionally ``created`` (values a new row answers with
@@ -136,6 +138,14 @@ class ResourceCases:
         assert response.status_code == 400
         assert field in response.json()
         assert self.model._base_manager.count() == rows
+
+    def test_created_at_range(self, user, user_client):
+        moment = datetime.datetime(2025, 1, 10, tzinfo=datetime.UTC)
+        old = self.make(user, created_at=moment - datetime.timedelta(days=5))
+        new = self.make(user, created_at=moment)
+        boundary = (moment - datetime.timedelta(days=1)).isoformat()
+        assert ids(user_client.get(self.url, {"created_at_after": boundary})) == {str(new.pk)}
+        assert ids(user_client.get(self.url, {"created_at_before": boundary})) == {str(old.pk)}
 
     def test_list_runs_a_fixed_number_of_queries(self, user, user_client, rows, django_assert_max_num_queries):
         self.make_many(user, rows)
