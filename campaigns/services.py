@@ -9,7 +9,7 @@ from campaigns import stats
 from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.models import Campaign, Conversion, Experiment
 from gateway.ingest import bulk_insert
-from gateway.services import check_transition, lock_row, model_update
+from gateway.services import lock_row, model_update, status_change
 
 CAMPAIGN_TRANSITIONS = {
     CampaignStatus.DRAFT: {CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE, CampaignStatus.ARCHIVED},
@@ -36,11 +36,7 @@ METRIC_FIELDS = {
 @transaction.atomic
 def campaign_change_status(*, campaign: Campaign, status: str) -> Campaign:
     """Move a campaign to ``status`` along ``CAMPAIGN_TRANSITIONS``; the row is locked meanwhile."""
-    locked = Campaign.all_objects.select_for_update().get(pk=campaign.pk)
-    check_transition(field="status", current=locked.status, requested=status, allowed=CAMPAIGN_TRANSITIONS)
-    locked.status = status
-    locked.save(update_fields=["status", "updated_at"])
-    return locked
+    return status_change(instance=campaign, status=status, allowed=CAMPAIGN_TRANSITIONS)
 
 
 @transaction.atomic

@@ -19,6 +19,18 @@ def check_transition(*, field: str, current: str, requested: str, allowed: dict)
         raise transition_error(field=field, current=current, requested=requested, allowed=allowed)
 
 
+def status_change(*, instance: models.Model, status: str, allowed: dict) -> models.Model:
+    """Move ``instance`` to ``status`` along the ``allowed`` transitions; the row is locked meanwhile.
+
+    Returns the locked row, saved (only ``status`` and ``updated_at`` are written). Call inside a transaction.
+    """
+    locked = lock_row(instance)
+    check_transition(field="status", current=locked.status, requested=status, allowed=allowed)
+    locked.status = status
+    locked.save(update_fields=["status", "updated_at"])
+    return locked
+
+
 def lock_row(instance: models.Model) -> models.Model:
     """The row of ``instance`` read again under ``SELECT ... FOR UPDATE`` (soft-deleted rows too).
 

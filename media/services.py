@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from gateway.ingest import bulk_insert
-from gateway.services import check_transition, lock_row, model_update
+from gateway.services import check_transition, lock_row, model_update, status_change
 from media.analytics import performance_metric_derived
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
@@ -86,11 +86,7 @@ def clip_update(*, clip: Clip, **fields) -> Clip:
 @transaction.atomic
 def clip_change_status(*, clip: Clip, status: str) -> Clip:
     """Move a clip to ``status`` along ``CLIP_TRANSITIONS``; the row is locked meanwhile."""
-    locked = Clip.all_objects.select_for_update().get(pk=clip.pk)
-    check_transition(field="status", current=locked.status, requested=status, allowed=CLIP_TRANSITIONS)
-    locked.status = status
-    locked.save(update_fields=["status", "updated_at"])
-    return locked
+    return status_change(instance=clip, status=status, allowed=CLIP_TRANSITIONS)
 
 
 @transaction.atomic
