@@ -46,30 +46,33 @@ class UniqueOrNullValidator(UniqueValidator):
         super().__call__(value, serializer_field)
 
 
-@extend_schema_field({"type": "object", "additionalProperties": True})
-class JSONObjectField(serializers.JSONField):
-    """A JSON object (``{}``); anything else is a 400."""
+class JSONOfTypeField(serializers.JSONField):
+    """A JSON value of one type, ``json_type``; anything else is a 400 with the ``wrong_type`` error."""
 
-    default_error_messages = {"not_an_object": "Must be a JSON object."}
+    json_type: type
+    wrong_type: str  # the error code, one of ``default_error_messages``
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if not isinstance(value, dict):
-            self.fail("not_an_object")
+        if not isinstance(value, self.json_type):
+            self.fail(self.wrong_type)
         return value
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JSONObjectField(JSONOfTypeField):
+    """A JSON object (``{}``); anything else is a 400."""
+
+    json_type, wrong_type = dict, "not_an_object"
+    default_error_messages = {"not_an_object": "Must be a JSON object."}
 
 
 @extend_schema_field({"type": "array", "items": {}})
-class JSONListField(serializers.JSONField):
+class JSONListField(JSONOfTypeField):
     """A JSON array (``[]``); anything else is a 400."""
 
+    json_type, wrong_type = list, "not_a_list"
     default_error_messages = {"not_a_list": "Must be a JSON array."}
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not isinstance(value, list):
-            self.fail("not_a_list")
-        return value
 
 
 @extend_schema_field({"type": "number", "format": "double", "minimum": 0, "exclusiveMinimum": True})
