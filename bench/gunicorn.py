@@ -43,11 +43,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start(database: str, overrides: dict, *, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
-    """Start gunicorn with ``overrides`` in its environment; wait until it answers; returns it and its URL."""
-    port = free_port()
-    env = {**bench_environment(database), **overrides, "DB_POOL_MAX_SIZE": str(max(threads, 4))}
-    command = [
+def gunicorn_command(port: int, *, workers: int, threads: int) -> list[str]:
+    """The command line of gunicorn serving the project on ``port`` of 127.0.0.1 with threaded workers."""
+    return [
         os.path.join(os.path.dirname(sys.executable), "gunicorn"),
         "gateway.wsgi",
         "--bind",
@@ -63,6 +61,13 @@ def start(database: str, overrides: dict, *, workers: int, threads: int) -> tupl
         "--log-level",
         "warning",
     ]
+
+
+def start(database: str, overrides: dict, *, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn with ``overrides`` in its environment; wait until it answers; returns it and its URL."""
+    port = free_port()
+    env = {**bench_environment(database), **overrides, "DB_POOL_MAX_SIZE": str(max(threads, 4))}
+    command = gunicorn_command(port, workers=workers, threads=threads)
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

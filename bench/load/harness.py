@@ -122,26 +122,11 @@ class Gunicorn:
     """gunicorn serving the project against the target on a free port of 127.0.0.1."""
 
     def __init__(self, environment: dict, *, workers: int = WORKERS, threads: int = THREADS):
-        from bench.gunicorn import free_port
+        from bench.gunicorn import free_port, gunicorn_command
 
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="load-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
-        command = [
-            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-            "gateway.wsgi",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-            "--timeout",
-            "60",
-            "--log-level",
-            "warning",
-        ]
+        command = gunicorn_command(self.port, workers=workers, threads=threads)
         env = {**environment, "DB_POOL": "true", "DB_POOL_MAX_SIZE": str(threads), "LOG_LEVEL": "WARNING"}
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=self.log)
         self.url = f"http://127.0.0.1:{self.port}"
