@@ -36,8 +36,9 @@ ROW_COUNTS = [3, 30]
 
 
 def stored(row) -> dict:
-    """The row's columns as the database holds them now (deleted rows included)."""
-    return type(row)._base_manager.filter(pk=row.pk).values().get()
+    """The row's columns as the database holds them now (deleted rows included; vectors as lists)."""
+    columns = type(row)._base_manager.filter(pk=row.pk).values().get()
+    return {name: value.tolist() if hasattr(value, "tolist") else value for name, value in columns.items()}
 
 
 def echoed(response, payload: dict) -> dict:
