@@ -16,18 +16,7 @@ from campaigns.choices import CampaignStatus, ConversionSource, ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory, default_variants
 from campaigns.models import Campaign, Conversion, Experiment
 from gateway.tests.api_helpers import client_for, ids
-from gateway.tests.resource_cases import (
-    DetailQueryCases,
-    HardDeleteCases,
-    OwnerFieldCases,
-    ParentCases,
-    RequiredFieldCases,
-    ResourceCases,
-    ScopedCases,
-    SoftDeleteCases,
-    SoftParentCases,
-    names_in,
-)
+from gateway.tests.resource_cases import ChildResourceCases, OwnedSoftResourceCases, SoftChildResourceCases, names_in
 from media.factories import AssetFactory, ClipFactory
 from users.factories import UserFactory
 
@@ -61,10 +50,13 @@ def campaign_payload(**overrides):
     }
 
 
-class TestCampaigns(ResourceCases, RequiredFieldCases, ScopedCases, OwnerFieldCases, SoftDeleteCases, DetailQueryCases):
+class TestCampaigns(OwnedSoftResourceCases):
     url = CAMPAIGNS
     model = Campaign
+    factory = CampaignFactory
     owner = "user"
+    payload = staticmethod(campaign_payload)
+    update_changes = {"name": "Renamed"}
     created = {"status": "DRAFT", "total_spend": "0.00", "total_impressions": 0}
     partial_payload = {"description": "New text"}
     scoped_actions = [("metrics", {"clicks": 1}), ("status", {"status": "PAUSED"})]
@@ -86,15 +78,6 @@ class TestCampaigns(ResourceCases, RequiredFieldCases, ScopedCases, OwnerFieldCa
     ]
     required_fields = ["name", "budget"]
     detail_max_queries = 5
-
-    def make(self, owner, **fields):
-        return CampaignFactory(user=owner, **fields)
-
-    def create_payload(self, owner, **overrides):
-        return campaign_payload(**overrides)
-
-    def update_payload(self, row):
-        return campaign_payload(name="Renamed")
 
     def embed(self, row, count):
         ExperimentFactory.create_batch(count, campaign=row)
@@ -369,25 +352,20 @@ def experiment_payload(campaign, **overrides):
     return {"campaign": str(campaign.pk), "name": "Hook test", "variants": default_variants(), **overrides}
 
 
-class TestExperiments(ResourceCases, ScopedCases, ParentCases, SoftDeleteCases, SoftParentCases, DetailQueryCases):
+class TestExperiments(SoftChildResourceCases):
     url = EXPERIMENTS
     model = Experiment
+    factory = ExperimentFactory
     owner = "campaign__user"
     parent = "campaign"
+    parent_factory = CampaignFactory
+    payload = staticmethod(experiment_payload)
+    update_changes = {"name": "Renamed", "status": "PAUSED"}
     created = {"status": "DRAFT", "winner_variant_id": None}
     partial_payload = {"confidence": 0.5}
     scoped_actions = [("select-winner", {"variant_id": "variant-a"})]
     invalid_values = [("confidence", 1.5), ("confidence", -0.5), ("status", "LOST"), ("metrics", [1])]
     detail_max_queries = 3
-
-    def make(self, owner, **fields):
-        return ExperimentFactory(campaign=CampaignFactory(user=owner), **fields)
-
-    def create_payload(self, owner, **overrides):
-        return experiment_payload(CampaignFactory(user=owner), **overrides)
-
-    def update_payload(self, row):
-        return experiment_payload(row.campaign, name="Renamed", status="PAUSED")
 
     def retrieved(self, row):
         return {"id": str(row.pk), "campaign": str(row.campaign_id), "variants": default_variants()}
@@ -508,11 +486,15 @@ def conversion_payload(campaign, **overrides):
     }
 
 
-class TestConversions(ResourceCases, ScopedCases, ParentCases, HardDeleteCases, DetailQueryCases):
+class TestConversions(ChildResourceCases):
     url = CONVERSIONS
     model = Conversion
+    factory = ConversionFactory
     owner = "campaign__user"
     parent = "campaign"
+    parent_factory = CampaignFactory
+    payload = staticmethod(conversion_payload)
+    update_changes = {"value": "5.00"}
     partial_payload = {"attributed_ad_id": "ad-7"}
     invalid_values = [
         ("value", "-1.00"),
@@ -524,15 +506,6 @@ class TestConversions(ResourceCases, ScopedCases, ParentCases, HardDeleteCases, 
         ("external_id", ""),
     ]
     detail_max_queries = 3
-
-    def make(self, owner, **fields):
-        return ConversionFactory(campaign=CampaignFactory(user=owner), **fields)
-
-    def create_payload(self, owner, **overrides):
-        return conversion_payload(CampaignFactory(user=owner), **overrides)
-
-    def update_payload(self, row):
-        return conversion_payload(row.campaign, value="5.00")
 
     def retrieved(self, row):
         return {"id": str(row.pk), "value": "49.90"}

@@ -1,29 +1,28 @@
 """Test cases shared by the apps' ``test_api.py``: what every resource endpoint does the same way.
 
 After NetBox's ``utilities/testing/api.py`` (``APIViewTestCases``): a resource's test class composes the cases
-its endpoint has and declares, as class attributes and small hooks, what they need; the cases generate the
-list, retrieve, create, update, delete, scoping and soft-delete tests. What only one resource does (status
-transitions, embedded summaries, computed fields, filters) stays a plain test next to the class::
+its endpoint has and declares, as class attributes, what they need (NetBox's ``model``, ``create_data``,
+``update_data``...); the cases generate the list, retrieve, create, update, delete, scoping and soft-delete
+tests. What only one resource does (status transitions, embedded summaries, computed fields, filters) stays a
+plain test in the same class::
 
-    class TestAssets(ResourceCases, ScopedCases, OwnerFieldCases, SoftDeleteCases, DetailQueryCases):
-        url = "/api/v1/assets/"
-        model = Asset
-        owner = "user"
-        partial_payload = {"thumbnail_url": "gs://b/t.jpg"}
-        invalid_values = [("file_size", -1), ("status", "LOST")]
+    class TestClips(SoftChildResourceCases):
+        url = "/api/v1/clips/"
+        model = Clip
+        factory = ClipFactory
+        owner = "asset__user"            # the owning user, as a lookup and as a factory_boy override
+        parent = "asset"
+        parent_factory = AssetFactory
+        payload = staticmethod(clip_payload)   # clip_payload(asset, **overrides): a valid create payload
+        update_changes = {"start_time": 2, "end_time": 4}
+        partial_payload = {"has_music": True}
+        invalid_values = [("score", 1.5), ("status", "LOST")]
+        detail_max_queries = 4
 
-        def make(self, owner, **fields):
-            return AssetFactory(user=owner, **fields)
-
-        def create_payload(self, owner, **overrides):
-            return {"filename": "launch.mp4", ..., **overrides}
-
-        def update_payload(self, row):
-            return self.create_payload(row.user, codec="vp9")
-
-The cases use the root ``conftest.py`` fixtures (``user``, ``other_user``, ``admin_user`` and their clients).
-Writes go through ``writer`` / ``writer_client``: the ``user``, or an ADMIN where ``admin_writes`` says only
-ADMIN users may write the resource.
+The composites at the end name the usual sets (a user's soft rows, soft rows under a parent, hard-deleted rows
+under a parent). The cases use the root ``conftest.py`` fixtures (``user``, ``other_user``, ``admin_user`` and
+their clients). Writes go through ``writer`` / ``writer_client``: the ``user``, or an ADMIN where
+``admin_writes`` says only ADMIN users may write the resource.
 """
 
 import datetime
@@ -56,15 +55,20 @@ def names_in(rows: dict, response) -> set[str]:
 class ResourceCases:
     """Retrieve, create, PUT, PATCH, invalid values, the ``created_at`` filter, a list in a fixed number of queries.
 
-    Needs ``url``, ``model``, ``make(owner, **fields)``, ``create_payload(owner, **overrides)``,
-    ``update_payload(row)`` and ``partial_payload``; optionally ``created`` (values a new row answers with
-    beyond its payload), ``invalid_values`` ((field, value) pairs each answered 400 naming the field) and
-    ``list_max_queries``.
+    Needs ``url``, ``model``, ``factory``, ``payload`` and ``partial_payload``; ``owner`` where users own the
+    rows, ``parent`` and ``parent_factory`` where rows live under a parent; optionally ``update_changes`` (what
+    a PUT changes from the create payload), ``created`` (values a new row answers with beyond its payload),
+    ``invalid_values`` ((field, value) pairs each answered 400 naming the field) and ``list_max_queries``.
     """
 
     url: str
     model: type
+    factory: type
+    owner: str | None = None
+    parent: str | None = None
+    parent_factory: type | None = None
     admin_writes = False
+    update_changes: dict = {}
     partial_payload: dict = {}
     created: dict = {}
     invalid_values: list = []
@@ -87,6 +91,25 @@ class ResourceCases:
     def retrieved(self, row) -> dict:
         """What the detail of ``row`` answers with (a subset)."""
         return {"id": str(row.pk)}
+
+    def make(self, owner, **fields):
+        """A row owned by ``owner`` (the factory makes the parents on the way)."""
+        if self.owner:
+            fields[self.owner] = owner
+        return self.factory(**fields)
+
+    def create_payload(self, owner, **overrides):
+        """A valid create payload; under a parent, a new parent owned by ``owner``."""
+        if self.parent:
+            parent_owner = self.owner.split("__", 1)[1]
+            return self.payload(self.parent_factory(**{parent_owner: owner}), **overrides)
+        return self.payload(**overrides)
+
+    def update_payload(self, row):
+        """A valid PUT payload for ``row``: the create payload with ``update_changes``."""
+        if self.parent:
+            return self.payload(getattr(row, self.parent), **self.update_changes)
+        return self.payload(**self.update_changes)
 
     def make_many(self, owner, count):
         return [self.make(owner) for _ in range(count)]
@@ -173,7 +196,6 @@ class ScopedCases:
     own, an ADMIN every one. ``scoped_actions`` lists (action, payload) pairs that must be 404 on another's row.
     """
 
-    owner: str
     scoped_actions: list = []
 
     def test_list_shows_only_own_rows(self, user, user_client, other_user):
@@ -244,8 +266,6 @@ class OwnerFieldCases:
 
 class ParentCases:
     """Rows under a parent the caller must own and see; ``parent`` names the field (``"asset"``)."""
-
-    parent: str
 
     def parent_of(self, payload):
         return getattr(self.model, self.parent).field.related_model._base_manager.get(pk=payload[self.parent])
@@ -385,3 +405,19 @@ class DetailQueryCases:
             response = user_client.get(self.detail(row))
         assert response.json()["id"] == str(row.pk)
         self.assert_embedded(response.json(), rows)
+
+
+class OwnedSoftResourceCases(
+    ResourceCases, RequiredFieldCases, ScopedCases, OwnerFieldCases, SoftDeleteCases, DetailQueryCases
+):
+    """A soft resource a user owns through its writable ``user`` field (assets, campaigns)."""
+
+
+class SoftChildResourceCases(
+    ResourceCases, ScopedCases, ParentCases, SoftDeleteCases, SoftParentCases, DetailQueryCases
+):
+    """A soft resource under a soft parent the user owns (clips, experiments)."""
+
+
+class ChildResourceCases(ResourceCases, ScopedCases, ParentCases, HardDeleteCases, DetailQueryCases):
+    """A hard-deleted resource under a parent the user owns (predictions, metrics, conversions)."""

@@ -37,7 +37,10 @@ def embedding(value=0.01):
 class TestDocuments(ResourceCases, SoftDeleteCases):
     url = DOCUMENTS
     model = KnowledgeDocument
+    factory = KnowledgeDocumentFactory
     admin_writes = True
+    payload = staticmethod(document_payload)
+    update_changes = {"name": "Renamed"}
     created = {"version": 1, "has_embedding": False}
     partial_payload = {"category": "other"}
     invalid_values = [
@@ -55,12 +58,6 @@ class TestDocuments(ResourceCases, SoftDeleteCases):
     def make(self, owner, **fields):
         """A document (nobody owns one) with an embedding."""
         return KnowledgeDocumentFactory(embedding=embedding(), **fields)
-
-    def create_payload(self, owner, **overrides):
-        return document_payload(**overrides)
-
-    def update_payload(self, row):
-        return document_payload(name="Renamed")
 
     def retrieved(self, row):
         return {"id": str(row.pk), "name": row.name, "version": 1, "has_embedding": True}

@@ -9,18 +9,7 @@ import datetime
 import pytest
 
 from gateway.tests.api_helpers import ids
-from gateway.tests.resource_cases import (
-    DetailQueryCases,
-    HardDeleteCases,
-    OwnerFieldCases,
-    ParentCases,
-    RequiredFieldCases,
-    ResourceCases,
-    ScopedCases,
-    SoftDeleteCases,
-    SoftParentCases,
-    names_in,
-)
+from gateway.tests.resource_cases import ChildResourceCases, OwnedSoftResourceCases, SoftChildResourceCases, names_in
 from media.choices import AssetStatus, ClipStatus
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
 from media.models import Asset, Clip, PerformanceMetric, Prediction
@@ -58,10 +47,13 @@ def asset_payload(**overrides):
     }
 
 
-class TestAssets(ResourceCases, RequiredFieldCases, ScopedCases, OwnerFieldCases, SoftDeleteCases, DetailQueryCases):
+class TestAssets(OwnedSoftResourceCases):
     url = ASSETS
     model = Asset
+    factory = AssetFactory
     owner = "user"
+    payload = staticmethod(asset_payload)
+    update_changes = {"original_name": "Renamed.mp4", "codec": "vp9"}
     created = {"status": AssetStatus.PENDING}
     partial_payload = {"thumbnail_url": "gs://b/t.jpg"}
     scoped_actions = [("status", {"status": "FAILED"})]
@@ -79,15 +71,6 @@ class TestAssets(ResourceCases, RequiredFieldCases, ScopedCases, OwnerFieldCases
     ]
     required_fields = ["filename", "original_name", "mime_type", "file_size", "gcs_bucket", "gcs_path"]
     detail_max_queries = 4
-
-    def make(self, owner, **fields):
-        return AssetFactory(user=owner, **fields)
-
-    def create_payload(self, owner, **overrides):
-        return asset_payload(**overrides)
-
-    def update_payload(self, row):
-        return asset_payload(original_name="Renamed.mp4", codec="vp9")
 
     def embed(self, row, count):
         ClipFactory.create_batch(count, asset=row)
@@ -251,11 +234,15 @@ def clip_payload(asset, **overrides):
     return {"asset": str(asset.pk), "start_time": 5, "end_time": 20, "features": {"scene": "beach"}, **overrides}
 
 
-class TestClips(ResourceCases, ScopedCases, ParentCases, SoftDeleteCases, SoftParentCases, DetailQueryCases):
+class TestClips(SoftChildResourceCases):
     url = CLIPS
     model = Clip
+    factory = ClipFactory
     owner = "asset__user"
     parent = "asset"
+    parent_factory = AssetFactory
+    payload = staticmethod(clip_payload)
+    update_changes = {"start_time": 2, "end_time": 4}
     created = {"status": ClipStatus.PENDING, "duration": 15}
     partial_payload = {"has_music": True}
     scoped_actions = [("scores", {"score": 0.5})]
@@ -271,15 +258,6 @@ class TestClips(ResourceCases, ScopedCases, ParentCases, SoftDeleteCases, SoftPa
         ("features", "not an object"),
     ]
     detail_max_queries = 4
-
-    def make(self, owner, **fields):
-        return ClipFactory(asset=AssetFactory(user=owner), **fields)
-
-    def create_payload(self, owner, **overrides):
-        return clip_payload(AssetFactory(user=owner), **overrides)
-
-    def update_payload(self, row):
-        return clip_payload(row.asset, start_time=2, end_time=4)
 
     def embed(self, row, count):
         PredictionFactory.create_batch(count, clip=row)
@@ -476,25 +454,20 @@ def prediction_payload(clip, **overrides):
     return {"clip": str(clip.pk), "model_version": "v2.1.0", "predicted_roas": 3.0, "predicted_ctr": 0.02, **overrides}
 
 
-class TestPredictions(ResourceCases, ScopedCases, ParentCases, HardDeleteCases, DetailQueryCases):
+class TestPredictions(ChildResourceCases):
     url = PREDICTIONS
     model = Prediction
+    factory = PredictionFactory
     owner = "clip__asset__user"
     parent = "clip"
+    parent_factory = ClipFactory
+    payload = staticmethod(prediction_payload)
+    update_changes = {"predicted_roas": 3.0, "actual_roas": 4.0, "predicted_ctr": None}
     created = {"model_type": "roas", "prediction_error": None}
     partial_payload = {"model_type": "ctr", "confidence": 0.9}
     scoped_actions = [("actuals", {"actual_roas": 1})]
     invalid_values = [("confidence", 1.2), ("confidence", -0.1), ("features", [1])]
     detail_max_queries = 3
-
-    def make(self, owner, **fields):
-        return PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=owner)), **fields)
-
-    def create_payload(self, owner, **overrides):
-        return prediction_payload(ClipFactory(asset=AssetFactory(user=owner)), **overrides)
-
-    def update_payload(self, row):
-        return prediction_payload(row.clip, predicted_roas=3.0, actual_roas=4.0, predicted_ctr=None)
 
     def retrieved(self, row):
         return {"id": str(row.pk), "clip": str(row.clip_id), "model_version": "v1.0.0"}
@@ -611,11 +584,15 @@ def metric_payload(asset, **overrides):
     }
 
 
-class TestPerformanceMetrics(ResourceCases, ScopedCases, ParentCases, HardDeleteCases, DetailQueryCases):
+class TestPerformanceMetrics(ChildResourceCases):
     url = METRICS
     model = PerformanceMetric
+    factory = PerformanceMetricFactory
     owner = "asset__user"
     parent = "asset"
+    parent_factory = AssetFactory
+    payload = staticmethod(metric_payload)
+    update_changes = {"clicks": 99}
     partial_payload = {"revenue": "1.00"}
     invalid_values = [
         ("impressions", -1),
@@ -629,15 +606,6 @@ class TestPerformanceMetrics(ResourceCases, ScopedCases, ParentCases, HardDelete
         ("date", "yesterday"),
     ]
     detail_max_queries = 3
-
-    def make(self, owner, **fields):
-        return PerformanceMetricFactory(asset=AssetFactory(user=owner), **fields)
-
-    def create_payload(self, owner, **overrides):
-        return metric_payload(AssetFactory(user=owner), **overrides)
-
-    def update_payload(self, row):
-        return metric_payload(row.asset, clicks=99)
 
     def retrieved(self, row):
         return {"id": str(row.pk), "spend": "150.00", "impressions": 10_000, "ctr": "0.0300"}
