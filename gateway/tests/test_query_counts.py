@@ -180,40 +180,26 @@ def campaign_with_experiments_and_conversions(user, count):
     return f"campaigns/{campaign.pk}/"
 
 
-def prediction(user, count):
-    return f"predictions/{PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user))).pk}/"
+def one_row(prefix, factory, owner=None):
+    """A detail with nothing embedded: a new row of ``factory``, owned by the caller through ``owner``."""
 
+    def detail(user, count):
+        row = factory(**{owner: user}) if owner else factory()
+        return f"{prefix}/{row.pk}/"
 
-def metric(user, count):
-    return f"performance-metrics/{PerformanceMetricFactory(asset=AssetFactory(user=user)).pk}/"
-
-
-def experiment(user, count):
-    return f"experiments/{ExperimentFactory(campaign=CampaignFactory(user=user)).pk}/"
-
-
-def conversion(user, count):
-    return f"conversions/{ConversionFactory(campaign=CampaignFactory(user=user)).pk}/"
-
-
-def api_key(user, count):
-    return f"api-keys/{ApiKeyFactory(user=user).pk}/"
-
-
-def document(user, count):
-    return f"knowledge-documents/{KnowledgeDocumentFactory().pk}/"
+    return detail
 
 
 DETAILS = {
     "asset with clips": asset_with_clips,
     "clip with predictions": clip_with_predictions,
     "campaign with experiments and conversion totals": campaign_with_experiments_and_conversions,
-    "prediction": prediction,
-    "performance metric": metric,
-    "experiment": experiment,
-    "conversion": conversion,
-    "api key": api_key,
-    "knowledge document": document,
+    "prediction": one_row("predictions", PredictionFactory, "clip__asset__user"),
+    "performance metric": one_row("performance-metrics", PerformanceMetricFactory, "asset__user"),
+    "experiment": one_row("experiments", ExperimentFactory, "campaign__user"),
+    "conversion": one_row("conversions", ConversionFactory, "campaign__user"),
+    "api key": one_row("api-keys", ApiKeyFactory, "user"),
+    "knowledge document": one_row("knowledge-documents", KnowledgeDocumentFactory),
 }
 
 

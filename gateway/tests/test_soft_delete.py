@@ -7,11 +7,10 @@ from django.apps import apps
 from django.utils import timezone
 
 from campaigns.factories import CampaignFactory, ExperimentFactory
-from campaigns.models import Experiment
 from gateway.models import SoftDeleteModel
 from knowledge.factories import KnowledgeDocumentFactory
 from media.factories import AssetFactory, ClipFactory
-from media.models import Asset, Clip
+from media.models import Asset
 from users.factories import ApiKeyFactory, UserFactory
 from users.models import ApiKey, User
 
@@ -73,58 +72,44 @@ def test_soft_deleted_rows_are_left_out_of_related_managers():
     assert list(clip.asset.clips.all()) == [clip]
 
 
-class TestSoftDeletingAnAsset:
-    def test_hides_its_clips(self):
-        clip = ClipFactory()
-        clip.asset.soft_delete()
-        assert not Clip.objects.filter(pk=clip.pk).exists()
+SOFT_CHILDREN = [
+    pytest.param(ClipFactory, "asset", id="asset-clips"),
+    pytest.param(ExperimentFactory, "campaign", id="campaign-experiments"),
+]
 
-    def test_keeps_its_clips_in_all_objects(self):
-        clip = ClipFactory()
-        clip.asset.soft_delete()
-        assert Clip.all_objects.filter(pk=clip.pk).exists()
 
-    def test_leaves_other_assets_clips_visible(self):
-        kept = ClipFactory()
-        ClipFactory().asset.soft_delete()
-        assert list(Clip.objects.all()) == [kept]
+@pytest.mark.parametrize(("child_factory", "parent"), SOFT_CHILDREN)
+class TestSoftDeletingAParent:
+    def test_hides_its_children(self, child_factory, parent):
+        child = child_factory()
+        getattr(child, parent).soft_delete()
+        assert not child_factory._meta.model.objects.filter(pk=child.pk).exists()
 
-    def test_restore_brings_back_the_clips_deleted_with_it(self):
-        asset = AssetFactory()
-        clips = ClipFactory.create_batch(3, asset=asset)
-        asset.soft_delete()
-        asset.restore()
-        assert set(Clip.objects.filter(asset=asset)) == set(clips)
+    def test_keeps_its_children_in_all_objects(self, child_factory, parent):
+        child = child_factory()
+        getattr(child, parent).soft_delete()
+        assert child_factory._meta.model.all_objects.filter(pk=child.pk).exists()
 
-    def test_restore_leaves_a_clip_deleted_earlier_on_its_own_deleted(self):
-        asset = AssetFactory()
-        kept, deleted_before = ClipFactory(asset=asset), ClipFactory(asset=asset)
+    def test_leaves_other_parents_children_visible(self, child_factory, parent):
+        kept = child_factory()
+        getattr(child_factory(), parent).soft_delete()
+        assert list(child_factory._meta.model.objects.all()) == [kept]
+
+    def test_restore_brings_back_the_children_deleted_with_it(self, child_factory, parent):
+        row = child_factory()
+        children = [row, *child_factory.create_batch(2, **{parent: getattr(row, parent)})]
+        getattr(row, parent).soft_delete()
+        getattr(row, parent).restore()
+        assert set(child_factory._meta.model.objects.filter(**{parent: getattr(row, parent)})) == set(children)
+
+    def test_restore_leaves_a_child_deleted_earlier_on_its_own_deleted(self, child_factory, parent):
+        kept = child_factory()
+        parent_row = getattr(kept, parent)
+        deleted_before = child_factory(**{parent: parent_row})
         deleted_before.soft_delete(at=timezone.now() - datetime.timedelta(minutes=5))
-        asset.soft_delete()
-        asset.restore()
-        assert list(Clip.objects.filter(asset=asset)) == [kept]
-
-
-class TestSoftDeletingACampaign:
-    def test_hides_its_experiments(self):
-        experiment = ExperimentFactory()
-        experiment.campaign.soft_delete()
-        assert not Experiment.objects.filter(pk=experiment.pk).exists()
-
-    def test_restore_brings_back_the_experiments_deleted_with_it(self):
-        campaign = CampaignFactory()
-        experiments = ExperimentFactory.create_batch(2, campaign=campaign)
-        campaign.soft_delete()
-        campaign.restore()
-        assert set(Experiment.objects.filter(campaign=campaign)) == set(experiments)
-
-    def test_restore_leaves_an_experiment_deleted_earlier_on_its_own_deleted(self):
-        campaign = CampaignFactory()
-        kept, deleted_before = ExperimentFactory(campaign=campaign), ExperimentFactory(campaign=campaign)
-        deleted_before.soft_delete(at=timezone.now() - datetime.timedelta(minutes=5))
-        campaign.soft_delete()
-        campaign.restore()
-        assert list(Experiment.objects.filter(campaign=campaign)) == [kept]
+        parent_row.soft_delete()
+        parent_row.restore()
+        assert list(child_factory._meta.model.objects.filter(**{parent: parent_row})) == [kept]
 
 
 class TestSoftDeletingAUser:
