@@ -55,10 +55,15 @@ stop: install
 run: install
 	$(MANAGE) devserver $(HOST):$(PORT)
 
+# The app logs one line per request itself (gateway.request: route, status, time, database time), so
+# gunicorn's access log stays off. The metrics of all workers are summed through PROMETHEUS_MULTIPROC_DIR,
+# emptied at each start (docs/OBSERVABILITY.md).
+PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.data/prometheus
 serve: migrate
 	$(MANAGE) collectstatic --no-input --verbosity 0
-	$(BIN)/gunicorn gateway.wsgi --bind $(HOST):$(PORT) --workers $(WEB_CONCURRENCY) --threads $(GUNICORN_THREADS) \
-		--access-logfile - --timeout 60
+	rm -rf $(PROMETHEUS_MULTIPROC_DIR) && mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
+	PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) $(BIN)/gunicorn gateway.wsgi --bind $(HOST):$(PORT) \
+		--workers $(WEB_CONCURRENCY) --threads $(GUNICORN_THREADS) --timeout 60
 
 lint: install
 	$(BIN)/ruff check .

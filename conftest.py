@@ -120,7 +120,8 @@ class ServedProject:
                 self.process.wait(5)
 
 
-def serve(tmp_path_factory, command: list[str]) -> ServedProject:
+def serve(tmp_path_factory, command: list[str], environment: dict | None = None) -> ServedProject:
+    """``command`` run as a server of the project on the test database; ``environment`` adds or overrides variables."""
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))},
         "DJANGO_SETTINGS_MODULE": "gateway.settings",
@@ -130,8 +131,16 @@ def serve(tmp_path_factory, command: list[str]) -> ServedProject:
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
         **test_database_environment(),
+        **(environment or {}),
     }
     return ServedProject(command, env, tmp_path_factory.mktemp("served") / "server.log")
+
+
+# `make serve`'s gunicorn, on a free port.
+GUNICORN_COMMAND = [
+    str(Path(sys.executable).with_name("gunicorn")), "gateway.wsgi", "--bind", "127.0.0.1:{port}",
+    "--workers", "2", "--threads", "4", "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -141,11 +150,8 @@ def production_server(django_db_setup, django_db_blocker, tmp_path_factory):
     It reads and writes the test database, so the tests that use it see its writes only when they are
     committed: mark them ``django_db(transaction=True)``.
     """
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    command = [gunicorn, "gateway.wsgi", "--bind", "127.0.0.1:{port}", "--workers", "2", "--threads", "4"]
-    command += ["--timeout", "60", "--graceful-timeout", "5", "--no-control-socket"]
     with django_db_blocker.unblock():
-        server = serve(tmp_path_factory, command)
+        server = serve(tmp_path_factory, GUNICORN_COMMAND)
     yield server
     server.stop()
 

@@ -18,7 +18,9 @@ import time
 from urllib.parse import urlsplit
 
 import redis
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django_prometheus.cache.metrics import django_cache_get_total, django_cache_hits_total, django_cache_misses_total
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +127,38 @@ class ResilientRedisCacheClient(RedisCacheClient):
     clear = _degrades_to(lambda: False)(RedisCacheClient.clear)
 
 
-class ResilientRedisCache(RedisCache):
+_MISSING = object()
+
+
+class CountedReadsMixin:
+    """Counts cache reads, hits and misses in django-prometheus's cache metrics.
+
+    django-prometheus's own backends cannot serve here: its Redis ones need django-redis (we use
+    Django's), and its local-memory one answers the default for a cached falsy value (``0``, ``[]``).
+    """
+
+    metrics_backend = ""
+
+    def get(self, key, default=None, version=None):
+        value = super().get(key, _MISSING, version)
+        django_cache_get_total.labels(backend=self.metrics_backend).inc()
+        if value is _MISSING:
+            django_cache_misses_total.labels(backend=self.metrics_backend).inc()
+            return default
+        django_cache_hits_total.labels(backend=self.metrics_backend).inc()
+        return value
+
+
+class CountedLocMemCache(CountedReadsMixin, LocMemCache):
+    """Django's local-memory cache (development, tests without Redis), with its reads counted."""
+
+    metrics_backend = "locmem"
+
+
+class ResilientRedisCache(CountedReadsMixin, RedisCache):
     """``django.core.cache.backends.redis.RedisCache`` that serves misses while Redis is unreachable."""
+
+    metrics_backend = "redis"
 
     def __init__(self, server, params):
         options = dict(params.get("OPTIONS", {}))

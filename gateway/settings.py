@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_prometheus",
     "gateway",
     "users",
     "media",
@@ -51,6 +52,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: django-prometheus times everything in between (gateway/metrics.py, docs/OBSERVABILITY.md).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # The request id, the access log line and the database time of every request (gateway/request_context.py).
+    "gateway.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, API docs) served by the app itself when DEBUG is off; `make serve` collects them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -62,8 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes requires: turns a locked-out login into its 429 answer.
+    # Last before the metrics, as django-axes requires: turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "gateway.urls"
@@ -144,7 +150,7 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "gateway"}}
+    CACHES = {"default": {"BACKEND": "gateway.cache.CountedLocMemCache", "LOCATION": "gateway"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -283,12 +289,33 @@ def _one_warning_line(record: logging.LogRecord) -> bool:
     return True
 
 
+# Log lines: one JSON object per line in production (LOG_FORMAT=json), readable text in development.
+LOG_FORMAT = env("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
+# Statements slower than this are logged (gateway.slow_query) with their request id; 0 turns it off.
+SLOW_QUERY_MS = env.float("SLOW_QUERY_MS", default=500)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"one_warning_line": {"()": "django.utils.log.CallbackFilter", "callback": _one_warning_line}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        # python-json-logger: every ``extra`` of a record (route, status, duration_ms, ...) becomes a key.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
+    },
+    "filters": {
+        "request_context": {"()": "gateway.request_context.RequestContextFilter"},
+        "one_warning_line": {"()": "django.utils.log.CallbackFilter", "callback": _one_warning_line},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_context"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # SQL query logging: off unless LOG_SQL=true (and Django emits it only when DEBUG is on).
@@ -298,5 +325,31 @@ LOGGING = {
         "axes.apps": {"level": "WARNING"},
         # Django logs a refused Host header as an error with a traceback; scanners send them all day.
         "django.security.DisallowedHost": {"filters": ["one_warning_line"]},
+        # runserver's own line per request says less than gateway.request's; its warnings and errors stay.
+        "django.server": {"level": "WARNING"},
     },
 }
+
+# Prometheus (django-prometheus): /metrics answers only with this bearer token; unset, it is a 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Reading the migration state at start-up would connect to the database before anything asked for it.
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# Error reporting: with SENTRY_DSN set, unhandled errors and ERROR log lines go to Sentry, tagged with the
+# request id and the user's id and nothing else about the person (send_default_pii off).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    from gateway.request_context import sentry_before_send
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration()],
+        environment=env("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+        release=env("SENTRY_RELEASE", default=None),
+        send_default_pii=False,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        before_send=sentry_before_send,
+    )

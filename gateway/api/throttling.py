@@ -3,6 +3,8 @@
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from gateway.metrics import throttled_requests
+
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """Limits each API key to the ``api_key`` rate of ``DEFAULT_THROTTLE_RATES``.
@@ -26,7 +28,10 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         if self.rate is None:
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        allowed = super().allow_request(request, view)
+        if not allowed:
+            throttled_requests.labels(scope=self.scope).inc()
+        return allowed
 
     def get_cache_key(self, request, view):
         api_key = request.auth if getattr(request.auth, "prefix", None) else None

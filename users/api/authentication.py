@@ -3,6 +3,8 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from gateway import request_context
+from gateway.metrics import api_key_authentications
 from users.services import api_key_authenticate
 
 KEYWORD = "Api-Key"
@@ -25,7 +27,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         api_key = api_key_authenticate(key)
         if api_key is None:
+            api_key_authentications.labels(outcome="refused").inc()
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired API key.")
+        api_key_authentications.labels(outcome="success").inc()
+        request_context.identify(user_id=api_key.user_id, api_key_prefix=api_key.prefix)
         return api_key.user, api_key
 
     def get_key(self, request) -> str | None:
@@ -35,6 +40,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             if scheme.lower() == KEYWORD.lower():
                 key = key.strip()
                 if not key or " " in key:
+                    api_key_authentications.labels(outcome="malformed").inc()
                     raise exceptions.AuthenticationFailed(f"Invalid Authorization header: use '{KEYWORD} <key>'.")
                 return key
         key = request.META.get(HEADER, "").strip()

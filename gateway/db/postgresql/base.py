@@ -14,7 +14,8 @@ a date-time in an API query string) allows up to ±23:59.
 import contextlib
 import datetime
 
-from django.db.backends.postgresql import base, operations
+from django.db.backends.postgresql import operations
+from django_prometheus.db.backends.postgresql import base
 from psycopg_pool import ConnectionPool
 
 
@@ -40,6 +41,8 @@ class DatabaseOperations(operations.DatabaseOperations):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    """django-prometheus's postgresql backend (queries, their time and errors counted), with the pool fix."""
+
     ops_class = DatabaseOperations
 
     @property
