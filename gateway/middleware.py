@@ -26,6 +26,8 @@ from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
+from gateway.request_context import with_request_id
+
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = "unavailable"
@@ -76,9 +78,9 @@ def database_error_response(error: BaseException, request=None) -> JsonResponse 
     first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
     if kind == TIMEOUT:
         logger.warning("%s: statement cancelled by the statement timeout: %s", where, first_line)
-        return JsonResponse({"detail": TIMEOUT_DETAIL}, status=504)
+        return JsonResponse(with_request_id({"detail": TIMEOUT_DETAIL}), status=504)
     logger.error("%s: database unavailable: %s: %s", where, type(error).__name__, first_line)
-    response = JsonResponse({"detail": UNAVAILABLE_DETAIL}, status=503)
+    response = JsonResponse(with_request_id({"detail": UNAVAILABLE_DETAIL}), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

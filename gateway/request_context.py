@@ -55,6 +55,14 @@ def current_request_id() -> str | None:
     return context.request_id if context else None
 
 
+def with_request_id(body: dict) -> dict:
+    """An error body with the request's id added (``request_id``), so a client can quote it."""
+    request_id = current_request_id()
+    if request_id is not None and isinstance(body, dict):
+        body["request_id"] = request_id
+    return body
+
+
 def identify(*, user_id, api_key_prefix: str | None = None) -> None:
     """Record who the request is from, as soon as authentication knows (log lines, Sentry events)."""
     context = _current.get()
@@ -169,7 +177,9 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = current_request_id() or "-"
+            # django.request logs a 4xx/5xx after the middleware has finished, with the request attached.
+            request_id = current_request_id() or getattr(getattr(record, "request", None), "request_id", None)
+            record.request_id = request_id or "-"
         return True
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from campaigns.choices import CampaignStatus, ConversionSource, ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory, default_variants
 from campaigns.models import Campaign, Conversion, Experiment
-from gateway.tests.api_helpers import client_for, ids
+from gateway.tests.api_helpers import client_for, error_body, ids
 from gateway.tests.resource_cases import ChildResourceCases, OwnedSoftResourceCases, SoftChildResourceCases, names_in
 from media.factories import AssetFactory, ClipFactory
 from users.factories import UserFactory
@@ -150,7 +150,7 @@ class TestCampaignValidation:
     def test_daily_budget_must_not_exceed_the_budget(self, user_client):
         response = user_client.post(CAMPAIGNS, campaign_payload(budget="100.00", daily_budget="100.01"))
         assert response.status_code == 400
-        assert response.json() == {"daily_budget": ["Must not exceed the budget."]}
+        assert error_body(response) == {"daily_budget": ["Must not exceed the budget."]}
 
     def test_daily_budget_equal_to_the_budget_is_fine(self, user_client):
         assert user_client.post(CAMPAIGNS, campaign_payload(budget="100.00", daily_budget="100.00")).status_code == 201
@@ -166,7 +166,7 @@ class TestCampaignValidation:
             CAMPAIGNS, campaign_payload(start_date="2025-03-10T00:00:00Z", end_date="2025-03-09T00:00:00Z")
         )
         assert response.status_code == 400
-        assert response.json() == {"end_date": ["Must not be before start_date."]}
+        assert error_body(response) == {"end_date": ["Must not be before start_date."]}
 
     def test_partial_update_checks_dates_against_the_stored_ones(self, user, user_client):
         campaign = CampaignFactory(user=user)
@@ -178,7 +178,7 @@ class TestCampaignValidation:
         CampaignFactory(meta_campaign_id="meta-123").soft_delete()
         response = user_client.post(CAMPAIGNS, campaign_payload())
         assert response.status_code == 400
-        assert response.json() == {"meta_campaign_id": ["A campaign with this meta_campaign_id already exists."]}
+        assert error_body(response) == {"meta_campaign_id": ["A campaign with this meta_campaign_id already exists."]}
 
     def test_many_campaigns_may_have_no_meta_campaign_id(self, user_client):
         CampaignFactory(meta_campaign_id=None)
@@ -536,7 +536,7 @@ class TestConversions(ChildResourceCases):
     def test_user_must_name_a_campaign(self, user_client):
         response = user_client.post(CONVERSIONS, {"value": "1.00"})
         assert response.status_code == 400
-        assert response.json() == {"campaign": ["This field is required."]}
+        assert error_body(response) == {"campaign": ["This field is required."]}
 
     def test_admin_may_create_a_conversion_without_campaign(self, admin_client_api):
         assert admin_client_api.post(CONVERSIONS, {"value": "1.00"}).status_code == 201
@@ -560,7 +560,7 @@ class TestConversions(ChildResourceCases):
         ConversionFactory(external_id="g-1")
         response = user_client.post(CONVERSIONS, self.create_payload(user))
         assert response.status_code == 400
-        assert response.json() == {"external_id": ["A conversion with this external_id already exists."]}
+        assert error_body(response) == {"external_id": ["A conversion with this external_id already exists."]}
 
 
 class TestConversionFilters:

@@ -28,6 +28,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from gateway.request_context import with_request_id
+
 logger = logging.getLogger(__name__)
 
 UNIQUE_VIOLATION = "23505"
@@ -77,6 +79,7 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is not None:
         set_rollback()
+        with_request_id(response.data)
     return response
 
 
@@ -168,26 +171,26 @@ def bad_request(request, exception=None):
     """
     if _is_api(request):
         detail = "Invalid Host header." if isinstance(exception, DisallowedHost) else "Bad request."
-        return JsonResponse({"detail": detail}, status=400)
+        return JsonResponse(with_request_id({"detail": detail}), status=400)
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request, exception=None):
     """``handler403``: JSON under ``/api/``, Django's page elsewhere (API views answer their own 403s)."""
     if _is_api(request):
-        return JsonResponse({"detail": str(exceptions.PermissionDenied.default_detail)}, status=403)
+        return JsonResponse(with_request_id({"detail": str(exceptions.PermissionDenied.default_detail)}), status=403)
     return defaults.permission_denied(request, exception)
 
 
 def not_found(request, exception=None):
     """``handler404``: JSON under ``/api/``, Django's page elsewhere."""
     if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse(with_request_id({"detail": "Not found."}), status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     """``handler500``: JSON under ``/api/``, Django's page elsewhere."""
     if _is_api(request):
-        return JsonResponse({"detail": "Internal server error."}, status=500)
+        return JsonResponse(with_request_id({"detail": "Internal server error."}), status=500)
     return defaults.server_error(request)

@@ -12,13 +12,17 @@ class ErrorDetailSerializer(serializers.Serializer):
     """The body of every error but a 400."""
 
     detail = serializers.CharField()
+    request_id = serializers.CharField(
+        required=False,
+        help_text="The request's id (also in the X-Request-ID header): quote it when reporting a problem.",
+    )
 
 
 FIELD_ERRORS_SCHEMA = {
     "type": "object",
     "description": (
         "Field errors: each invalid field (or `non_field_errors`) maps to a list of messages; nested "
-        "objects and lists of objects carry their own field errors."
+        "objects and lists of objects carry their own field errors. `request_id` is the request's id."
     ),
     "additionalProperties": {},
     "example": {"budget": ["Ensure this value is greater than or equal to 0."]},

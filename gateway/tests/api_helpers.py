@@ -21,3 +21,10 @@ def ids(response) -> set[str]:
     data = response.json()
     rows = data["results"] if isinstance(data, dict) else data
     return {row["id"] for row in rows}
+
+
+def error_body(response) -> dict:
+    """An error's JSON body without its ``request_id``, once that is checked to be the response's own id."""
+    body = response.json()
+    assert body.pop("request_id") == response["X-Request-ID"], "an error body carries the request id"
+    return body

@@ -29,7 +29,7 @@ import datetime
 
 import pytest
 
-from gateway.tests.api_helpers import client_for, ids
+from gateway.tests.api_helpers import client_for, error_body, ids
 
 ROW_COUNTS = [3, 30]
 
@@ -370,7 +370,7 @@ class SoftParentCases:
         getattr(row, self.parent).soft_delete()
         response = admin_client_api.post(self.detail(row, "restore"))
         assert response.status_code == 400
-        assert response.json() == {self.parent: [f"The {self.parent} is deleted; restore it first."]}
+        assert error_body(response) == {self.parent: [f"The {self.parent} is deleted; restore it first."]}
 
 
 class HardDeleteCases:

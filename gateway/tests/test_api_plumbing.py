@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from campaigns.factories import CampaignFactory, ConversionFactory
 from gateway.api.exceptions import exception_handler
-from gateway.tests.api_helpers import client_for
+from gateway.tests.api_helpers import client_for, error_body
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import KnowledgeDocument
 from media.factories import AssetFactory
@@ -47,13 +47,13 @@ class TestApiKeyAuthentication:
     def test_anonymous_request_is_401_with_www_authenticate(self, api_client):
         response = api_client.get(ME)
         assert response.status_code == 401
-        assert response.json() == {"detail": "Authentication credentials were not provided."}
+        assert error_body(response) == {"detail": "Authentication credentials were not provided."}
         assert response["WWW-Authenticate"].startswith("Api-Key")
 
     def test_unknown_key_is_401(self, api_client):
         response = api_client.get(ME, HTTP_AUTHORIZATION="Api-Key gv_thisisnotarealkeyatall000000000000000000000")
         assert response.status_code == 401
-        assert response.json() == {"detail": "Invalid, revoked or expired API key."}
+        assert error_body(response) == {"detail": "Invalid, revoked or expired API key."}
         assert "WWW-Authenticate" in response
 
     def test_key_with_right_prefix_but_wrong_secret_is_401(self, user, api_client):
@@ -106,17 +106,17 @@ class TestErrors:
     def test_malformed_id_is_404(self, user_client):
         response = user_client.get("/api/v1/assets/not-a-uuid/")
         assert response.status_code == 404
-        assert response.json() == {"detail": "Not found."}
+        assert error_body(response) == {"detail": "Not found."}
 
     def test_missing_row_is_404_without_naming_the_model(self, user_client):
         response = user_client.get("/api/v1/campaigns/00000000-0000-0000-0000-000000000000/")
         assert response.status_code == 404
-        assert response.json() == {"detail": "Not found."}
+        assert error_body(response) == {"detail": "Not found."}
 
     def test_unknown_api_url_is_json_404(self, user_client):
         response = user_client.get("/api/v1/no-such-resource/")
         assert response.status_code == 404
-        assert response.json() == {"detail": "Not found."}
+        assert error_body(response) == {"detail": "Not found."}
 
     def test_method_not_allowed_is_405_with_detail(self, user_client):
         response = user_client.delete("/api/v1/users/me/")
@@ -126,12 +126,12 @@ class TestErrors:
     def test_forbidden_is_403_with_detail(self, user_client):
         response = user_client.post("/api/v1/knowledge-documents/", {"name": "x", "content": "y", "category": "z"})
         assert response.status_code == 403
-        assert set(response.json()) == {"detail"}
+        assert set(error_body(response)) == {"detail"}
 
     def test_bad_input_is_400_with_field_errors(self, user_client):
         response = user_client.post("/api/v1/campaigns/", {"name": "x", "budget": "-1"})
         assert response.status_code == 400
-        assert response.json() == {"budget": ["Ensure this value is greater than or equal to 0."]}
+        assert error_body(response) == {"budget": ["Ensure this value is greater than or equal to 0."]}
 
     def test_malformed_json_is_400(self, user_client):
         response = user_client.generic("POST", "/api/v1/campaigns/", "{not json", content_type="application/json")
@@ -156,7 +156,7 @@ class TestErrors:
     def test_unknown_boolean_filter_value_is_400(self, user_client):
         response = user_client.get("/api/v1/assets/", {"is_deleted": "maybe"})
         assert response.status_code == 400
-        assert response.json() == {"is_deleted": ["Must be true or false."]}
+        assert error_body(response) == {"is_deleted": ["Must be true or false."]}
 
     def test_unique_violation_past_validation_is_409(self, user, user_client, monkeypatch):
         AssetFactory(gcs_url="gs://bucket/taken.mp4")
@@ -172,13 +172,13 @@ class TestErrors:
         }
         response = user_client.post("/api/v1/assets/", payload)
         assert response.status_code == 409
-        assert response.json() == {"detail": "A row with the same gcs_url already exists."}
+        assert error_body(response) == {"detail": "A row with the same gcs_url already exists."}
 
     def test_check_violation_past_validation_is_400_naming_the_field(self, user_client, monkeypatch):
         monkeypatch.setattr("campaigns.api.serializers.CampaignSerializer.validate", lambda self, attrs: attrs)
         response = user_client.post("/api/v1/campaigns/", {"name": "x", "budget": "10.00", "daily_budget": "20.00"})
         assert response.status_code == 400
-        assert response.json() == {
+        assert error_body(response) == {
             "daily_budget": ["Violates the database constraint campaigns_campaign_daily_budget_within_budget."]
         }
 
@@ -262,7 +262,7 @@ class TestPagination:
     def test_page_size_must_be_a_positive_integer(self, user_client, value):
         response = user_client.get(self.URL, {"page_size": value})
         assert response.status_code == 400
-        assert response.json() == {"page_size": ["A positive integer is required."]}
+        assert error_body(response) == {"page_size": ["A positive integer is required."]}
 
     @pytest.mark.parametrize("value", ["0", "abc"])
     def test_page_must_be_a_positive_integer(self, user_client, value):
@@ -276,7 +276,7 @@ class TestPagination:
     def test_page_must_be_plain_ascii_digits(self, user_client, value):
         response = user_client.get(self.URL, {"page": value})
         assert response.status_code == 400
-        assert response.json() == {"page": ["A positive integer is required."]}
+        assert error_body(response) == {"page": ["A positive integer is required."]}
 
     @pytest.mark.parametrize(
         "value", ["1_0", "\u0661", "+1", " 1"], ids=["underscore", "arabic-indic", "plus", "space"]
@@ -284,7 +284,7 @@ class TestPagination:
     def test_page_size_must_be_plain_ascii_digits(self, user_client, value):
         response = user_client.get(self.URL, {"page_size": value})
         assert response.status_code == 400
-        assert response.json() == {"page_size": ["A positive integer is required."]}
+        assert error_body(response) == {"page_size": ["A positive integer is required."]}
 
     def test_page_past_the_last_is_404(self, documents, user_client):
         response = user_client.get(self.URL, {"page": 99})
@@ -335,7 +335,7 @@ class TestCursorPagination:
     def test_a_malformed_cursor_is_a_400_naming_cursor(self, conversions, user_client, cursor):
         response = user_client.get(self.URL, {"cursor": cursor})
         assert response.status_code == 400
-        assert response.json() == self.INVALID
+        assert error_body(response) == self.INVALID
 
 
 def _rates(api_key="2/minute", anon="2/minute"):

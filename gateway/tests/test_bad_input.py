@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from campaigns.factories import CampaignFactory, ConversionFactory
-from gateway.tests.api_helpers import client_for
+from gateway.tests.api_helpers import client_for, error_body
 from knowledge.factories import KnowledgeDocumentFactory
 from media.factories import AssetFactory, ClipFactory
 from users.factories import UserFactory
@@ -41,7 +41,9 @@ class TestNulCharacters:
     def test_nul_in_a_body_string_is_a_400(self, user, fields):
         response = client_for(user).post(CLIPS, clip_body(user, **fields))
         assert response.status_code == 400
-        assert response.json() == {"detail": "JSON parse error - strings may not contain the NUL character (\\u0000)."}
+        assert error_body(response) == {
+            "detail": "JSON parse error - strings may not contain the NUL character (\\u0000)."
+        }
 
     def test_an_escaped_backslash_before_u0000_is_not_a_nul(self, user):
         response = client_for(user).post(CLIPS, clip_body(user, metadata={"path": "C:\\u0000"}))
@@ -67,23 +69,23 @@ class TestNulCharacters:
     def test_nul_in_the_full_text_query_is_a_400_naming_q(self, user_client):
         response = user_client.get(DOCUMENTS, {"q": "a\x00"})
         assert response.status_code == 400
-        assert response.json() == {"q": ["Null characters are not allowed."]}
+        assert error_body(response) == {"q": ["Null characters are not allowed."]}
 
     def test_nul_in_search_is_a_400_naming_search(self, user_client):
         response = user_client.get(ASSETS, {"search": "a\x00"})
         assert response.status_code == 400
-        assert response.json() == {"search": ["Null characters are not allowed."]}
+        assert error_body(response) == {"search": ["Null characters are not allowed."]}
 
     def test_nul_in_a_parameter_no_filter_reads_is_a_400_naming_it(self, user_client):
         response = user_client.get(DOCUMENTS, {"unknown": "a\x00"})
         assert response.status_code == 400
-        assert response.json() == {"unknown": ["Null characters are not allowed."]}
+        assert error_body(response) == {"unknown": ["Null characters are not allowed."]}
 
     def test_nul_in_a_query_string_of_a_detail_is_a_400(self, user_client):
         document = KnowledgeDocumentFactory()
         response = user_client.get(f"{DOCUMENTS}{document.pk}/", {"q": "a\x00"})
         assert response.status_code == 400
-        assert response.json() == {"q": ["Null characters are not allowed."]}
+        assert error_body(response) == {"q": ["Null characters are not allowed."]}
 
 
 class TestLoneSurrogates:
@@ -173,7 +175,7 @@ class TestStrictJsonTypes:
     def test_a_decimal_is_a_plain_decimal_string(self, user_client, budget):
         response = user_client.post(CAMPAIGNS, {"name": "Spring", "budget": budget})
         assert response.status_code == 400
-        assert response.json() == {"budget": ["A valid number is required."]}
+        assert error_body(response) == {"budget": ["A valid number is required."]}
 
     @pytest.mark.parametrize("budget", ["5000", "5000.5", "5000.50", ".5", "5."])
     def test_plain_decimal_strings_are_taken(self, user_client, budget):
@@ -183,7 +185,7 @@ class TestStrictJsonTypes:
         # name has max_length 255: 254 characters and two spaces are 256 as sent (DRF alone took them).
         response = user_client.post(CAMPAIGNS, {"name": "x" * 254 + "  ", "budget": "1.00"})
         assert response.status_code == 400
-        assert response.json() == {"name": ["Ensure this field has no more than 255 characters."]}
+        assert error_body(response) == {"name": ["Ensure this field has no more than 255 characters."]}
         assert user_client.post(CAMPAIGNS, {"name": " x ", "budget": "1.00"}).json()["name"] == "x"
 
     def test_an_integral_float_is_an_integer(self, user, user_client):

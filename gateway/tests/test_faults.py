@@ -32,6 +32,7 @@ from django.urls import include, path
 from gateway.cache import ResilientRedisCache
 from gateway.embedded import ensure_server, stop_server
 from gateway.middleware import TIMEOUT_DETAIL, UNAVAILABLE_DETAIL, classify_database_error
+from gateway.tests.api_helpers import error_body
 
 BASE_DIR = Path(settings.BASE_DIR)
 # Nothing listens on port 1: connecting is refused at once.
@@ -152,7 +153,7 @@ class TestStatementTimeout:
 
         assert response.status_code == 504
         assert response["Content-Type"] == "application/json"
-        assert response.json() == {"detail": TIMEOUT_DETAIL}
+        assert error_body(response) == {"detail": TIMEOUT_DETAIL}
         assert elapsed < 5, "pg_sleep(10) was not cancelled"
         assert "statement timeout" in caplog.text
 
@@ -172,7 +173,7 @@ class TestDatabaseUnreachable:
         with caplog.at_level(logging.ERROR, logger="gateway.middleware"):
             response = client.get("/query/")
         assert response.status_code == 503
-        assert response.json() == {"detail": UNAVAILABLE_DETAIL}
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
         assert response["Retry-After"].isdigit()
         assert "database unavailable" in caplog.text
 
@@ -181,19 +182,19 @@ class TestDatabaseUnreachable:
         client = Client(raise_request_exception=False)
         response = client.get("/session/")
         assert response.status_code == 503
-        assert response.json() == {"detail": UNAVAILABLE_DETAIL}
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
 
     def test_an_api_request_gets_503_json(self):
         response = Client(raise_request_exception=False).get("/api/v1/assets/", HTTP_X_API_KEY="any-key-at-all")
         assert response.status_code == 503
-        assert response.json() == {"detail": UNAVAILABLE_DETAIL}
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
 
     def test_the_admin_gets_503_json_not_a_traceback(self):
         client = Client(raise_request_exception=False)
         client.cookies["sessionid"] = "x" * 32  # loading the session needs the database
         response = client.get("/admin/login/")
         assert response.status_code == 503
-        assert response.json() == {"detail": UNAVAILABLE_DETAIL}
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
 
 
 @pytest.mark.django_db
@@ -424,7 +425,9 @@ def test_database_down_is_503_within_the_pool_timeout_and_the_same_process_recov
     status, headers, body, elapsed = admin
     assert status == 503
     assert headers["Content-Type"] == "application/json"
-    assert json.loads(body) == {"detail": UNAVAILABLE_DETAIL}
+    answer = json.loads(body)
+    assert answer.pop("request_id") == headers["X-Request-ID"]
+    assert answer == {"detail": UNAVAILABLE_DETAIL}
     assert b"Traceback" not in body
     assert elapsed < bound
 

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from gateway.api.exceptions import exception_handler
 from gateway.api.renderers import MAX_JSON_DEPTH
-from gateway.tests.api_helpers import client_for
+from gateway.tests.api_helpers import client_for, error_body
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument
 from media.factories import AssetFactory
@@ -50,7 +50,7 @@ class TestRequestBodySize:
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
         response = post_raw(user_client, ASSETS, json.dumps({"filename": "x" * 2000}).encode())
         assert response.status_code == 413
-        assert response.json() == {"detail": "The request body is larger than 1000 bytes."}
+        assert error_body(response) == {"detail": "The request body is larger than 1000 bytes."}
 
     def test_a_declared_length_over_the_limit_is_refused_before_reading(self, user_client, settings):
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
@@ -94,7 +94,7 @@ class TestPageSize:
     def test_a_page_size_that_is_not_a_positive_integer_is_a_400(self, user_client, value):
         response = user_client.get(DOCUMENTS, {"page_size": value})
         assert response.status_code == 400
-        assert response.json() == {"page_size": ["A positive integer is required."]}
+        assert error_body(response) == {"page_size": ["A positive integer is required."]}
 
     def test_a_page_past_the_last_is_a_404(self, user_client):
         KnowledgeDocumentFactory()
@@ -115,7 +115,7 @@ class TestIngestBatchSize:
     def test_more_than_1000_items_is_a_400_naming_the_field(self, user_client, url, field):
         response = user_client.post(url, {field: [{}] * 1001})
         assert response.status_code == 400
-        assert response.json() == {field: ["Ensure this field has no more than 1000 elements."]}
+        assert error_body(response) == {field: ["Ensure this field has no more than 1000 elements."]}
 
     @pytest.mark.parametrize(("url", "field"), [(CONVERSIONS_INGEST, "conversions"), (METRICS_INGEST, "metrics")])
     def test_1000_items_are_taken_each_checked_on_its_own(self, user_client, url, field):
@@ -136,7 +136,7 @@ class TestJsonDepth:
         body = {"asset": str(AssetFactory().pk), "start_time": 0, "end_time": 1, "metadata": nested(MAX_JSON_DEPTH)}
         response = user_client.post("/api/v1/clips/", body)
         assert response.status_code == 400
-        assert response.json() == {"detail": f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."}
+        assert error_body(response) == {"detail": f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."}
 
     def test_json_at_the_limit_is_taken_and_read_back(self, user):
         client = client_for(user)
@@ -163,14 +163,18 @@ class TestEmbeddingLength:
     def test_search_with_an_embedding_of_the_wrong_length_is_a_400(self, user_client, length):
         response = user_client.post(SEARCH, {"embedding": [0.1] * length})
         assert response.status_code == 400
-        assert response.json() == {"embedding": [f"Must have exactly {EMBEDDING_DIMENSIONS} values, got {length}."]}
+        assert error_body(response) == {
+            "embedding": [f"Must have exactly {EMBEDDING_DIMENSIONS} values, got {length}."]
+        }
 
     @pytest.mark.parametrize("length", [EMBEDDING_DIMENSIONS - 1, EMBEDDING_DIMENSIONS + 1])
     def test_a_document_with_an_embedding_of_the_wrong_length_is_a_400(self, admin_client_api, length):
         document = KnowledgeDocumentFactory()
         response = admin_client_api.patch(f"{DOCUMENTS}{document.pk}/", {"embedding": [0.1] * length})
         assert response.status_code == 400
-        assert response.json() == {"embedding": [f"Must have exactly {EMBEDDING_DIMENSIONS} values, got {length}."]}
+        assert error_body(response) == {
+            "embedding": [f"Must have exactly {EMBEDDING_DIMENSIONS} values, got {length}."]
+        }
 
     def test_an_embedding_of_the_right_length_is_stored(self, admin_client_api):
         document = KnowledgeDocumentFactory()

@@ -64,6 +64,24 @@ class TestRequestIds:
         assert HEX_ID.fullmatch(client.get("/health/live")["X-Request-ID"])
         assert HEX_ID.fullmatch(client.get("/admin/login/")["X-Request-ID"])
 
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "status"),
+        [
+            ("get", "/api/v1/assets/not-a-uuid/", None, 404),
+            ("get", "/api/v1/no-such-endpoint/", None, 404),
+            ("post", "/api/v1/campaigns/", {"name": "x", "budget": "-1"}, 400),
+            ("delete", "/api/v1/users/me/", None, 405),
+        ],
+    )
+    def test_every_error_body_carries_it(self, user_client, method, path, body, status):
+        response = getattr(user_client, method)(path, body, HTTP_X_REQUEST_ID=f"err-{status}")
+        assert response.status_code == status
+        assert response.json()["request_id"] == f"err-{status}" == response["X-Request-ID"]
+
+    def test_an_authentication_error_carries_it(self, client):
+        response = client.get("/api/v1/users/me/", HTTP_X_API_KEY="nope", HTTP_X_REQUEST_ID="err-401")
+        assert response.status_code == 401 and response.json()["request_id"] == "err-401"
+
     def test_the_sane_pattern_is_ascii_only(self):
         assert not SANE_REQUEST_ID.fullmatch("１２３")  # fullwidth digits are \d in Unicode mode
 
@@ -291,6 +309,7 @@ def test_a_handled_error_reaches_sentry_as_its_log_line(observed, sentry, caller
         "GET", "/api/v1/failures/database/", headers={"X-API-Key": secret, "X-Request-ID": "boom-2"}
     )
     assert status == 503 and json.loads(body)["detail"].startswith("The database is unavailable")
+    assert json.loads(body)["request_id"] == "boom-2"
     event = sentry.wait_for(lambda event: event.get("tags", {}).get("request_id") == "boom-2")
     assert event["level"] == "error" and "database unavailable" in json.dumps(event)
 

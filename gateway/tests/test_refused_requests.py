@@ -15,6 +15,7 @@ from django.urls import include, path
 from gunicorn.config import Config
 
 from gateway import urls as project_urls
+from gateway.tests.api_helpers import error_body
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,7 @@ class TestDisallowedHost:
     def test_is_a_json_400_under_the_api(self):
         response = Client(HTTP_HOST=EVIL_HOST).get("/api/v1/assets/")
         assert response.status_code == 400
-        assert response.json() == {"detail": "Invalid Host header."}
+        assert error_body(response) == {"detail": "Invalid Host header."}
 
     def test_is_django_s_page_elsewhere(self):
         response = Client(HTTP_HOST=EVIL_HOST).get("/admin/")
@@ -59,7 +60,7 @@ class TestPermissionDeniedOutsideAView:
     def test_is_a_json_403_under_the_api(self, client):
         response = client.get("/api/v1/forbidden/")
         assert response.status_code == 403
-        assert response.json() == {"detail": "You do not have permission to perform this action."}
+        assert error_body(response) == {"detail": "You do not have permission to perform this action."}
 
     def test_is_django_s_page_elsewhere(self, client):
         response = client.get("/admin/forbidden/")

@@ -8,7 +8,7 @@ import datetime
 
 import pytest
 
-from gateway.tests.api_helpers import ids
+from gateway.tests.api_helpers import error_body, ids
 from gateway.tests.resource_cases import ChildResourceCases, OwnedSoftResourceCases, SoftChildResourceCases, names_in
 from media.choices import AssetStatus, ClipStatus
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
@@ -125,7 +125,7 @@ class TestAssets(OwnedSoftResourceCases):
         AssetFactory(gcs_url="gs://geminivideo-test/assets/launch.mp4")
         response = user_client.post(ASSETS, asset_payload())
         assert response.status_code == 400
-        assert response.json() == {"gcs_url": ["An asset with this gcs_url already exists."]}
+        assert error_body(response) == {"gcs_url": ["An asset with this gcs_url already exists."]}
 
     def test_gcs_url_of_a_soft_deleted_asset_is_still_taken(self, user_client):
         AssetFactory(gcs_url="gs://geminivideo-test/assets/launch.mp4").soft_delete()
@@ -214,7 +214,7 @@ class TestAssetStatusAction:
         asset = AssetFactory(user=user, status=AssetStatus.ARCHIVED)
         response = user_client.post(url(ASSETS, asset, "status"), {"status": "PROCESSING"})
         assert response.status_code == 400
-        assert response.json() == {
+        assert error_body(response) == {
             "status": ["Cannot change status from ARCHIVED to PROCESSING. Allowed from ARCHIVED: READY."]
         }
         assert Asset.objects.get(pk=asset.pk).status == AssetStatus.ARCHIVED
@@ -308,7 +308,7 @@ class TestClips(SoftChildResourceCases):
     def test_end_time_must_be_after_start_time(self, user, user_client, end_time):
         response = user_client.post(CLIPS, clip_payload(AssetFactory(user=user), start_time=5, end_time=end_time))
         assert response.status_code == 400
-        assert response.json() == {"end_time": ["Must be after start_time."]}
+        assert error_body(response) == {"end_time": ["Must be after start_time."]}
 
     def test_partial_update_checks_times_against_the_stored_ones(self, user, user_client):
         clip = ClipFactory(asset=AssetFactory(user=user), start_time=10, end_time=20)
@@ -620,7 +620,7 @@ class TestPerformanceMetrics(ChildResourceCases):
         PerformanceMetricFactory(asset=asset, platform="meta", date=datetime.date(2025, 2, 1))
         response = user_client.post(METRICS, metric_payload(asset))
         assert response.status_code == 400
-        assert response.json() == {"date": ["This asset already has a meta metric for 2025-02-01."]}
+        assert error_body(response) == {"date": ["This asset already has a meta metric for 2025-02-01."]}
         assert user_client.post(METRICS, metric_payload(asset, platform="google")).status_code == 201
 
     def test_partial_update_onto_an_existing_day_is_400(self, user, user_client):

@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from gateway.tests.api_helpers import client_for, ids
+from gateway.tests.api_helpers import client_for, error_body, ids
 from gateway.tests.test_concurrency import run_together
 from users.choices import Role
 from users.factories import AdminUserFactory, ApiKeyFactory, UserFactory
@@ -96,7 +96,7 @@ class TestUsers:
         UserFactory(email="new.person@example.com")
         response = admin_client_api.post(USERS, user_payload())
         assert response.status_code == 400
-        assert response.json() == {"email": ["A user with this email already exists."]}
+        assert error_body(response) == {"email": ["A user with this email already exists."]}
 
     def test_email_of_a_deleted_user_is_still_taken(self, admin_client_api):
         UserFactory(email="new.person@example.com").soft_delete()
@@ -370,7 +370,7 @@ class TestRolesAndConsoleAccess:
     def test_the_last_admin_cannot_demote_themselves(self, admin_user, admin_client_api):
         response = admin_client_api.patch(url(USERS, admin_user), {"role": "USER"})
         assert response.status_code == 400
-        assert list(response.json()) == ["role"]
+        assert list(error_body(response)) == ["role"]
         assert "the last active ADMIN" in response.json()["role"][0]
         assert User.objects.get(pk=admin_user.pk).role == Role.ADMIN
 
@@ -382,7 +382,7 @@ class TestRolesAndConsoleAccess:
     def test_the_last_admin_cannot_deactivate_themselves(self, admin_user, admin_client_api):
         response = admin_client_api.patch(url(USERS, admin_user), {"is_active": False})
         assert response.status_code == 400
-        assert list(response.json()) == ["is_active"]
+        assert list(error_body(response)) == ["is_active"]
         assert "the last active ADMIN" in response.json()["is_active"][0]
         assert User.objects.get(pk=admin_user.pk).is_active is True
 
@@ -406,7 +406,7 @@ class TestRolesAndConsoleAccess:
     def test_deleting_oneself_is_refused_while_another_admin_remains(self, admin_user, admin_client_api):
         AdminUserFactory()
         response = admin_client_api.delete(url(USERS, admin_user))
-        assert response.json() == {"non_field_errors": ["You cannot delete your own account."]}
+        assert error_body(response) == {"non_field_errors": ["You cannot delete your own account."]}
 
     def test_a_demoted_admin_is_sent_to_the_login_page_of_the_console(self, admin_client_api):
         demoted = AdminUserFactory()
@@ -491,13 +491,13 @@ class TestEmailNormalization:
     def test_a_lookalike_address_is_400_naming_email(self, admin_client_api, email):
         response = admin_client_api.post(USERS, user_payload(email=email))
         assert response.status_code == 400
-        assert list(response.json()) == ["email"]
+        assert list(error_body(response)) == ["email"]
         assert "scripts" in response.json()["email"][0]
         assert not User.all_objects.filter(name="New Person").exists()
 
     def test_a_domain_with_a_cyrillic_letter_is_400(self, admin_client_api):
         response = admin_client_api.post(USERS, user_payload(email="boss@gеminivideo.ai"))
-        assert response.json() == {
+        assert error_body(response) == {
             "email": [
                 "The domain label “gеminivideo” mixes letters of different scripts (Cyrillic, Latin), "
                 "as lookalike domains do."
@@ -523,12 +523,12 @@ class TestEmailNormalization:
         UserFactory(email="boss@geminivideo.ai")
         response = admin_client_api.post(USERS, user_payload(email="ｂｏｓｓ@ｇｅｍｉｎｉｖｉｄｅｏ．ａｉ"))
         assert response.status_code == 400
-        assert response.json() == {"email": ["A user with this email already exists."]}
+        assert error_body(response) == {"email": ["A user with this email already exists."]}
 
     def test_the_upper_case_spelling_of_a_taken_email_is_a_duplicate(self, admin_client_api):
         UserFactory(email="boss@geminivideo.ai")
         response = admin_client_api.post(USERS, user_payload(email="BOSS@GEMINIVIDEO.AI"))
-        assert response.json() == {"email": ["A user with this email already exists."]}
+        assert error_body(response) == {"email": ["A user with this email already exists."]}
 
     def test_a_non_latin_domain_is_stored_as_punycode(self, admin_client_api):
         response = admin_client_api.post(USERS, user_payload(email="ivan@пример.рф"))
@@ -539,7 +539,7 @@ class TestEmailNormalization:
     def test_the_unicode_and_punycode_spellings_of_a_domain_are_one_address(self, admin_client_api):
         assert admin_client_api.post(USERS, user_payload(email="ivan@пример.рф")).status_code == 201
         response = admin_client_api.post(USERS, user_payload(email="IVAN@xn--e1afmkfd.XN--P1AI"))
-        assert response.json() == {"email": ["A user with this email already exists."]}
+        assert error_body(response) == {"email": ["A user with this email already exists."]}
 
     def test_changing_an_email_to_a_lookalike_is_400(self, admin_client_api):
         target = UserFactory()
@@ -550,7 +550,7 @@ class TestEmailNormalization:
     def test_changing_an_email_to_another_spelling_of_a_taken_one_is_400(self, admin_client_api):
         UserFactory(email="boss@geminivideo.ai")
         response = admin_client_api.patch(url(USERS, UserFactory()), {"email": "Boss@GeminiVideo.AI"})
-        assert response.json() == {"email": ["A user with this email already exists."]}
+        assert error_body(response) == {"email": ["A user with this email already exists."]}
 
     def test_the_email_filter_finds_the_unicode_spelling(self, admin_client_api):
         target = UserFactory(email="ivan@xn--e1afmkfd.xn--p1ai")
