@@ -64,7 +64,55 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
-class SoftDeleteFilterSet(django_filters.FilterSet):
+def related_filters(field_name):
+    """``<name>`` and ``<name>__in``: one related row's id, or any of a comma-separated list of them."""
+    return (
+        django_filters.UUIDFilter(field_name=field_name, lookup_expr="exact"),
+        UUIDInFilter(field_name=field_name, lookup_expr="in"),
+    )
+
+
+def text_filters(field_name):
+    """``<name>`` and ``<name>__in``: one string, or any of a comma-separated list."""
+    return (
+        django_filters.CharFilter(field_name=field_name, lookup_expr="exact"),
+        CharInFilter(field_name=field_name, lookup_expr="in"),
+    )
+
+
+def choice_filters(field_name, choices):
+    """``<name>`` and ``<name>__in``: one enum value, or any of a comma-separated list, each checked."""
+    return (
+        django_filters.ChoiceFilter(field_name=field_name, lookup_expr="exact", choices=choices),
+        ChoiceInFilter(field_name=field_name, lookup_expr="in", choices=choices),
+    )
+
+
+def integer_filters(field_name):
+    """``<name>``, ``<name>__in``, ``<name>_min`` and ``<name>_max`` on an integer column."""
+    return (
+        IntegerFilter(field_name=field_name, lookup_expr="exact"),
+        IntegerInFilter(field_name=field_name, lookup_expr="in"),
+        IntegerFilter(field_name=field_name, lookup_expr="gte"),
+        IntegerFilter(field_name=field_name, lookup_expr="lte"),
+    )
+
+
+def datetime_range_filters(field_name):
+    """``<name>_after`` and ``<name>_before``: ISO 8601 bounds, both inclusive."""
+    return (
+        django_filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="gte"),
+        django_filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="lte"),
+    )
+
+
+class FilterSet(django_filters.FilterSet):
+    """Every resource's rows can be narrowed to a creation period: ``created_at_after``, ``created_at_before``."""
+
+    created_at_after, created_at_before = datetime_range_filters("created_at")
+
+
+class SoftDeleteFilterSet(FilterSet):
     """``is_deleted``: ADMIN users choose live (false) or deleted (true) rows; others only have live ones."""
 
     is_deleted = StrictBooleanFilter(

@@ -2,7 +2,7 @@
 
 import django_filters
 
-from gateway.api.filters import CharInFilter, IntegerFilter, IntegerInFilter, SoftDeleteFilterSet
+from gateway.api.filters import SoftDeleteFilterSet, integer_filters, text_filters
 from knowledge.models import KnowledgeDocument
 
 
@@ -11,16 +11,10 @@ class TagsFilter(django_filters.BaseCSVFilter, django_filters.CharFilter):
 
 
 class KnowledgeDocumentFilterSet(SoftDeleteFilterSet):
-    category = django_filters.CharFilter(field_name="category", lookup_expr="exact")
-    category__in = CharInFilter(field_name="category", lookup_expr="in")
+    category, category__in = text_filters("category")
     tags = TagsFilter(field_name="tags", lookup_expr="contains", label="Documents having all of these tags.")
     tags__overlap = TagsFilter(field_name="tags", lookup_expr="overlap", label="Documents having any of these tags.")
-    version = IntegerFilter(field_name="version", lookup_expr="exact")
-    version__in = IntegerInFilter(field_name="version", lookup_expr="in")
-    version_min = IntegerFilter(field_name="version", lookup_expr="gte")
-    version_max = IntegerFilter(field_name="version", lookup_expr="lte")
-    created_at_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_at_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    version, version__in, version_min, version_max = integer_filters("version")
     ordering = django_filters.OrderingFilter(fields=["created_at", "updated_at", "name", "category", "version"])
 
     class Meta:
