@@ -1,88 +1,89 @@
 """Database-level rules of campaigns, experiments and conversions, and what deleting a campaign does.
 
-Bad rows are written with ``QuerySet.update()`` or ``save()`` so model validation is bypassed and only
-the database stands in the way; each write runs in its own savepoint so the test's transaction stays usable.
+Helpers (check cases, refused writes, cascades): gateway.tests.model_helpers.
 """
 
 import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
 from campaigns.models import Campaign, Conversion, Experiment
+from gateway.tests.model_helpers import (
+    assert_check_rejects,
+    assert_deleting_parent_deletes,
+    cased_constraints,
+    check_case,
+    constraints_of,
+    refused_by,
+)
 
 pytestmark = pytest.mark.django_db
 
 ONE_DAY = datetime.timedelta(days=1)
 
 
-def case(factory, constraint, values, label=None):
-    """A row of the check-constraint table: ``values`` written over a valid ``factory`` row break ``constraint``."""
-    label = label or ",".join(f"{field}={value}" for field, value in values.items())
-    return pytest.param(factory, constraint, values, id=f"{constraint}:{label}")
-
-
 CHECK_CASES = [
-    case(CampaignFactory, "campaigns_campaign_budget_non_negative", {"budget": Decimal("-1"), "daily_budget": None}),
-    case(CampaignFactory, "campaigns_campaign_daily_budget_non_negative", {"daily_budget": Decimal("-0.01")}),
-    case(
+    check_case(
+        CampaignFactory, "campaigns_campaign_budget_non_negative", {"budget": Decimal("-1"), "daily_budget": None}
+    ),
+    check_case(CampaignFactory, "campaigns_campaign_daily_budget_non_negative", {"daily_budget": Decimal("-0.01")}),
+    check_case(
         CampaignFactory,
         "campaigns_campaign_daily_budget_within_budget",
         {"daily_budget": F("budget") + Decimal("0.01")},
         label="daily>budget",
     ),
-    case(CampaignFactory, "campaigns_campaign_currency_iso4217", {"currency": "usd"}),
-    case(CampaignFactory, "campaigns_campaign_currency_iso4217", {"currency": "US"}),
-    case(CampaignFactory, "campaigns_campaign_currency_iso4217", {"currency": "U5D"}),
-    case(CampaignFactory, "campaigns_campaign_end_after_start", {"end_date": F("start_date") - ONE_DAY}, "end<start"),
-    case(CampaignFactory, "campaigns_campaign_total_spend_non_negative", {"total_spend": Decimal("-0.01")}),
-    case(CampaignFactory, "campaigns_campaign_total_impressions_non_negative", {"total_impressions": -1}),
-    case(CampaignFactory, "campaigns_campaign_total_clicks_non_negative", {"total_clicks": -1}),
-    case(CampaignFactory, "campaigns_campaign_total_conversions_non_negative", {"total_conversions": -1}),
-    case(CampaignFactory, "campaigns_campaign_objective_valid", {"objective": "PROFIT"}),
-    case(CampaignFactory, "campaigns_campaign_objective_valid", {"objective": "sales"}),
-    case(CampaignFactory, "campaigns_campaign_status_valid", {"status": "RUNNING"}),
-    case(CampaignFactory, "campaigns_campaign_status_valid", {"status": "active"}),
-    case(ExperimentFactory, "campaigns_experiment_confidence_in_unit_interval", {"confidence": -0.1}),
-    case(ExperimentFactory, "campaigns_experiment_confidence_in_unit_interval", {"confidence": 1.1}),
-    case(ExperimentFactory, "campaigns_experiment_status_valid", {"status": "ACTIVE"}),
-    case(ExperimentFactory, "campaigns_experiment_variants_is_list", {"variants": {"id": "variant-a"}}, "object"),
-    case(ExperimentFactory, "campaigns_experiment_winner_is_a_variant", {"winner_variant_id": "variant-z"}),
-    case(ExperimentFactory, "campaigns_experiment_winner_is_a_variant", {"winner_variant_id": "Variant A"}),
-    case(
+    check_case(CampaignFactory, "campaigns_campaign_currency_iso4217", {"currency": "usd"}),
+    check_case(CampaignFactory, "campaigns_campaign_currency_iso4217", {"currency": "US"}),
+    check_case(CampaignFactory, "campaigns_campaign_currency_iso4217", {"currency": "U5D"}),
+    check_case(
+        CampaignFactory, "campaigns_campaign_end_after_start", {"end_date": F("start_date") - ONE_DAY}, "end<start"
+    ),
+    check_case(CampaignFactory, "campaigns_campaign_total_spend_non_negative", {"total_spend": Decimal("-0.01")}),
+    check_case(CampaignFactory, "campaigns_campaign_total_impressions_non_negative", {"total_impressions": -1}),
+    check_case(CampaignFactory, "campaigns_campaign_total_clicks_non_negative", {"total_clicks": -1}),
+    check_case(CampaignFactory, "campaigns_campaign_total_conversions_non_negative", {"total_conversions": -1}),
+    check_case(CampaignFactory, "campaigns_campaign_objective_valid", {"objective": "PROFIT"}),
+    check_case(CampaignFactory, "campaigns_campaign_objective_valid", {"objective": "sales"}),
+    check_case(CampaignFactory, "campaigns_campaign_status_valid", {"status": "RUNNING"}),
+    check_case(CampaignFactory, "campaigns_campaign_status_valid", {"status": "active"}),
+    check_case(ExperimentFactory, "campaigns_experiment_confidence_in_unit_interval", {"confidence": -0.1}),
+    check_case(ExperimentFactory, "campaigns_experiment_confidence_in_unit_interval", {"confidence": 1.1}),
+    check_case(ExperimentFactory, "campaigns_experiment_status_valid", {"status": "ACTIVE"}),
+    check_case(ExperimentFactory, "campaigns_experiment_variants_is_list", {"variants": {"id": "variant-a"}}, "object"),
+    check_case(ExperimentFactory, "campaigns_experiment_winner_is_a_variant", {"winner_variant_id": "variant-z"}),
+    check_case(ExperimentFactory, "campaigns_experiment_winner_is_a_variant", {"winner_variant_id": "Variant A"}),
+    check_case(
         ExperimentFactory,
         "campaigns_experiment_end_after_start",
         {"start_date": timezone.now(), "end_date": timezone.now() - ONE_DAY},
         label="end<start",
     ),
-    case(ConversionFactory, "campaigns_conversion_value_non_negative", {"value": Decimal("-0.01")}),
-    case(ConversionFactory, "campaigns_conversion_currency_iso4217", {"currency": "eur"}),
-    case(ConversionFactory, "campaigns_conversion_source_valid", {"source": "FACEBOOK"}),
+    check_case(ConversionFactory, "campaigns_conversion_value_non_negative", {"value": Decimal("-0.01")}),
+    check_case(ConversionFactory, "campaigns_conversion_currency_iso4217", {"currency": "eur"}),
+    check_case(ConversionFactory, "campaigns_conversion_source_valid", {"source": "FACEBOOK"}),
 ]
 UNIQUE_CONSTRAINTS_TESTED = {"campaigns_campaign_meta_campaign_id_unique", "campaigns_conversion_external_id_unique"}
 
 
 def test_every_declared_constraint_has_a_test():
-    declared = {c.name for model in (Campaign, Experiment, Conversion) for c in model._meta.constraints}
-    tested = {param.values[1] for param in CHECK_CASES} | UNIQUE_CONSTRAINTS_TESTED
-    assert declared == tested
+    assert (
+        constraints_of(Campaign, Experiment, Conversion) == cased_constraints(CHECK_CASES) | UNIQUE_CONSTRAINTS_TESTED
+    )
 
 
 @pytest.mark.parametrize(("factory", "constraint", "values"), CHECK_CASES)
 def test_check_constraint_rejects_bad_row(factory, constraint, values):
-    row = factory()
-    model = factory._meta.model
-    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
-        model._base_manager.filter(pk=row.pk).update(**values)
+    assert_check_rejects(factory, constraint, values)
 
 
 def test_campaign_meta_campaign_id_is_unique():
     CampaignFactory(meta_campaign_id="120210000000001")
-    with pytest.raises(IntegrityError, match="campaigns_campaign_meta_campaign_id_unique"), transaction.atomic():
+    with refused_by("campaigns_campaign_meta_campaign_id_unique"):
         CampaignFactory(meta_campaign_id="120210000000001")
 
 
@@ -93,7 +94,7 @@ def test_campaigns_without_a_meta_campaign_id_may_be_many():
 
 def test_conversion_external_id_is_unique():
     ConversionFactory(external_id="fb_evt_1")
-    with pytest.raises(IntegrityError, match="campaigns_conversion_external_id_unique"), transaction.atomic():
+    with refused_by("campaigns_conversion_external_id_unique"):
         ConversionFactory(external_id="fb_evt_1")
 
 
@@ -122,7 +123,7 @@ def test_experiment_winner_may_be_one_of_its_variants():
 def test_experiment_winner_must_be_a_variant_of_the_same_row():
     other = ExperimentFactory(variants=[{"id": "other-a", "name": "Other A"}])
     experiment = ExperimentFactory()
-    with pytest.raises(IntegrityError, match="campaigns_experiment_winner_is_a_variant"), transaction.atomic():
+    with refused_by("campaigns_experiment_winner_is_a_variant"):
         Experiment.objects.filter(pk=experiment.pk).update(winner_variant_id=other.variants[0]["id"])
 
 
@@ -134,9 +135,7 @@ class TestDeletingACampaign:
         assert conversion.campaign_id is None
 
     def test_deletes_its_experiments(self):
-        experiment = ExperimentFactory()
-        experiment.campaign.delete()
-        assert not Experiment.all_objects.filter(pk=experiment.pk).exists()
+        assert_deleting_parent_deletes(ExperimentFactory, "campaign")
 
     def test_deletes_its_soft_deleted_experiments_too(self):
         experiment = ExperimentFactory()

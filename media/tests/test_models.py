@@ -1,87 +1,83 @@
-"""Database-level rules of assets, clips, predictions and performance metrics.
-
-Bad rows are written with ``QuerySet.update()`` or ``save()`` so model validation is bypassed and only
-the database stands in the way; each write runs in its own savepoint so the test's transaction stays usable.
-"""
+"""Database-level rules of assets, clips, predictions and performance metrics (helpers: gateway.tests.model_helpers)."""
 
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.db.models import F
 
 from campaigns.factories import ConversionFactory
+from gateway.tests.model_helpers import (
+    assert_check_rejects,
+    assert_deleting_parent_deletes,
+    cased_constraints,
+    check_case,
+    constraints_of,
+    refused_by,
+)
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
 from media.models import UNIT_INTERVAL_SCORES, Asset, Clip, PerformanceMetric, Prediction
 
 pytestmark = pytest.mark.django_db
 
 
-def case(factory, constraint, values, label=None):
-    """A row of the check-constraint table: ``values`` written over a valid ``factory`` row break ``constraint``."""
-    label = label or ",".join(f"{field}={value}" for field, value in values.items())
-    return pytest.param(factory, constraint, values, id=f"{constraint}:{label}")
-
-
 def _score_cases():
     for field in UNIT_INTERVAL_SCORES:
         for value in (-0.01, 1.01):
-            yield case(ClipFactory, f"media_clip_{field}_in_unit_interval", {field: value})
+            yield check_case(ClipFactory, f"media_clip_{field}_in_unit_interval", {field: value})
 
 
 # (factory, constraint, values that break it). Several rows may cover one constraint from both sides.
 CHECK_CASES = [
-    case(AssetFactory, "media_asset_file_size_non_negative", {"file_size": -1}),
-    case(AssetFactory, "media_asset_duration_non_negative", {"duration": -0.5}),
-    case(AssetFactory, "media_asset_width_positive", {"width": 0}),
-    case(AssetFactory, "media_asset_height_positive", {"height": 0}),
-    case(AssetFactory, "media_asset_fps_positive", {"fps": 0}),
-    case(AssetFactory, "media_asset_bitrate_non_negative", {"bitrate": -1}),
-    case(AssetFactory, "media_asset_status_valid", {"status": "DELETED"}),
-    case(AssetFactory, "media_asset_status_valid", {"status": "ready"}),
-    case(ClipFactory, "media_clip_start_time_non_negative", {"start_time": -1.0}),
-    case(ClipFactory, "media_clip_end_after_start", {"end_time": F("start_time")}, label="end=start"),
-    case(ClipFactory, "media_clip_end_after_start", {"end_time": F("start_time") - 1}, label="end<start"),
-    case(ClipFactory, "media_clip_face_count_non_negative", {"face_count": -1}),
-    case(ClipFactory, "media_clip_rank_positive", {"rank": 0}),
-    case(ClipFactory, "media_clip_status_valid", {"status": "DRAFT"}),
+    check_case(AssetFactory, "media_asset_file_size_non_negative", {"file_size": -1}),
+    check_case(AssetFactory, "media_asset_duration_non_negative", {"duration": -0.5}),
+    check_case(AssetFactory, "media_asset_width_positive", {"width": 0}),
+    check_case(AssetFactory, "media_asset_height_positive", {"height": 0}),
+    check_case(AssetFactory, "media_asset_fps_positive", {"fps": 0}),
+    check_case(AssetFactory, "media_asset_bitrate_non_negative", {"bitrate": -1}),
+    check_case(AssetFactory, "media_asset_status_valid", {"status": "DELETED"}),
+    check_case(AssetFactory, "media_asset_status_valid", {"status": "ready"}),
+    check_case(ClipFactory, "media_clip_start_time_non_negative", {"start_time": -1.0}),
+    check_case(ClipFactory, "media_clip_end_after_start", {"end_time": F("start_time")}, label="end=start"),
+    check_case(ClipFactory, "media_clip_end_after_start", {"end_time": F("start_time") - 1}, label="end<start"),
+    check_case(ClipFactory, "media_clip_face_count_non_negative", {"face_count": -1}),
+    check_case(ClipFactory, "media_clip_rank_positive", {"rank": 0}),
+    check_case(ClipFactory, "media_clip_status_valid", {"status": "DRAFT"}),
     *_score_cases(),
-    case(PredictionFactory, "media_prediction_confidence_in_unit_interval", {"confidence": -0.1}),
-    case(PredictionFactory, "media_prediction_confidence_in_unit_interval", {"confidence": 1.1}),
-    case(PredictionFactory, "media_prediction_prediction_error_non_negative", {"prediction_error": -0.1}),
-    case(PerformanceMetricFactory, "media_performancemetric_impressions_non_negative", {"impressions": -1}),
-    case(PerformanceMetricFactory, "media_performancemetric_clicks_non_negative", {"clicks": -1}),
-    case(PerformanceMetricFactory, "media_performancemetric_conversions_non_negative", {"conversions": -1}),
-    case(PerformanceMetricFactory, "media_performancemetric_spend_non_negative", {"spend": Decimal("-0.01")}),
-    case(PerformanceMetricFactory, "media_performancemetric_revenue_non_negative", {"revenue": Decimal("-0.01")}),
+    check_case(PredictionFactory, "media_prediction_confidence_in_unit_interval", {"confidence": -0.1}),
+    check_case(PredictionFactory, "media_prediction_confidence_in_unit_interval", {"confidence": 1.1}),
+    check_case(PredictionFactory, "media_prediction_prediction_error_non_negative", {"prediction_error": -0.1}),
+    check_case(PerformanceMetricFactory, "media_performancemetric_impressions_non_negative", {"impressions": -1}),
+    check_case(PerformanceMetricFactory, "media_performancemetric_clicks_non_negative", {"clicks": -1}),
+    check_case(PerformanceMetricFactory, "media_performancemetric_conversions_non_negative", {"conversions": -1}),
+    check_case(PerformanceMetricFactory, "media_performancemetric_spend_non_negative", {"spend": Decimal("-0.01")}),
+    check_case(PerformanceMetricFactory, "media_performancemetric_revenue_non_negative", {"revenue": Decimal("-0.01")}),
 ]
 UNIQUE_CONSTRAINTS_TESTED = {"media_asset_gcs_url_unique", "media_performancemetric_asset_platform_date_unique"}
 
 
 def test_every_declared_constraint_has_a_test():
-    declared = {c.name for model in (Asset, Clip, Prediction, PerformanceMetric) for c in model._meta.constraints}
-    tested = {param.values[1] for param in CHECK_CASES} | UNIQUE_CONSTRAINTS_TESTED
-    assert declared == tested
+    assert (
+        constraints_of(Asset, Clip, Prediction, PerformanceMetric)
+        == cased_constraints(CHECK_CASES) | UNIQUE_CONSTRAINTS_TESTED
+    )
 
 
 @pytest.mark.parametrize(("factory", "constraint", "values"), CHECK_CASES)
 def test_check_constraint_rejects_bad_row(factory, constraint, values):
-    row = factory()
-    model = factory._meta.model
-    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
-        model._base_manager.filter(pk=row.pk).update(**values)
+    assert_check_rejects(factory, constraint, values)
 
 
 def test_asset_gcs_url_is_unique():
     existing = AssetFactory()
-    with pytest.raises(IntegrityError, match="media_asset_gcs_url_unique"), transaction.atomic():
+    with refused_by("media_asset_gcs_url_unique"):
         AssetFactory(gcs_url=existing.gcs_url)
 
 
 def test_performance_metric_is_unique_per_asset_platform_and_date():
     existing = PerformanceMetricFactory()
     constraint = "media_performancemetric_asset_platform_date_unique"
-    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+    with refused_by(constraint):
         PerformanceMetricFactory(asset=existing.asset, platform=existing.platform, date=existing.date)
 
 
@@ -132,26 +128,22 @@ class TestClipDuration:
 
 
 class TestDeletingAnAsset:
-    def test_deletes_its_clips(self):
-        clip = ClipFactory()
-        clip.asset.delete()
-        assert not Clip.all_objects.filter(pk=clip.pk).exists()
+    @pytest.mark.parametrize(
+        ("factory", "parent_path"),
+        [
+            pytest.param(ClipFactory, "asset", id="its_clips"),
+            pytest.param(PredictionFactory, "clip.asset", id="the_predictions_of_its_clips"),
+            pytest.param(PerformanceMetricFactory, "asset", id="its_performance_metrics"),
+        ],
+    )
+    def test_deletes(self, factory, parent_path):
+        assert_deleting_parent_deletes(factory, parent_path)
 
     def test_deletes_its_soft_deleted_clips_too(self):
         clip = ClipFactory()
         clip.soft_delete()
         clip.asset.delete()
         assert not Clip.all_objects.filter(pk=clip.pk).exists()
-
-    def test_deletes_the_predictions_of_its_clips(self):
-        prediction = PredictionFactory()
-        prediction.clip.asset.delete()
-        assert not Prediction.objects.filter(pk=prediction.pk).exists()
-
-    def test_deletes_its_performance_metrics(self):
-        metric = PerformanceMetricFactory()
-        metric.asset.delete()
-        assert not PerformanceMetric.objects.filter(pk=metric.pk).exists()
 
     def test_leaves_other_assets_clips_alone(self):
         kept = ClipFactory()
@@ -161,9 +153,7 @@ class TestDeletingAnAsset:
 
 class TestDeletingAClip:
     def test_deletes_its_predictions(self):
-        prediction = PredictionFactory()
-        prediction.clip.delete()
-        assert not Prediction.objects.filter(pk=prediction.pk).exists()
+        assert_deleting_parent_deletes(PredictionFactory, "clip")
 
     def test_keeps_the_conversions_attributed_to_it_without_attribution(self):
         clip = ClipFactory()

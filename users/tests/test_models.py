@@ -1,17 +1,15 @@
 """Database-level rules of users and API keys: every constraint, and what deleting a user takes with it.
 
-Bad rows are written with ``QuerySet.update()`` so model validation is bypassed and only the database
-stands in the way; each write runs in its own savepoint so the test's transaction stays usable.
+Helpers (refused writes, cascades): gateway.tests.model_helpers.
 """
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 
 from campaigns.factories import CampaignFactory
-from campaigns.models import Campaign
+from gateway.tests.model_helpers import assert_deleting_parent_deletes, constraints_of, refused_by
 from media.factories import AssetFactory, ClipFactory
-from media.models import Asset, Clip
+from media.models import Asset
 from users.choices import Role
 from users.factories import ApiKeyFactory, UserFactory
 from users.models import ApiKey, User
@@ -27,8 +25,7 @@ TESTED_CONSTRAINTS = {
 
 
 def test_every_declared_constraint_has_a_test():
-    declared = {constraint.name for model in (User, ApiKey) for constraint in model._meta.constraints}
-    assert declared == TESTED_CONSTRAINTS
+    assert constraints_of(User, ApiKey) == TESTED_CONSTRAINTS
 
 
 class TestUserConstraints:
@@ -36,13 +33,13 @@ class TestUserConstraints:
         UserFactory(email="ada@example.com")
         other = UserFactory(email="grace@example.com")
         # update() skips save()'s lower-casing, so only the Lower(email) index can catch this.
-        with pytest.raises(IntegrityError, match="users_user_email_ci_unique"), transaction.atomic():
+        with refused_by("users_user_email_ci_unique"):
             User.all_objects.filter(pk=other.pk).update(email="ADA@Example.COM")
 
     @pytest.mark.parametrize("role", ["SUPERUSER", "admin", ""])
     def test_role_must_be_a_known_upper_case_role(self, role):
         user = UserFactory()
-        with pytest.raises(IntegrityError, match="users_user_role_valid"), transaction.atomic():
+        with refused_by("users_user_role_valid"):
             User.all_objects.filter(pk=user.pk).update(role=role)
 
 
@@ -50,36 +47,28 @@ class TestApiKeyConstraints:
     def test_prefix_is_unique(self):
         first = ApiKeyFactory()
         second = ApiKeyFactory()
-        with pytest.raises(IntegrityError, match="users_apikey_prefix_unique"), transaction.atomic():
+        with refused_by("users_apikey_prefix_unique"):
             ApiKey.objects.filter(pk=second.pk).update(prefix=first.prefix)
 
     @pytest.mark.parametrize("prefix", ["", "gv_short"])
     def test_prefix_has_exactly_twelve_characters(self, prefix):
         api_key = ApiKeyFactory()
-        with pytest.raises(IntegrityError, match="users_apikey_prefix_length"), transaction.atomic():
+        with refused_by("users_apikey_prefix_length"):
             ApiKey.objects.filter(pk=api_key.pk).update(prefix=prefix)
 
 
 class TestDeletingAUser:
-    def test_deletes_their_assets(self):
-        asset = AssetFactory()
-        asset.user.delete()
-        assert not Asset.all_objects.filter(pk=asset.pk).exists()
-
-    def test_deletes_the_clips_of_their_assets(self):
-        clip = ClipFactory()
-        clip.asset.user.delete()
-        assert not Clip.all_objects.filter(pk=clip.pk).exists()
-
-    def test_deletes_their_campaigns(self):
-        campaign = CampaignFactory()
-        campaign.user.delete()
-        assert not Campaign.all_objects.filter(pk=campaign.pk).exists()
-
-    def test_deletes_their_api_keys(self):
-        api_key = ApiKeyFactory()
-        api_key.user.delete()
-        assert not ApiKey.objects.filter(pk=api_key.pk).exists()
+    @pytest.mark.parametrize(
+        ("factory", "parent_path"),
+        [
+            pytest.param(AssetFactory, "user", id="their_assets"),
+            pytest.param(ClipFactory, "asset.user", id="the_clips_of_their_assets"),
+            pytest.param(CampaignFactory, "user", id="their_campaigns"),
+            pytest.param(ApiKeyFactory, "user", id="their_api_keys"),
+        ],
+    )
+    def test_deletes(self, factory, parent_path):
+        assert_deleting_parent_deletes(factory, parent_path)
 
     def test_leaves_other_users_rows_alone(self):
         doomed, kept = UserFactory(), UserFactory()
