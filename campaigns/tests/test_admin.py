@@ -9,10 +9,11 @@ from gateway.tests.admin_helpers import (
     add_url,
     change_url,
     changelist_url,
-    form_data,
+    form_errors,
     messages_of,
-    queries_for,
+    post_change_form,
     run_action,
+    same_query_count,
 )
 from media.factories import ClipFactory
 
@@ -162,18 +163,16 @@ class TestQueryCounts:
     @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
     def test_changelist(self, admin_client, model):
         self.rows(5)
-        few = queries_for(admin_client, changelist_url(model))
-        self.rows(45)
-        assert queries_for(admin_client, changelist_url(model)) == few
+        with same_query_count(admin_client, changelist_url(model)):
+            self.rows(45)
 
     def test_campaign_change_form(self, admin_client):
         campaign = CampaignFactory()
         ExperimentFactory.create_batch(2, campaign=campaign)
         ConversionFactory.create_batch(2, campaign=campaign, attributed_clip=ClipFactory())
-        few = queries_for(admin_client, change_url(Campaign, campaign.pk))
-        ExperimentFactory.create_batch(30, campaign=campaign)
-        ConversionFactory.create_batch(30, campaign=campaign, attributed_clip=ClipFactory())
-        assert queries_for(admin_client, change_url(Campaign, campaign.pk)) == few
+        with same_query_count(admin_client, change_url(Campaign, campaign.pk)):
+            ExperimentFactory.create_batch(30, campaign=campaign)
+            ConversionFactory.create_batch(30, campaign=campaign, attributed_clip=ClipFactory())
 
 
 class TestInlines:
@@ -293,33 +292,26 @@ class TestActions:
 class TestForms:
     def test_bad_json_in_variants_is_a_form_error(self, admin_client, campaign_rows):
         experiment = campaign_rows["experiment"]
-        data = form_data(admin_client.get(change_url(Experiment, experiment.pk)))
-        data["variants"] = "[{'id': 'a'}]"
-        response = admin_client.post(change_url(Experiment, experiment.pk), data)
+        response = post_change_form(admin_client, experiment, variants="[{'id': 'a'}]")
         assert response.status_code == 200
-        assert "variants" in response.context["adminform"].form.errors
+        assert "variants" in form_errors(response)
 
     def test_variants_with_duplicate_ids_are_a_form_error(self, admin_client, campaign_rows):
         experiment = campaign_rows["experiment"]
-        data = form_data(admin_client.get(change_url(Experiment, experiment.pk)))
-        data["variants"] = '[{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]'
-        response = admin_client.post(change_url(Experiment, experiment.pk), data)
+        response = post_change_form(
+            admin_client, experiment, variants='[{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]'
+        )
         assert response.status_code == 200
-        assert "Variant id 'a' is used twice." in response.context["adminform"].form.errors["variants"]
+        assert "Variant id 'a' is used twice." in form_errors(response)["variants"]
 
     def test_target_locations_must_be_a_list(self, admin_client, campaign_rows):
         campaign = campaign_rows["campaign"]
-        data = form_data(admin_client.get(change_url(Campaign, campaign.pk)))
-        data["target_locations"] = '{"country": "US"}'
-        response = admin_client.post(change_url(Campaign, campaign.pk), data)
-        assert response.context["adminform"].form.errors["target_locations"] == ["Must be a JSON array."]
+        response = post_change_form(admin_client, campaign, target_locations='{"country": "US"}')
+        assert form_errors(response)["target_locations"] == ["Must be a JSON array."]
 
     def test_campaign_edit_saves(self, admin_client, campaign_rows):
         campaign = campaign_rows["campaign"]
-        data = form_data(admin_client.get(change_url(Campaign, campaign.pk)))
-        data["name"] = "Summer launch 2"
-        data["target_locations"] = '["US", "CA"]'
-        response = admin_client.post(change_url(Campaign, campaign.pk), data)
-        assert response.status_code == 302, response.context["adminform"].form.errors
+        response = post_change_form(admin_client, campaign, name="Summer launch 2", target_locations='["US", "CA"]')
+        assert response.status_code == 302, form_errors(response)
         campaign.refresh_from_db()
         assert (campaign.name, campaign.target_locations) == ("Summer launch 2", ["US", "CA"])

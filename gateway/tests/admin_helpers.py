@@ -2,6 +2,7 @@
 
 import html
 import re
+from contextlib import contextmanager
 
 from django import forms
 from django.contrib.admin import helpers
@@ -25,6 +26,14 @@ def queries_for(client, url: str) -> int:
         response = client.get(url)
     assert response.status_code == 200
     return len(captured.captured_queries)
+
+
+@contextmanager
+def same_query_count(client, url: str):
+    """The page at ``url`` runs as many queries after the block (which adds rows) as before it: none per row."""
+    few = queries_for(client, url)
+    yield
+    assert queries_for(client, url) == few
 
 
 def run_action(client, model, action: str, objects, *, follow: bool = True, url_params: dict | None = None, **data):
@@ -77,6 +86,23 @@ def form_data(response) -> dict:
     return data
 
 
+def post_change_form(client, obj, **changes):
+    """POST ``obj``'s unchanged change form as a browser would, with ``changes`` (a value of None unticks a box)."""
+    url = change_url(type(obj), obj.pk)
+    data = form_data(client.get(url))
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return client.post(url, data)
+
+
+def form_errors(response) -> dict:
+    """The errors of the change or add form ``response`` shows again."""
+    return response.context["adminform"].form.errors
+
+
 def staff_user(*permissions: str, **fields):
     """A non-superuser staff member holding ``permissions`` ("app_label.codename")."""
     user = UserFactory(is_staff=True, **fields)
@@ -91,8 +117,11 @@ __all__ = [
     "change_url",
     "changelist_url",
     "form_data",
+    "form_errors",
     "messages_of",
+    "post_change_form",
     "queries_for",
     "run_action",
+    "same_query_count",
     "staff_user",
 ]

@@ -4,10 +4,11 @@ from gateway.tests.admin_helpers import (
     add_url,
     change_url,
     changelist_url,
-    form_data,
+    form_errors,
     messages_of,
-    queries_for,
+    post_change_form,
     run_action,
+    same_query_count,
 )
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument, KnowledgeDocumentVersion
@@ -96,25 +97,21 @@ class TestChangelist:
                 document.save()
 
         add(5)
-        few = queries_for(admin_client, changelist_url(model))
-        add(45)
-        assert queries_for(admin_client, changelist_url(model)) == few
+        with same_query_count(admin_client, changelist_url(model)):
+            add(45)
 
     def test_change_form_query_count_is_fixed(self, admin_client, documents):
         document = documents["hooks"]
-        few = queries_for(admin_client, change_url(KnowledgeDocument, document.pk))
-        for index in range(25):
-            document.content = f"Revision {index}"
-            document.save()
-        assert queries_for(admin_client, change_url(KnowledgeDocument, document.pk)) == few
+        with same_query_count(admin_client, change_url(KnowledgeDocument, document.pk)):
+            for index in range(25):
+                document.content = f"Revision {index}"
+                document.save()
 
 
 class TestEditing:
     def test_edit_records_the_staff_user_in_the_history(self, admin_client, admin_user, documents):
         document = documents["plain"]
-        data = form_data(admin_client.get(change_url(KnowledgeDocument, document.pk)))
-        data["content"] = "Spend evenly, and watch the pacing."
-        response = admin_client.post(change_url(KnowledgeDocument, document.pk), data)
+        response = post_change_form(admin_client, document, content="Spend evenly, and watch the pacing.")
         assert response.status_code == 302
         document.refresh_from_db()
         assert document.version == 2
@@ -123,11 +120,9 @@ class TestEditing:
 
     def test_bad_metadata_json_is_a_form_error(self, admin_client, documents):
         document = documents["plain"]
-        data = form_data(admin_client.get(change_url(KnowledgeDocument, document.pk)))
-        data["metadata"] = '{"a": }'
-        response = admin_client.post(change_url(KnowledgeDocument, document.pk), data)
+        response = post_change_form(admin_client, document, metadata='{"a": }')
         assert response.status_code == 200
-        assert "metadata" in response.context["adminform"].form.errors
+        assert "metadata" in form_errors(response)
 
     def test_add_document(self, admin_client):
         response = admin_client.post(
@@ -143,7 +138,7 @@ class TestEditing:
                 "versions-INITIAL_FORMS": "0",
             },
         )
-        assert response.status_code == 302, response.context["adminform"].form.errors
+        assert response.status_code == 302, form_errors(response)
         document = KnowledgeDocument.objects.get(name="New guide")
         assert (document.tags, document.metadata, document.version) == (["a", "b"], {"source": "wiki"}, 1)
 

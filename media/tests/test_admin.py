@@ -5,9 +5,11 @@ from gateway.tests.admin_helpers import (
     change_url,
     changelist_url,
     form_data,
+    form_errors,
     messages_of,
-    queries_for,
+    post_change_form,
     run_action,
+    same_query_count,
     staff_user,
 )
 from media.choices import AssetStatus, ClipStatus
@@ -156,24 +158,21 @@ class TestQueryCounts:
     def test_changelist(self, admin_client, model):
         self.clips(5)
         PerformanceMetricFactory.create_batch(5)
-        few = queries_for(admin_client, changelist_url(model))
-        self.clips(45)
-        PerformanceMetricFactory.create_batch(45)
-        assert queries_for(admin_client, changelist_url(model)) == few
+        with same_query_count(admin_client, changelist_url(model)):
+            self.clips(45)
+            PerformanceMetricFactory.create_batch(45)
 
     def test_asset_change_form(self, admin_client):
         asset = AssetFactory()
         ClipFactory.create_batch(2, asset=asset)
-        few = queries_for(admin_client, change_url(Asset, asset.pk))
-        ClipFactory.create_batch(30, asset=asset)
-        assert queries_for(admin_client, change_url(Asset, asset.pk)) == few
+        with same_query_count(admin_client, change_url(Asset, asset.pk)):
+            ClipFactory.create_batch(30, asset=asset)
 
     def test_clip_change_form(self, admin_client):
         clip = ClipFactory()
         PredictionFactory.create_batch(2, clip=clip)
-        few = queries_for(admin_client, change_url(Clip, clip.pk))
-        PredictionFactory.create_batch(30, clip=clip)
-        assert queries_for(admin_client, change_url(Clip, clip.pk)) == few
+        with same_query_count(admin_client, change_url(Clip, clip.pk)):
+            PredictionFactory.create_batch(30, clip=clip)
 
 
 class TestInlines:
@@ -280,19 +279,15 @@ class TestActions:
 class TestForms:
     def test_bad_json_is_a_form_error(self, admin_client, media_rows):
         clip = media_rows["clips"][0]
-        data = form_data(admin_client.get(change_url(Clip, clip.pk)))
-        data["features"] = '{"faces": 2,'
-        response = admin_client.post(change_url(Clip, clip.pk), data)
+        response = post_change_form(admin_client, clip, features='{"faces": 2,')
         assert response.status_code == 200
-        assert "features" in response.context["adminform"].form.errors
+        assert "features" in form_errors(response)
         assert b"{&quot;faces&quot;: 2," in response.content
 
     def test_json_of_the_wrong_shape_is_a_form_error(self, admin_client, media_rows):
         clip = media_rows["clips"][0]
-        data = form_data(admin_client.get(change_url(Clip, clip.pk)))
-        data["features"] = "[1, 2]"
-        response = admin_client.post(change_url(Clip, clip.pk), data)
-        assert response.context["adminform"].form.errors["features"] == ["Must be a JSON object."]
+        response = post_change_form(admin_client, clip, features="[1, 2]")
+        assert form_errors(response)["features"] == ["Must be a JSON object."]
 
     def test_json_is_shown_pretty_printed(self, admin_client):
         clip = ClipFactory(features={"faces": 2, "objects": ["car"]})
@@ -301,28 +296,22 @@ class TestForms:
 
     def test_edited_scores_go_through_the_service(self, admin_client):
         clip = ClipFactory(status=ClipStatus.PENDING, score=None)
-        data = form_data(admin_client.get(change_url(Clip, clip.pk)))
-        data["score"] = "0.8"
-        response = admin_client.post(change_url(Clip, clip.pk), data)
+        response = post_change_form(admin_client, clip, score="0.8")
         assert response.status_code == 302
         clip.refresh_from_db()
         assert (clip.score, clip.status) == (0.8, ClipStatus.SCORED)
 
     def test_out_of_range_score_is_a_form_error(self, admin_client):
         clip = ClipFactory()
-        data = form_data(admin_client.get(change_url(Clip, clip.pk)))
-        data["score"] = "1.5"
-        response = admin_client.post(change_url(Clip, clip.pk), data)
+        response = post_change_form(admin_client, clip, score="1.5")
         assert response.status_code == 200
-        assert response.context["adminform"].form.errors
+        assert form_errors(response)
 
     def test_edited_actuals_recompute_the_prediction_error(self, admin_client):
         prediction = PredictionFactory(predicted_roas=2.0, predicted_ctr=None, predicted_cpc=None)
         prediction.predicted_cpa = prediction.predicted_engagement = None
         prediction.save()
-        data = form_data(admin_client.get(change_url(Prediction, prediction.pk)))
-        data["actual_roas"] = "4.0"
-        response = admin_client.post(change_url(Prediction, prediction.pk), data)
+        response = post_change_form(admin_client, prediction, actual_roas="4.0")
         assert response.status_code == 302
         prediction.refresh_from_db()
         assert prediction.prediction_error == pytest.approx(0.5)
@@ -343,5 +332,5 @@ class TestForms:
             "clips-INITIAL_FORMS": "0",
         }
         response = admin_client.post(add_url(Asset), data)
-        assert response.status_code == 302, response.context["adminform"].form.errors
+        assert response.status_code == 302, form_errors(response)
         assert Asset.objects.get(gcs_url="gs://bucket/new.mp4").metadata == {}

@@ -4,10 +4,12 @@ from gateway.tests.admin_helpers import (
     add_url,
     change_url,
     changelist_url,
-    form_data,
+    form_errors,
     messages_of,
+    post_change_form,
     queries_for,
     run_action,
+    same_query_count,
     staff_user,
 )
 from media.factories import AssetFactory
@@ -103,25 +105,22 @@ class TestChangelists:
     def test_user_changelist_query_count_is_fixed(self, admin_client):
         for _ in range(5):
             ApiKeyFactory()
-        few = queries_for(admin_client, changelist_url(User))
-        for _ in range(45):
-            ApiKeyFactory()
-        assert queries_for(admin_client, changelist_url(User)) == few
+        with same_query_count(admin_client, changelist_url(User)):
+            for _ in range(45):
+                ApiKeyFactory()
         assert queries_for(admin_client, changelist_url(ApiKey)) == queries_for(admin_client, changelist_url(ApiKey))
 
     def test_api_key_changelist_query_count_is_fixed(self, admin_client):
         for _ in range(5):
             ApiKeyFactory()
-        few = queries_for(admin_client, changelist_url(ApiKey))
-        for _ in range(45):
-            ApiKeyFactory()
-        assert queries_for(admin_client, changelist_url(ApiKey)) == few
+        with same_query_count(admin_client, changelist_url(ApiKey)):
+            for _ in range(45):
+                ApiKeyFactory()
 
     def test_user_change_form_query_count_is_fixed(self, admin_client, user_rows):
         owner = user_rows["owner"]
-        few = queries_for(admin_client, change_url(User, owner.pk))
-        ApiKeyFactory.create_batch(25, user=owner)
-        assert queries_for(admin_client, change_url(User, owner.pk)) == few
+        with same_query_count(admin_client, change_url(User, owner.pk)):
+            ApiKeyFactory.create_batch(25, user=owner)
 
 
 class TestApiKeys:
@@ -174,9 +173,7 @@ class TestApiKeys:
 
     def test_editing_a_key_keeps_its_hash(self, admin_client, user_rows):
         key = user_rows["keys"][0]
-        data = form_data(admin_client.get(change_url(ApiKey, key.pk)))
-        data["name"] = "CI (renamed)"
-        response = admin_client.post(change_url(ApiKey, key.pk), data)
+        response = post_change_form(admin_client, key, name="CI (renamed)")
         assert response.status_code == 302
         key.refresh_from_db()
         assert key.name == "CI (renamed)"
@@ -198,7 +195,7 @@ class TestUsers:
                 "api_keys-INITIAL_FORMS": "0",
             },
         )
-        assert response.status_code == 302, response.context["adminform"].form.errors
+        assert response.status_code == 302, form_errors(response)
         user = User.objects.get(email="new.person@example.com")
         assert user.check_password("a-long-Passw0rd!")
         assert user.role == Role.ENTERPRISE
@@ -209,15 +206,13 @@ class TestUsers:
             {"email": "OWNER@example.com", "name": "Dup", "role": Role.USER, "usable_password": "false"},
         )
         assert response.status_code == 200
-        assert response.context["adminform"].form.errors
+        assert form_errors(response)
 
     def test_bad_settings_json_is_a_form_error(self, admin_client, user_rows):
         owner = user_rows["owner"]
-        data = form_data(admin_client.get(change_url(User, owner.pk)))
-        data["settings"] = "{not json}"
-        response = admin_client.post(change_url(User, owner.pk), data)
+        response = post_change_form(admin_client, owner, settings="{not json}")
         assert response.status_code == 200
-        assert "settings" in response.context["adminform"].form.errors
+        assert "settings" in form_errors(response)
 
     def test_soft_delete_and_restore_user(self, admin_client, user_rows):
         owner = user_rows["owner"]
@@ -306,17 +301,6 @@ def add_user_data(**overrides):
     return data
 
 
-def change_user(client, user, **changes):
-    """POST the change form of ``user`` with ``changes`` (a value of None unticks a checkbox)."""
-    data = form_data(client.get(change_url(User, user.pk)))
-    for name, value in changes.items():
-        if value is None:
-            data.pop(name, None)
-        else:
-            data[name] = value
-    return client.post(change_url(User, user.pk), data)
-
-
 class TestRolesInTheConsole:
     def test_staff_and_superuser_status_are_read_only(self, admin_client, user_rows):
         form = admin_client.get(change_url(User, user_rows["owner"].pk)).context["adminform"].form
@@ -324,13 +308,13 @@ class TestRolesInTheConsole:
 
     def test_making_a_user_admin_gives_staff_and_superuser(self, admin_client, user_rows):
         owner = user_rows["owner"]
-        assert change_user(admin_client, owner, role=Role.ADMIN).status_code == 302
+        assert post_change_form(admin_client, owner, role=Role.ADMIN).status_code == 302
         owner.refresh_from_db()
         assert (owner.role, owner.is_staff, owner.is_superuser) == (Role.ADMIN, True, True)
 
     def test_demoting_an_admin_clears_staff_and_superuser(self, admin_client):
         other = AdminUserFactory()
-        assert change_user(admin_client, other, role=Role.ENTERPRISE).status_code == 302
+        assert post_change_form(admin_client, other, role=Role.ENTERPRISE).status_code == 302
         other.refresh_from_db()
         assert (other.role, other.is_staff, other.is_superuser) == (Role.ENTERPRISE, False, False)
 
@@ -341,15 +325,15 @@ class TestRolesInTheConsole:
         assert (created.is_staff, created.is_superuser, created.has_usable_password()) == (True, True, False)
 
     def test_the_last_admin_cannot_demote_themselves(self, admin_client, admin_user):
-        response = change_user(admin_client, admin_user, role=Role.USER)
+        response = post_change_form(admin_client, admin_user, role=Role.USER)
         assert response.status_code == 200
-        assert "the last active ADMIN" in response.context["adminform"].form.errors["role"][0]
+        assert "the last active ADMIN" in form_errors(response)["role"][0]
         assert User.objects.get(pk=admin_user.pk).role == Role.ADMIN
 
     def test_the_last_admin_cannot_deactivate_themselves(self, admin_client, admin_user):
-        response = change_user(admin_client, admin_user, is_active=None)
+        response = post_change_form(admin_client, admin_user, is_active=None)
         assert response.status_code == 200
-        assert "the last active ADMIN" in response.context["adminform"].form.errors["is_active"][0]
+        assert "the last active ADMIN" in form_errors(response)["is_active"][0]
         assert User.objects.get(pk=admin_user.pk).is_active is True
 
     def test_the_last_admin_cannot_be_soft_deleted_by_the_action(self, admin_client, admin_user):
@@ -414,7 +398,7 @@ class TestRolesInTheConsole:
     def test_a_refusal_the_change_form_did_not_foresee_saves_nothing(self, admin_client, admin_user, monkeypatch):
         """As when another ADMIN is demoted between the form's check and the save: the service decides."""
         monkeypatch.setattr("users.admin.user_check_last_admin", lambda **kwargs: None)
-        response = change_user(admin_client, admin_user, role=Role.USER, name="Not saved")
+        response = post_change_form(admin_client, admin_user, role=Role.USER, name="Not saved")
         assert response.status_code == 302
         assert any(message.startswith("Not saved:") for message in messages_of(admin_client.get(response["Location"])))
         admin_user.refresh_from_db()
@@ -454,7 +438,7 @@ class TestRolesInTheConsole:
 
     def test_demoting_oneself_ends_ones_console_session(self, admin_client, admin_user):
         AdminUserFactory()
-        assert change_user(admin_client, admin_user, role=Role.USER).status_code == 302
+        assert post_change_form(admin_client, admin_user, role=Role.USER).status_code == 302
         response = admin_client.get("/admin/")
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
@@ -464,18 +448,18 @@ class TestEmailsInTheConsole:
     def test_a_domain_mixing_scripts_is_a_form_error(self, admin_client):
         response = admin_client.post(add_url(User), add_user_data(email="boss@gеminivideo.ai"))
         assert response.status_code == 200
-        assert "mixes letters of different scripts" in response.context["adminform"].form.errors["email"][0]
+        assert "mixes letters of different scripts" in form_errors(response)["email"][0]
         assert not User.all_objects.filter(name="New Person").exists()
 
     def test_the_fullwidth_spelling_of_a_taken_email_is_a_form_error(self, admin_client, user_rows):
         response = admin_client.post(add_url(User), add_user_data(email="ｏｗｎｅｒ@ｅｘａｍｐｌｅ．ｃｏｍ"))
         assert response.status_code == 200
-        assert response.context["adminform"].form.errors["email"] == ["A user with this email already exists."]
+        assert form_errors(response)["email"] == ["A user with this email already exists."]
 
     def test_the_email_of_a_deleted_user_is_a_form_error(self, admin_client, user_rows):
         response = admin_client.post(add_url(User), add_user_data(email="Gone@Example.com"))
         assert response.status_code == 200
-        assert response.context["adminform"].form.errors["email"] == ["A user with this email already exists."]
+        assert form_errors(response)["email"] == ["A user with this email already exists."]
 
     def test_a_non_latin_domain_is_stored_as_punycode(self, admin_client):
         assert admin_client.post(add_url(User), add_user_data(email="ivan@пример.рф")).status_code == 302
@@ -483,7 +467,7 @@ class TestEmailsInTheConsole:
 
     def test_changing_an_email_to_a_lookalike_is_a_form_error(self, admin_client, user_rows):
         owner = user_rows["owner"]
-        response = change_user(admin_client, owner, email="owner@examplе.com")  # Cyrillic "е"
+        response = post_change_form(admin_client, owner, email="owner@examplе.com")  # Cyrillic "е"
         assert response.status_code == 200
-        assert "email" in response.context["adminform"].form.errors
+        assert "email" in form_errors(response)
         assert User.objects.get(pk=owner.pk).email == "owner@example.com"
