@@ -4,6 +4,7 @@ import html
 import re
 from contextlib import contextmanager
 
+import pytest
 from django import forms
 from django.contrib.admin import helpers
 from django.contrib.auth.models import Permission
@@ -103,6 +104,26 @@ def form_errors(response) -> dict:
     return response.context["adminform"].form.errors
 
 
+def assert_form_error(response, field: str):
+    """The form came back (no redirect) with an error on ``field``; its errors, for further checks."""
+    assert response.status_code == 200
+    assert field in form_errors(response)
+    return form_errors(response)[field]
+
+
+def assert_shows_deleted(client, obj):
+    """``obj``'s change form renders and says it was soft-deleted; the response, for further checks."""
+    response = client.get(change_url(type(obj), obj.pk))
+    assert response.status_code == 200
+    assert b"was deleted (soft delete," in response.content
+    return response
+
+
+def each_model(models):
+    """Parametrize a test over admin ``models``, each named in the test id."""
+    return pytest.mark.parametrize("model", models, ids=lambda model: model.__name__)
+
+
 def staff_user(*permissions: str, **fields):
     """A non-superuser staff member holding ``permissions`` ("app_label.codename")."""
     user = UserFactory(is_staff=True, **fields)
@@ -114,8 +135,11 @@ def staff_user(*permissions: str, **fields):
 
 __all__ = [
     "add_url",
+    "assert_form_error",
+    "assert_shows_deleted",
     "change_url",
     "changelist_url",
+    "each_model",
     "form_data",
     "form_errors",
     "messages_of",

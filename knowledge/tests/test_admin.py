@@ -2,8 +2,10 @@ import pytest
 
 from gateway.tests.admin_helpers import (
     add_url,
+    assert_form_error,
     change_url,
     changelist_url,
+    each_model,
     form_errors,
     messages_of,
     post_change_form,
@@ -40,7 +42,7 @@ def documents():
 
 
 class TestPagesRender:
-    @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+    @each_model(MODELS)
     @pytest.mark.parametrize("params", [{}, {"q": "hook"}, {"q": "0123abcd"}, {"o": "2"}], ids=str)
     def test_changelist(self, admin_client, documents, model, params):
         assert admin_client.get(changelist_url(model, **params)).status_code == 200
@@ -88,7 +90,7 @@ class TestChangelist:
         row = admin_client.get(changelist_url(KnowledgeDocument)).context["cl"].result_list[0]
         assert {"content", "embedding", "search_vector"} <= row.get_deferred_fields()
 
-    @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+    @each_model(MODELS)
     def test_query_count_is_fixed(self, admin_client, model):
         def add(count):
             for _ in range(count):
@@ -121,8 +123,7 @@ class TestEditing:
     def test_bad_metadata_json_is_a_form_error(self, admin_client, documents):
         document = documents["plain"]
         response = post_change_form(admin_client, document, metadata='{"a": }')
-        assert response.status_code == 200
-        assert "metadata" in form_errors(response)
+        assert_form_error(response, "metadata")
 
     def test_add_document(self, admin_client):
         response = admin_client.post(

@@ -2,8 +2,11 @@ import pytest
 
 from gateway.tests.admin_helpers import (
     add_url,
+    assert_form_error,
+    assert_shows_deleted,
     change_url,
     changelist_url,
+    each_model,
     form_data,
     form_errors,
     messages_of,
@@ -40,34 +43,32 @@ def action_names(client, model) -> set[str]:
 
 
 class TestPagesRender:
-    @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+    @each_model(MODELS)
     @pytest.mark.parametrize("params", [{}, {"q": "launch"}, {"q": "0123abcd"}, {"o": "2"}], ids=str)
     def test_changelist(self, admin_client, media_rows, model, params):
         response = admin_client.get(changelist_url(model, **params))
         assert response.status_code == 200
 
-    @pytest.mark.parametrize("model", [Asset, Clip], ids=lambda model: model.__name__)
+    @each_model([Asset, Clip])
     @pytest.mark.parametrize("deleted", ["yes", "all"])
     def test_changelist_with_deleted_rows(self, admin_client, media_rows, model, deleted):
         params = {"deleted": deleted}
         response = admin_client.get(changelist_url(model, **params))
         assert response.status_code == 200
 
-    @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+    @each_model(MODELS)
     def test_add_form(self, admin_client, media_rows, model):
         assert admin_client.get(add_url(model)).status_code == 200
 
-    @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+    @each_model(MODELS)
     def test_change_form(self, admin_client, media_rows, model):
         obj = model._base_manager.first()
         assert admin_client.get(change_url(model, obj.pk)).status_code == 200
 
-    @pytest.mark.parametrize("model", [Asset, Clip], ids=lambda model: model.__name__)
+    @each_model([Asset, Clip])
     def test_change_form_of_deleted_row_says_deleted(self, admin_client, media_rows, model):
         obj = model.all_objects.filter(deleted_at__isnull=False).first()
-        response = admin_client.get(change_url(model, obj.pk))
-        assert response.status_code == 200
-        assert b"was deleted (soft delete," in response.content
+        response = assert_shows_deleted(admin_client, obj)
         assert b"Restore" in response.content
 
     def test_date_hierarchy_drill_down(self, admin_client, media_rows):
@@ -154,7 +155,7 @@ class TestQueryCounts:
         for index in range(count):
             PredictionFactory(clip=ClipFactory(asset=assets[index % 3]))
 
-    @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+    @each_model(MODELS)
     def test_changelist(self, admin_client, model):
         self.clips(5)
         PerformanceMetricFactory.create_batch(5)
@@ -280,8 +281,7 @@ class TestForms:
     def test_bad_json_is_a_form_error(self, admin_client, media_rows):
         clip = media_rows["clips"][0]
         response = post_change_form(admin_client, clip, features='{"faces": 2,')
-        assert response.status_code == 200
-        assert "features" in form_errors(response)
+        assert_form_error(response, "features")
         assert b"{&quot;faces&quot;: 2," in response.content
 
     def test_json_of_the_wrong_shape_is_a_form_error(self, admin_client, media_rows):
