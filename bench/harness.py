@@ -139,14 +139,9 @@ def format_table(title: str, rows: list[Row]) -> str:
     header = f"{'benchmark':<58}{'figure':>15}{'baseline':>15}{'ratio':>8}{'queries':>8}  {'target':<26}result"
     lines = [title, header, "-" * len(header)]
     for row in rows:
+        figure, baseline, ratio, queries = _cells(row)
         verdict = {True: "met", False: "MISSED", None: "-"}[row.met]
-        ratio = f"{row.ratio:.2f}" if row.ratio is not None else "-"
-        queries = str(row.queries) if row.queries is not None else "-"
-        baseline = _number(row.baseline, row.unit) if row.baseline is not None else "-"
-        lines.append(
-            f"{row.name:<58}{_number(row.figure, row.unit):>15}{baseline:>15}{ratio:>8}{queries:>8}  "
-            f"{row.target:<26}{verdict}"
-        )
+        lines.append(f"{row.name:<58}{figure:>15}{baseline:>15}{ratio:>8}{queries:>8}  {row.target:<26}{verdict}")
     return "\n".join(lines)
 
 
@@ -157,15 +152,20 @@ def markdown_table(rows: list[Row]) -> str:
         "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for row in rows:
+        figure, baseline, ratio, queries = _cells(row)
         verdict = {True: "met", False: "**missed**", None: "-"}[row.met]
-        ratio = f"{row.ratio:.2f}" if row.ratio is not None else "-"
-        queries = str(row.queries) if row.queries is not None else "-"
-        baseline = _number(row.baseline, row.unit) if row.baseline is not None else "-"
         lines.append(
-            f"| {row.name} | {_number(row.figure, row.unit)} | {baseline} | {ratio} | {queries} | "
-            f"{row.target.replace('|', '/')} | {verdict} |"
+            f"| {row.name} | {figure} | {baseline} | {ratio} | {queries} | {row.target.replace('|', '/')} | {verdict} |"
         )
     return "\n".join(lines)
+
+
+def _cells(row: Row) -> tuple[str, str, str, str]:
+    """The figure, baseline, ratio and query count of ``row`` as both tables show them ("-" when unknown)."""
+    baseline = _number(row.baseline, row.unit) if row.baseline is not None else "-"
+    ratio = f"{row.ratio:.2f}" if row.ratio is not None else "-"
+    queries = str(row.queries) if row.queries is not None else "-"
+    return _number(row.figure, row.unit), baseline, ratio, queries
 
 
 def _number(value: float, unit: str) -> str:
