@@ -115,8 +115,7 @@ def user_soft_delete(*, user: User, actor: User | None = None) -> User:
 
     Refused (``ValidationError``) for the last active ADMIN and for ``actor`` deleting themselves.
     """
-    user_admins_lock()
-    row = lock_row(user)
+    row = _lock_for_delete(user)
     if row.deleted_at is None:
         user_check_deletable(user=row, actor=actor)
         row.soft_delete()
@@ -131,11 +130,16 @@ def user_hard_delete(*, user: User, actor: User | None = None) -> None:
 
     Refused (``ValidationError``) for the last active ADMIN and for ``actor`` deleting themselves.
     """
-    user_admins_lock()
-    row = lock_row(user)
+    row = _lock_for_delete(user)
     user_check_deletable(user=row, actor=actor)
     user_sessions_end(user=row)
     row.delete()
+
+
+def _lock_for_delete(user: User) -> User:
+    """Lock the active ADMINs, then ``user``'s row (the order every ADMIN-changing write keeps); the row."""
+    user_admins_lock()
+    return lock_row(user)
 
 
 def user_admins_lock() -> list:
