@@ -18,23 +18,40 @@ from media.services import (
 
 pytestmark = pytest.mark.django_db
 
-ASSET_MOVES = [(current, target) for current in AssetStatus for target in AssetStatus if current != target]
-CLIP_MOVES = [(current, target) for current in ClipStatus for target in ClipStatus if current != target]
+
+def moves(factory, change_status, transitions, statuses):
+    """Every change from one of ``statuses`` to another, each a test case named after its model."""
+    name = factory._meta.model.__name__
+    return [
+        pytest.param(factory, change_status, transitions, current, target, id=f"{name}:{current}->{target}")
+        for current in statuses
+        for target in statuses
+        if current != target
+    ]
+
+
+@pytest.mark.parametrize(
+    ("factory", "change_status", "transitions", "current", "target"),
+    [
+        *moves(AssetFactory, asset_change_status, ASSET_TRANSITIONS, AssetStatus),
+        *moves(ClipFactory, clip_change_status, CLIP_TRANSITIONS, ClipStatus),
+    ],
+)
+def test_every_transition_is_allowed_or_refused_as_the_table_says(factory, change_status, transitions, current, target):
+    row = factory(status=current)
+    model = factory._meta.model
+    argument = model._meta.model_name  # the services name their row after its model: asset=, clip=
+    if target in transitions[current]:
+        change_status(**{argument: row, "status": target})
+        assert model.objects.get(pk=row.pk).status == target
+    else:
+        with pytest.raises(ValidationError) as error:
+            change_status(**{argument: row, "status": target})
+        assert f"Allowed from {current}" in error.value.message_dict["status"][0]
+        assert model.objects.get(pk=row.pk).status == current
 
 
 class TestAssetChangeStatus:
-    @pytest.mark.parametrize(("current", "target"), ASSET_MOVES)
-    def test_every_transition_is_allowed_or_refused_as_the_table_says(self, current, target):
-        asset = AssetFactory(status=current)
-        if target in ASSET_TRANSITIONS[current]:
-            asset_change_status(asset=asset, status=target)
-            assert Asset.objects.get(pk=asset.pk).status == target
-        else:
-            with pytest.raises(ValidationError) as error:
-                asset_change_status(asset=asset, status=target)
-            assert f"Allowed from {current}" in error.value.message_dict["status"][0]
-            assert Asset.objects.get(pk=asset.pk).status == current
-
     def test_staying_put_is_allowed(self):
         asset = asset_change_status(asset=AssetFactory(status=AssetStatus.ARCHIVED), status=AssetStatus.ARCHIVED)
         assert asset.status == AssetStatus.ARCHIVED
@@ -68,20 +85,6 @@ class TestAssetChangeStatus:
         asset.soft_delete()
         asset_change_status(asset=asset, status=AssetStatus.ARCHIVED)
         assert Asset.all_objects.get(pk=asset.pk).status == AssetStatus.ARCHIVED
-
-
-class TestClipChangeStatus:
-    @pytest.mark.parametrize(("current", "target"), CLIP_MOVES)
-    def test_every_transition_is_allowed_or_refused_as_the_table_says(self, current, target):
-        clip = ClipFactory(status=current)
-        if target in CLIP_TRANSITIONS[current]:
-            clip_change_status(clip=clip, status=target)
-            assert Clip.objects.get(pk=clip.pk).status == target
-        else:
-            with pytest.raises(ValidationError) as error:
-                clip_change_status(clip=clip, status=target)
-            assert "status" in error.value.message_dict
-            assert Clip.objects.get(pk=clip.pk).status == current
 
 
 class TestClipSetScores:
