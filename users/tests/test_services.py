@@ -139,17 +139,11 @@ class TestLastAdmin:
         assert "the last active ADMIN" in excinfo.value.message_dict["is_active"][0]
         assert User.objects.get(pk=admin.pk).is_active is True
 
-    def test_the_last_active_admin_cannot_be_soft_deleted(self):
+    @pytest.mark.parametrize("delete", [user_soft_delete, user_hard_delete], ids=["soft", "hard"])
+    def test_the_last_active_admin_cannot_be_deleted(self, delete):
         admin = AdminUserFactory()
         with pytest.raises(ValidationError) as excinfo:
-            user_soft_delete(user=admin)
-        assert "the last active ADMIN" in excinfo.value.message_dict[NON_FIELD_ERRORS][0]
-        assert User.objects.filter(pk=admin.pk).exists()
-
-    def test_the_last_active_admin_cannot_be_hard_deleted(self):
-        admin = AdminUserFactory()
-        with pytest.raises(ValidationError) as excinfo:
-            user_hard_delete(user=admin)
+            delete(user=admin)
         assert "the last active ADMIN" in excinfo.value.message_dict[NON_FIELD_ERRORS][0]
         assert User.objects.filter(pk=admin.pk).exists()
 
