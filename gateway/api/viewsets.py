@@ -105,6 +105,18 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         instance.delete()
 
+    def apply_service(self, service, input_serializer_class):
+        """A detail ``@action``'s answer: ``service`` applied to the reachable row with the validated body.
+
+        The service takes the row under the model's name (``asset=``, ``clip=``) and the body's fields as
+        keywords, and returns the row; the answer is the row as ``serializer_class`` shows it.
+        """
+        row = self.get_object()
+        body = input_serializer_class(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        row = service(**{self.model._meta.model_name: row}, **body.validated_data)
+        return Response(self.serializer_class(row, context=self.get_serializer_context()).data)
+
 
 class SoftDeleteViewSetMixin:
     """Soft delete for soft models: DELETE hides, ``?hard=true`` (ADMIN) removes, ``restore`` brings back.

@@ -65,11 +65,7 @@ class AssetViewSet(SoftDeleteModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
-        asset = self.get_object()
-        serializer = AssetStatusSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        asset = asset_change_status(asset=asset, **serializer.validated_data)
-        return Response(AssetSerializer(asset, context=self.get_serializer_context()).data)
+        return self.apply_service(asset_change_status, AssetStatusSerializer)
 
 
 class ClipViewSet(SoftDeleteModelViewSet):
@@ -125,11 +121,7 @@ class ClipViewSet(SoftDeleteModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def scores(self, request, pk=None):
-        clip = self.get_object()
-        serializer = ClipScoresSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        clip = clip_set_scores(clip=clip, **serializer.validated_data)
-        return Response(ClipSerializer(clip, context=self.get_serializer_context()).data)
+        return self.apply_service(clip_set_scores, ClipScoresSerializer)
 
 
 class PredictionViewSet(ScopedModelViewSet):
@@ -155,11 +147,7 @@ class PredictionViewSet(ScopedModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def actuals(self, request, pk=None):
-        prediction = self.get_object()
-        serializer = PredictionActualsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        prediction = prediction_record_actuals(prediction=prediction, **serializer.validated_data)
-        return Response(PredictionSerializer(prediction, context=self.get_serializer_context()).data)
+        return self.apply_service(prediction_record_actuals, PredictionActualsSerializer)
 
     @extend_schema(
         parameters=[PredictionAccuracyQuerySerializer],
