@@ -120,9 +120,9 @@ class ServedProject:
                 self.process.wait(5)
 
 
-def serve(tmp_path_factory, command: list[str], environment: dict | None = None) -> ServedProject:
-    """``command`` run as a server of the project on the test database; ``environment`` adds or overrides variables."""
-    env = {
+def server_environment(variables: dict) -> dict:
+    """The environment of a server process of the project (DEBUG off, on 127.0.0.1) with ``variables`` added."""
+    return {
         **{key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))},
         "DJANGO_SETTINGS_MODULE": "gateway.settings",
         "DEBUG": "false",
@@ -130,17 +130,26 @@ def serve(tmp_path_factory, command: list[str], environment: dict | None = None)
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
-        **test_database_environment(),
-        **(environment or {}),
+        **variables,
     }
+
+
+def serve(tmp_path_factory, command: list[str], environment: dict | None = None) -> ServedProject:
+    """``command`` run as a server of the project on the test database; ``environment`` adds or overrides variables."""
+    env = server_environment({**test_database_environment(), **(environment or {})})
     return ServedProject(command, env, tmp_path_factory.mktemp("served") / "server.log")
 
 
-# `make serve`'s gunicorn, on a free port.
-GUNICORN_COMMAND = [
-    str(Path(sys.executable).with_name("gunicorn")), "gateway.wsgi", "--bind", "127.0.0.1:{port}",
-    "--workers", "2", "--threads", "4", "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket",
-]  # fmt: skip
+def gunicorn_command(workers: int = 2) -> list[str]:
+    """`make serve`'s gunicorn with ``workers`` workers of 4 threads, on the port ``ServedProject`` fills in."""
+    return [
+        str(Path(sys.executable).with_name("gunicorn")), "gateway.wsgi", "--bind", "127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", "4",
+        "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket",
+    ]  # fmt: skip
+
+
+GUNICORN_COMMAND = gunicorn_command()
 
 
 @pytest.fixture(scope="session")

@@ -13,24 +13,13 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from gateway.tests import test_authorization_matrix as matrix
-from gateway.tests.test_faults import UNREACHABLE_RESILIENT_REDIS
+from gateway.tests.fault_helpers import UNREACHABLE_RESILIENT_REDIS
 from users.factories import ApiKeyFactory
 
+# fresh_breakers (gateway/tests/conftest.py): Redis is not yet believed down, so each test tries, fails and logs.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_breakers", "redis_down")]
 
 world = matrix.world
-
-
-@pytest.fixture
-def fresh_breakers():
-    """Each test starts with Redis not yet believed down, so it tries, fails and logs."""
-    from gateway import cache as cache_module
-
-    saved = dict(cache_module._breakers)
-    cache_module._breakers.clear()
-    yield
-    cache_module._breakers.clear()
-    cache_module._breakers.update(saved)
 
 
 @pytest.fixture

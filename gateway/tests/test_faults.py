@@ -5,13 +5,11 @@ on its OWN embedded PostgreSQL, stops that server under it and starts it again: 
 test database lives on is never touched, so other tests (and other test runs) are not disturbed.
 """
 
-import http.client
 import json
 import logging
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,20 +21,19 @@ import psycopg
 import psycopg_pool
 import pytest
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
-from django.db.backends.postgresql.base import DatabaseWrapper
+from django.db import OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 from django.test import Client, override_settings
 from django.urls import include, path
 
+from conftest import ServedProject, gunicorn_command, server_environment
 from gateway.cache import ResilientRedisCache
 from gateway.embedded import ensure_server, stop_server
 from gateway.middleware import TIMEOUT_DETAIL, UNAVAILABLE_DETAIL, classify_database_error
 from gateway.tests.api_helpers import error_body
+from gateway.tests.fault_helpers import CLOSED_PORT, UNREACHABLE_RESILIENT_REDIS
 
 BASE_DIR = Path(settings.BASE_DIR)
-# Nothing listens on port 1: connecting is refused at once.
-CLOSED_PORT = 1
 # Headroom over a configured timeout for process scheduling on a busy 2-core machine.
 SLACK_SECONDS = 3.0
 
@@ -72,25 +69,6 @@ urlpatterns = [
     path("broken-sql/", broken_sql),
     path("", include("gateway.urls")),
 ]
-
-
-@pytest.fixture
-def unreachable_database():
-    """The default alias points at a closed port for the test; the test's own connection is put back after."""
-    original = connections[DEFAULT_DB_ALIAS]
-    settings_dict = {
-        **original.settings_dict,
-        "HOST": "127.0.0.1",
-        "PORT": CLOSED_PORT,
-        "OPTIONS": {"connect_timeout": 1},
-        "CONN_HEALTH_CHECKS": False,
-    }
-    connections[DEFAULT_DB_ALIAS] = DatabaseWrapper(settings_dict, alias=DEFAULT_DB_ALIAS)
-    try:
-        yield
-    finally:
-        connections[DEFAULT_DB_ALIAS].close()
-        connections[DEFAULT_DB_ALIAS] = original
 
 
 def wrapped(cause: Exception) -> OperationalError:
@@ -212,27 +190,6 @@ def unreachable_redis(retry_after_seconds=60.0):
     )
 
 
-UNREACHABLE_RESILIENT_REDIS = {
-    "default": {
-        "BACKEND": "gateway.cache.ResilientRedisCache",
-        "LOCATION": f"redis://127.0.0.1:{CLOSED_PORT}/0",
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-    }
-}
-
-
-@pytest.fixture
-def fresh_breakers():
-    """Each cache test starts with no location believed down."""
-    from gateway import cache as cache_module
-
-    saved = dict(cache_module._breakers)
-    cache_module._breakers.clear()
-    yield
-    cache_module._breakers.clear()
-    cache_module._breakers.update(saved)
-
-
 @pytest.mark.usefixtures("fresh_breakers")
 class TestUnreachableRedis:
     def test_every_operation_answers_a_miss(self):
@@ -293,25 +250,6 @@ class TestUnreachableRedis:
         cache.delete(key)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def http_get(port: int, url: str, headers: dict | None = None, timeout: float = 30.0):
-    """(status, headers, body bytes, seconds taken) of one GET."""
-    started = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", url, headers=headers or {})
-        response = conn.getresponse()
-        body = response.read()
-        return response.status, dict(response.getheaders()), body, time.monotonic() - started
-    finally:
-        conn.close()
-
-
 class ServedApp:
     """gunicorn serving the app on its own embedded PostgreSQL (see the module docstring)."""
 
@@ -322,58 +260,43 @@ class ServedApp:
         self.data_dir = workdir / "pgdata"
         self.data_dir.mkdir()
         self.log = workdir / "gunicorn.log"
-        self.port = free_port()
-        self.process = None
-        self.env = {
-            **{key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))},
-            "DJANGO_SETTINGS_MODULE": "gateway.settings",
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(64),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": "",
-            "REDIS_URL": "",
-            "EMBEDDED_DATA_DIR": str(self.data_dir),
-            "EMBEDDED_DATABASE": "gateway",
-            "DB_POOL": "true",
-            # Many idle connections, so a restart leaves many broken ones behind (see the pool test).
-            "DB_POOL_MIN_SIZE": "6",
-            "DB_POOL_TIMEOUT": str(self.pool_timeout),
-            "DB_CONNECT_TIMEOUT": str(self.connect_timeout),
-            "LOG_LEVEL": os.environ.get("FAULTS_APP_LOG_LEVEL", "WARNING"),
-        }
+        self.server = None
+        self.env = server_environment(
+            {
+                "DATABASE_URL": "",
+                "REDIS_URL": "",
+                "EMBEDDED_DATA_DIR": str(self.data_dir),
+                "EMBEDDED_DATABASE": "gateway",
+                "DB_POOL": "true",
+                # Many idle connections, so a restart leaves many broken ones behind (see the pool test).
+                "DB_POOL_MIN_SIZE": "6",
+                "DB_POOL_TIMEOUT": str(self.pool_timeout),
+                "DB_CONNECT_TIMEOUT": str(self.connect_timeout),
+                "LOG_LEVEL": os.environ.get("FAULTS_APP_LOG_LEVEL", "WARNING"),
+            }
+        )
+
+    @property
+    def process(self):
+        return self.server.process
 
     def start(self):
         ensure_server(self.data_dir, "gateway")
         manage = [sys.executable, str(BASE_DIR / "manage.py")]
         subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=self.env, cwd=BASE_DIR, check=True, timeout=120)
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        command = [str(gunicorn), "gateway.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "1"]
-        command += ["--threads", "4", "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket"]
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(command, env=self.env, cwd=BASE_DIR, stdout=log, stderr=log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"gunicorn exited:\n{self.log.read_text()}"
-            try:
-                if http_get(self.port, "/health/live", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"gunicorn did not answer within 30 s:\n{self.log.read_text()}")
+        # One worker, so the process that recovers is the one that saw the database go.
+        self.server = ServedProject(gunicorn_command(workers=1), self.env, self.log)
 
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if self.server is not None:
+            self.server.stop()
         stop_server(self.data_dir)
 
-    def get(self, url: str, **kwargs):
-        return http_get(self.port, url, **kwargs)
+    def get(self, url: str, headers: dict | None = None):
+        """(status, headers, body bytes, seconds taken) of one GET."""
+        started = time.monotonic()
+        status, headers, body = self.server.request("GET", url, headers=headers)
+        return status, headers, body, time.monotonic() - started
 
     def wait_until_ready(self, within: float) -> float:
         """Seconds until /health/ready answers 200; fails after ``within`` seconds."""

@@ -1,45 +1,17 @@
 """Liveness and readiness probes, with real failures: a closed port, a missing migration, a dead cache."""
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.backends.postgresql.base import DatabaseWrapper
+from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.test import override_settings
 
+from gateway.tests.fault_helpers import unreachable_redis_caches
+
 pytestmark = pytest.mark.django_db
 
-# Nothing listens on port 1: connecting is refused at once.
-CLOSED_PORT = 1
-UNREACHABLE_REDIS = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{CLOSED_PORT}/0",
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-    }
-}
-
-
-@pytest.fixture
-def unreachable_database():
-    """Make the default alias a PostgreSQL connection to a closed port for the length of the test.
-
-    The test's own connection (and its transaction) is set aside untouched and put back afterwards.
-    """
-    original = connections[DEFAULT_DB_ALIAS]
-    settings_dict = {
-        **original.settings_dict,
-        "HOST": "127.0.0.1",
-        "PORT": CLOSED_PORT,
-        "OPTIONS": {"connect_timeout": 1},
-        "CONN_HEALTH_CHECKS": False,
-    }
-    connections[DEFAULT_DB_ALIAS] = DatabaseWrapper(settings_dict, alias=DEFAULT_DB_ALIAS)
-    try:
-        yield
-    finally:
-        connections[DEFAULT_DB_ALIAS].close()
-        connections[DEFAULT_DB_ALIAS] = original
+# Django's own Redis cache, not the project's resilient one: readiness must cope with a cache that raises.
+UNREACHABLE_REDIS = unreachable_redis_caches("django.core.cache.backends.redis.RedisCache")
 
 
 @pytest.fixture
@@ -49,6 +21,13 @@ def unapplied_migration():
     assert MigrationRecorder.Migration.objects.filter(app=app, name=name).delete()[0] == 1
 
 
+def readiness(client, status_code: int) -> dict:
+    """The body of /health/ready, once its status is checked to be ``status_code``."""
+    response = client.get("/health/ready")
+    assert response.status_code == status_code
+    return response.json()
+
+
 def test_live_is_200(client):
     response = client.get("/health/live")
     assert response.status_code == 200
@@ -56,42 +35,26 @@ def test_live_is_200(client):
 
 
 def test_ready_is_200_when_everything_is_ok(client):
-    response = client.get("/health/ready")
-    assert response.status_code == 200
-    assert response.json() == {
-        "status": "ok",
-        "failing": [],
-        "checks": {"database": "ok", "migrations": "ok", "cache": "ok"},
-    }
+    checks = {"database": "ok", "migrations": "ok", "cache": "ok"}
+    assert readiness(client, 200) == {"status": "ok", "failing": [], "checks": checks}
 
 
 @pytest.mark.usefixtures("unreachable_database")
 def test_ready_is_503_naming_the_database_when_it_is_unreachable(client):
-    response = client.get("/health/ready")
-    assert response.status_code == 503
-    body = response.json()
-    assert (body["status"], body["failing"]) == ("unavailable", ["database"])
-    assert body["checks"] == {"database": "unreachable", "migrations": "skipped", "cache": "ok"}
+    checks = {"database": "unreachable", "migrations": "skipped", "cache": "ok"}
+    assert readiness(client, 503) == {"status": "unavailable", "failing": ["database"], "checks": checks}
 
 
 @pytest.mark.usefixtures("unapplied_migration")
 def test_ready_is_503_naming_migrations_when_one_is_pending(client):
-    response = client.get("/health/ready")
-    assert response.status_code == 503
-    body = response.json()
-    assert (body["status"], body["failing"]) == ("unavailable", ["migrations"])
-    assert body["checks"] == {"database": "ok", "migrations": "pending", "cache": "ok"}
+    checks = {"database": "ok", "migrations": "pending", "cache": "ok"}
+    assert readiness(client, 503) == {"status": "unavailable", "failing": ["migrations"], "checks": checks}
 
 
 @override_settings(CACHES=UNREACHABLE_REDIS)
 def test_ready_is_200_with_the_cache_degraded_when_only_the_cache_is_unreachable(client):
-    response = client.get("/health/ready")
-    assert response.status_code == 200
-    assert response.json() == {
-        "status": "degraded",
-        "failing": [],
-        "checks": {"database": "ok", "migrations": "ok", "cache": "degraded"},
-    }
+    checks = {"database": "ok", "migrations": "ok", "cache": "degraded"}
+    assert readiness(client, 200) == {"status": "degraded", "failing": [], "checks": checks}
 
 
 def test_ready_answers_only_get(client):
