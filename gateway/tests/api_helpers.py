@@ -28,3 +28,9 @@ def error_body(response) -> dict:
     body = response.json()
     assert body.pop("request_id") == response["X-Request-ID"], "an error body carries the request id"
     return body
+
+
+def refusal(response, status_code: int = 400) -> dict:
+    """The error body (see ``error_body``) of a refused request, once its status is checked to be ``status_code``."""
+    assert response.status_code == status_code, response.content[:300]
+    return error_body(response)
