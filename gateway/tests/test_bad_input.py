@@ -201,24 +201,11 @@ class TestStrictJsonTypes:
 
         schema = api_client.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
         pattern = schema["CampaignRequest"]["properties"]["budget"]["pattern"]
-        assert [bool(re.match(pattern, text)) for text in ("5", "5.25", ".5", "", "-", ".", "-5")] == [
-            True,
-            True,
-            True,
-            False,
-            False,
-            False,
-            False,
-        ]
+        budgets = ("5", "5.25", ".5", "", "-", ".", "-5")
+        assert [text for text in budgets if re.match(pattern, text)] == ["5", "5.25", ".5"]
         ctr = schema["PerformanceMetricRequest"]["properties"]["ctr"]["pattern"]  # Decimal(5, 4), not negative
-        assert [bool(re.match(ctr, text)) for text in ("0", "0.5", "9.9999", "10", "0.12345", "-0.5")] == [
-            True,
-            True,
-            True,
-            False,
-            False,
-            False,
-        ]
+        ctrs = ("0", "0.5", "9.9999", "10", "0.12345", "-0.5")
+        assert [text for text in ctrs if re.match(ctr, text)] == ["0", "0.5", "9.9999"]
 
 
 class TestDateTimes:
