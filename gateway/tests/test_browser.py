@@ -85,6 +85,19 @@ def select_action(page, label: str):
     page.click("button[name=index]")
 
 
+def apply_action_to_row(page, console, model: str, row_text: str, action: str, *, choose=None, fill=None):
+    """Runs ``action`` on the row of ``model``'s list (``app/model``) showing ``row_text`` and applies its form,
+    with the options in ``choose`` selected and the text in ``fill`` typed (each maps a field's selector to a value)."""
+    page.goto(f"{console.url}/admin/{model}/")
+    page.locator("#result_list tbody tr", has_text=row_text).locator("input.action-select").check()
+    select_action(page, action)
+    for selector, value in (choose or {}).items():
+        page.select_option(selector, value)
+    for selector, value in (fill or {}).items():
+        page.fill(selector, value)
+    page.click("input[name=apply]")
+
+
 def test_admin_logs_in_with_email(page, console):
     log_in(page, console, email=ADMIN_EMAIL.upper())
     assert page.locator("#site-name").inner_text() == "GeminiVideo staff console"
@@ -162,11 +175,8 @@ def test_restore_action(page, console):
 def test_change_status_action(page, console):
     asset = AssetFactory(original_name="ready.mp4")
     log_in(page, console)
-    page.goto(f"{console.url}/admin/media/asset/")
-    page.locator("#result_list tbody tr", has_text="ready.mp4").locator("input.action-select").check()
-    select_action(page, "Change status of selected assets")
-    page.select_option("select[name=status]", "ARCHIVED")
-    page.click("input[name=apply]")
+    choose = {"select[name=status]": "ARCHIVED"}
+    apply_action_to_row(page, console, "media/asset", "ready.mp4", "Change status of selected assets", choose=choose)
     assert "Change asset status: done for 1 asset." in page.locator(".messagelist").inner_text()
     asset.refresh_from_db()
     assert asset.status == "ARCHIVED"
@@ -175,11 +185,10 @@ def test_change_status_action(page, console):
 def test_issue_api_key_shows_the_secret_once(page, console):
     owner = UserFactory(email="partner@example.com")
     log_in(page, console)
-    page.goto(f"{console.url}/admin/users/user/")
-    page.locator("#result_list tbody tr", has_text="partner@example.com").locator("input.action-select").check()
-    select_action(page, "Issue an API key to the selected user")
-    page.fill("input[name=name]", "Partner sync")
-    page.click("input[name=apply]")
+    action = "Issue an API key to the selected user"
+    apply_action_to_row(
+        page, console, "users/user", "partner@example.com", action, fill={"input[name=name]": "Partner sync"}
+    )
     secret = page.locator("#api-key-secret").inner_text().strip()
     assert "shown this once" in page.locator("#content-main").inner_text()
     api_key = ApiKey.objects.get(user=owner, name="Partner sync")
