@@ -19,6 +19,7 @@ from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.factories import CampaignFactory, ExperimentFactory
 from campaigns.models import Campaign
 from campaigns.services import CAMPAIGN_TRANSITIONS
+from gateway.tests.api_helpers import error_body
 from media.choices import AssetStatus
 from media.factories import AssetFactory
 from media.models import Asset
@@ -98,7 +99,7 @@ class TestSelectWinner:
         )
         assert sorted(response.status_code for response in responses) == [200, 400]
         won = next(response for response in responses if response.status_code == 200).json()
-        lost = next(response for response in responses if response.status_code == 400).json()
+        lost = error_body(next(response for response in responses if response.status_code == 400))
         experiment.refresh_from_db()
         assert (experiment.winner_variant_id, experiment.status) == (won["winner_variant_id"], "COMPLETED")
         assert experiment.confidence == won["confidence"]
