@@ -19,7 +19,7 @@ import logging
 import re
 import time
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -53,6 +53,16 @@ def current() -> RequestContext | None:
 def current_request_id() -> str | None:
     context = _current.get()
     return context.request_id if context else None
+
+
+@contextmanager
+def bound(*, request_id: str, user_id=None):
+    """Run the block as part of request ``request_id`` (a job it queued): log lines and errors carry the id."""
+    token = _current.set(RequestContext(request_id=request_id, user_id=str(user_id) if user_id is not None else None))
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def identify(*, user_id, api_key_prefix: str | None = None) -> None:
