@@ -1,5 +1,6 @@
 """Campaigns, experiments and conversions, with the former service's campaign operations."""
 
+from django.db import transaction
 from django.db.models import Prefetch
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -166,8 +167,10 @@ class ExperimentViewSet(SoftDeleteModelViewSet):
         serializer.is_valid(raise_exception=True)
         parameters = dict(serializer.validated_data)
         if parameters.pop("apply"):
-            record = experiment_queue_evaluation(experiment=experiment, user=request.user, **parameters)
-            record = JobRecord.objects.select_related("job").get(pk=record.pk)
+            # Read back before the commit, so the answer is the job as queued (a worker may take it at once).
+            with transaction.atomic():
+                record = experiment_queue_evaluation(experiment=experiment, user=request.user, **parameters)
+                record = JobRecord.objects.select_related("job").get(pk=record.pk)
             return Response(
                 JobSerializer(record).data,
                 status=http_status.HTTP_202_ACCEPTED,
