@@ -15,11 +15,12 @@ REQUIREMENTS ?= requirements-dev.txt
 WEB_CONCURRENCY ?= 2
 GUNICORN_THREADS ?= 4
 
-.PHONY: run serve test lint format install migrate seed reset stop check-migrations bench clean-db help
+.PHONY: run worker serve test lint format install migrate seed reset stop check-migrations bench clean-db help
 
 help:
 	@echo "make run     - install, migrate, seed and serve on http://$(HOST):$(PORT)"
 	@echo "make test    - install, lint, check migrations and run the whole test suite"
+	@echo "make worker  - run a job worker (production: as many as needed, on any machine reaching the database)"
 	@echo "make serve   - migrate, collect static files, serve with gunicorn (production: set DEBUG=false, SECRET_KEY)"
 	@echo "make reset   - delete every row and load the development data set again (asks; SEED_ARGS=--yes does not)"
 	@echo "make stop    - stop the embedded PostgreSQL if a run left it running"
@@ -50,8 +51,8 @@ reset: migrate
 stop: install
 	$(MANAGE) stopdb
 
-# One process owns the run (manage.py devserver): it migrates, seeds, serves, and on Ctrl-C or SIGTERM
-# stops the server and the embedded PostgreSQL it started.
+# One process owns the run (manage.py devserver): it migrates, seeds, serves, runs a job worker, and on Ctrl-C
+# or SIGTERM stops the server, the worker and the embedded PostgreSQL it started.
 run: install
 	$(MANAGE) devserver $(HOST):$(PORT)
 
@@ -64,6 +65,12 @@ serve: migrate
 	rm -rf $(PROMETHEUS_MULTIPROC_DIR) && mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
 	PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) $(BIN)/gunicorn gateway.wsgi --bind $(HOST):$(PORT) \
 		--workers $(WEB_CONCURRENCY) --threads $(GUNICORN_THREADS) --timeout 60
+
+# A Procrastinate worker (docs/JOBS.md): runs queued, retried and periodic jobs; SIGTERM lets its running job
+# finish (JOB_SHUTDOWN_GRACE_SECONDS). Start as many as the load needs; they share the queue in PostgreSQL.
+# It does not migrate (several may start at once): the deploy's `make serve` or `make migrate` does.
+worker: install
+	$(MANAGE) procrastinate worker
 
 lint: install
 	$(BIN)/ruff check .

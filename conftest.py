@@ -57,6 +57,17 @@ def admin_client_api(admin_user):
     return client_for(admin_user)
 
 
+@pytest.fixture
+def empty_queue(transactional_db):
+    """No Procrastinate job, event or worker left from another test (a worker started by the test would run them)."""
+    tables = "procrastinate_periodic_defers, procrastinate_events, procrastinate_jobs, procrastinate_workers"
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables} CASCADE")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables} CASCADE")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -263,11 +263,13 @@ class ExperimentAdmin(SoftDeleteAdmin):
         "leader_display",
         "winner",
         "confidence",
+        "auto_apply",
         "created_at",
     )
     list_display_links = ("short_id", "name")
     list_filter = (
         "status",
+        "auto_apply",
         ("winner_variant_id", admin.EmptyFieldListFilter),
         id_filter("campaign", "campaign"),
         owner_filter("campaign__user"),
@@ -293,7 +295,10 @@ class ExperimentAdmin(SoftDeleteAdmin):
     readonly_fields = ("variant_table", "winner_variant_id", "winner_selected_at", "leader_display", "evaluation_chart")
     change_only_fields = readonly_fields
     fieldsets = (
-        ("Experiment", {"fields": ("campaign", "name", "description", "status", "start_date", "end_date")}),
+        (
+            "Experiment",
+            {"fields": ("campaign", "name", "description", "status", "start_date", "end_date", "auto_apply")},
+        ),
         (
             "Variants",
             {

@@ -133,6 +133,12 @@ class Experiment(SoftDeleteModel):
     start_date = models.DateTimeField("start date", null=True, blank=True)
     end_date = models.DateTimeField("end date", null=True, blank=True)
     metadata = models.JSONField("metadata", default=dict, blank=True)
+    auto_apply = models.BooleanField(
+        "apply the winner automatically",
+        default=False,
+        help_text="The periodic evaluation (every EXPERIMENT_EVALUATION_MINUTES) declares the winner when there is "
+        "one; otherwise it only records the statistics.",
+    )
 
     objects = ExperimentManager()
     all_objects = models.Manager.from_queryset(ExperimentQuerySet)()

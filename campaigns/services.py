@@ -9,6 +9,8 @@ from campaigns import stats
 from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.models import Campaign, Conversion, Experiment
 from gateway.ingest import bulk_insert
+from gateway.jobs import defer
+from gateway.models import JobRecord
 from gateway.services import lock_row, model_update, status_change
 
 CAMPAIGN_TRANSITIONS = {
@@ -139,6 +141,7 @@ def experiment_evaluate(
     threshold: float = stats.DEFAULT_THRESHOLD,
     min_sample: int = stats.DEFAULT_MIN_SAMPLE,
     apply: bool = False,
+    declare_winner: bool = True,
 ) -> dict:
     """Evaluate an experiment's variants and, with ``apply``, record the result.
 
@@ -149,7 +152,9 @@ def experiment_evaluate(
     and, when there is a winner, ``winner_variant_id``, ``winner_selected_at`` and COMPLETED status.
     Bad variants or parameters raise ``ValidationError`` naming the field (and the variant); so does
     applying to a cancelled experiment or one whose recorded winner differs from the new one.
-    Nothing is written when anything fails.
+    Nothing is written when anything fails. With ``apply`` and not ``declare_winner`` (the periodic
+    evaluation of an experiment without ``auto_apply``) only the statistics and the confidence are stored.
+    Applying twice stores the same outcome again: the winner's first selection time is kept.
     """
     evaluated_at = timezone.now()
     if not apply:
@@ -160,7 +165,8 @@ def experiment_evaluate(
         if locked.status == ExperimentStatus.CANCELLED:
             raise ValidationError({"apply": "A cancelled experiment cannot be evaluated with apply."})
         evaluation = _evaluate(locked.variants, metric=metric, threshold=threshold, min_sample=min_sample)
-        if evaluation.winner and locked.winner_variant_id not in (None, evaluation.winner):
+        winner = evaluation.winner if declare_winner else None
+        if winner and locked.winner_variant_id not in (None, winner):
             raise ValidationError(
                 {
                     "apply": f"The experiment already has the winner {locked.winner_variant_id!r}; "
@@ -173,8 +179,8 @@ def experiment_evaluate(
         locked.metrics = {**(locked.metrics if isinstance(locked.metrics, dict) else {}), **stored}
         locked.confidence = evaluation.confidence
         fields = ["metrics", "confidence", "updated_at"]
-        if evaluation.winner:
-            locked.winner_variant_id = evaluation.winner
+        if winner:
+            locked.winner_variant_id = winner
             locked.winner_selected_at = locked.winner_selected_at or evaluated_at
             locked.status = ExperimentStatus.COMPLETED
             fields += ["winner_variant_id", "winner_selected_at", "status"]
@@ -182,6 +188,87 @@ def experiment_evaluate(
     for name in fields:
         setattr(experiment, name, getattr(locked, name))
     return _outcome(evaluation, experiment=locked, evaluated_at=evaluated_at, applied=True)
+
+
+def experiment_queue_evaluation(
+    *,
+    experiment: Experiment,
+    user,
+    metric: str = stats.DEFAULT_METRIC,
+    threshold: float = stats.DEFAULT_THRESHOLD,
+    min_sample: int = stats.DEFAULT_MIN_SAMPLE,
+) -> JobRecord:
+    """Queue ``experiment_evaluate(apply=True)`` as a job on behalf of ``user``; its record (``job_id``).
+
+    What can be checked at once is, so bad input is a ``ValidationError`` now rather than a failed job:
+    the parameters, the variants' shape and counts, a cancelled experiment. The job is queued in the
+    caller's transaction.
+    """
+    from campaigns.tasks import evaluate_experiment
+
+    if experiment.status == ExperimentStatus.CANCELLED:
+        raise ValidationError({"apply": "A cancelled experiment cannot be evaluated with apply."})
+    try:
+        stats.parse_variants(experiment.variants, metric)
+        stats.check_parameters(threshold, min_sample)
+    except stats.EvaluationError as error:
+        raise ValidationError({error.field: error.messages}) from error
+    return defer(
+        evaluate_experiment,
+        user=user,
+        experiment_id=str(experiment.pk),
+        metric=metric,
+        threshold=threshold,
+        min_sample=min_sample,
+    )
+
+
+def experiments_evaluate_running(
+    *,
+    metric: str = stats.DEFAULT_METRIC,
+    threshold: float = stats.DEFAULT_THRESHOLD,
+    min_sample: int = stats.DEFAULT_MIN_SAMPLE,
+    apply: bool = True,
+    declare_winners: bool | None = None,
+) -> dict:
+    """Evaluate every RUNNING experiment (not soft-deleted), oldest first, each in its own transaction.
+
+    With ``apply`` each outcome is stored (``experiment_evaluate``); the winner is declared where
+    ``declare_winners`` says, or, when it is None, where the experiment's ``auto_apply`` is set. An
+    experiment that cannot be evaluated (bad variants) is reported in ``failed`` and the others go on;
+    a database error stops the run (a job is retried, and evaluating again is harmless). Returns
+    ``{"evaluated", "winners", "undecided", "failed": [{"experiment", "name", "errors"}], "outcomes"}``.
+    """
+    experiments = Experiment.objects.filter(status=ExperimentStatus.RUNNING).order_by("created_at", "pk")
+    report = {"evaluated": 0, "winners": 0, "undecided": 0, "failed": [], "outcomes": []}
+    for experiment in experiments:
+        try:
+            outcome = experiment_evaluate(
+                experiment=experiment,
+                metric=metric,
+                threshold=threshold,
+                min_sample=min_sample,
+                apply=apply,
+                declare_winner=experiment.auto_apply if declare_winners is None else declare_winners,
+            )
+        except ValidationError as error:
+            report["failed"].append(
+                {"experiment": experiment.pk, "name": experiment.name, "errors": error.message_dict}
+            )
+            continue
+        report["evaluated"] += 1
+        report["winners" if outcome["winner"] else "undecided"] += 1
+        report["outcomes"].append(
+            {
+                "experiment": experiment.pk,
+                "name": experiment.name,
+                "winner": outcome["winner"],
+                "winner_variant_id": outcome["winner_variant_id"],
+                "status": outcome["status"],
+                "reason": outcome["reason"],
+            }
+        )
+    return report
 
 
 def _outcome(evaluation: stats.Evaluation, *, experiment: Experiment, evaluated_at, applied: bool) -> dict:

@@ -325,7 +325,8 @@ def parse_variants(variants, metric: str = DEFAULT_METRIC) -> list[VariantCounts
     return counts
 
 
-def _check_parameters(threshold, min_sample) -> None:
+def check_parameters(threshold, min_sample) -> None:
+    """Raise ``EvaluationError`` naming the parameter when ``threshold`` or ``min_sample`` is out of range."""
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
         raise EvaluationError("threshold", "Must be a number.")
     if not 0.5 <= threshold < 1:
@@ -355,7 +356,7 @@ def evaluate(
     challengers (it must beat each of them). It wins when every variant has at least ``min_sample``
     trials and that confidence is at least ``threshold``.
     """
-    _check_parameters(threshold, min_sample)
+    check_parameters(threshold, min_sample)
     min_sample = int(min_sample)
     counts = parse_variants(variants, metric)
     successes_field, trials_field, label = METRICS[metric]

@@ -2,6 +2,8 @@
 
 import uuid
 
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -113,3 +115,51 @@ class SoftDeleteModel(BaseModel):
     def _child_queryset(self, related_name):
         relation = self._meta.get_field(related_name)
         return relation.related_model.all_objects.filter(**{relation.field.name: self})
+
+
+class JobRecord(models.Model):
+    """Who queued a job, from which request, and what it came to: the API's view of a Procrastinate job.
+
+    Procrastinate keeps the job itself (task, arguments, status, attempts, events) in ``procrastinate_jobs``;
+    this row shares its id. It is written when a request queues a job (``gateway.jobs.defer``: the caller and
+    the request id) and when a job ends (``gateway.jobs.job_middleware``: the task's result or its error),
+    so a periodic job gets one too, without an owner. No database foreign key to Procrastinate's table:
+    its clean-up may remove old jobs, and their records then simply stop being found.
+    """
+
+    job = models.OneToOneField(
+        "procrastinate.ProcrastinateJob",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="record",
+        verbose_name="job",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="job_records",
+        verbose_name="queued by",
+        db_index=False,
+    )
+    request_id = models.CharField("request id", max_length=128, null=True, blank=True)
+    result = models.JSONField("result", null=True, blank=True, encoder=DjangoJSONEncoder)
+    error = models.TextField("error", null=True, blank=True)
+    created_at = models.DateTimeField("created at", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("updated at", auto_now=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "job_records"
+        verbose_name = "job record"
+        verbose_name_plural = "job records"
+        indexes = [
+            models.Index(fields=["user"], name="gateway_jobrecord_user_idx"),
+            models.Index(fields=["created_at"], name="gateway_jobrecord_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"job {self.job_id}"

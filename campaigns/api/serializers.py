@@ -69,6 +69,7 @@ class ExperimentSerializer(ModelSerializer):
             "start_date",
             "end_date",
             "metadata",
+            "auto_apply",
             "created_at",
             "updated_at",
             "deleted_at",

@@ -1,6 +1,8 @@
 """Campaigns, experiments and conversions, with the former service's campaign operations."""
 
+from django.db import transaction
 from django.db.models import Prefetch
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status as http_status
 from rest_framework.decorators import action
@@ -31,10 +33,13 @@ from campaigns.services import (
     campaign_update_metrics,
     conversions_ingest,
     experiment_evaluate,
+    experiment_queue_evaluation,
     experiment_select_winner,
 )
+from gateway.api.jobs import JobSerializer
 from gateway.api.pagination import PageNumberOrCursorPagination
 from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet
+from gateway.models import JobRecord
 
 
 class CampaignViewSet(SoftDeleteModelViewSet):
@@ -136,17 +141,23 @@ class ExperimentViewSet(SoftDeleteModelViewSet):
 
     @extend_schema(
         request=ExperimentEvaluateSerializer,
-        responses=ExperimentEvaluationSerializer,
+        responses={
+            http_status.HTTP_200_OK: ExperimentEvaluationSerializer,
+            http_status.HTTP_202_ACCEPTED: JobSerializer,
+        },
         summary="Evaluate an experiment",
         description=(
             'Compares each variant with the control (the first, or the one marked `"control": true`) on the '
             "chosen metric: two-proportion z-test, Holm-adjusted when there are several challengers, relative "
             "lift with a 95% interval, Bayesian probability of being best and expected loss. `winner` is the "
             "leading variant when every variant has `min_sample` trials and its confidence (1 - adjusted p) "
-            "reaches `threshold`, otherwise null, and `reason` says why. With `apply` the statistics, the "
-            "confidence and any winner (with COMPLETED status) are stored in one transaction. Bad variants "
-            "(missing, negative or inconsistent counts, duplicate ids, fewer than two) are a 400 naming the "
-            "variant. See docs/ANALYTICS.md."
+            "reaches `threshold`, otherwise null, and `reason` says why. Without `apply` the answer is the "
+            'evaluation (200). With `"apply": true` the work is queued as a job and the answer is a 202 with the '
+            "job (its `Location` is `/api/v1/jobs/{id}/`, which gives its state and, once it succeeded, this "
+            "evaluation as `result`): the job stores the statistics, the confidence and any winner (with COMPLETED "
+            "status) in one transaction. Bad variants (missing, negative or inconsistent counts, duplicate ids, "
+            "fewer than two) are a 400 naming the variant, with or without `apply`. See docs/ANALYTICS.md and "
+            "docs/JOBS.md."
         ),
     )
     @action(detail=True, methods=["post"])
@@ -154,7 +165,18 @@ class ExperimentViewSet(SoftDeleteModelViewSet):
         experiment = self.get_object()
         serializer = ExperimentEvaluateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        outcome = experiment_evaluate(experiment=experiment, **serializer.validated_data)
+        parameters = dict(serializer.validated_data)
+        if parameters.pop("apply"):
+            # Read back before the commit, so the answer is the job as queued (a worker may take it at once).
+            with transaction.atomic():
+                record = experiment_queue_evaluation(experiment=experiment, user=request.user, **parameters)
+                record = JobRecord.objects.select_related("job").get(pk=record.pk)
+            return Response(
+                JobSerializer(record).data,
+                status=http_status.HTTP_202_ACCEPTED,
+                headers={"Location": reverse("job-detail", args=[record.pk])},
+            )
+        outcome = experiment_evaluate(experiment=experiment, **parameters)
         return Response(ExperimentEvaluationSerializer(outcome).data)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from campaigns.choices import ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
+from gateway.models import JobRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -54,15 +55,24 @@ class TestEvaluate:
         experiment.refresh_from_db()
         assert experiment.winner_variant_id is None  # not applied
 
-    def test_apply_stores_the_result(self, user_client, experiment):
-        response = user_client.post(evaluate_url(experiment), {"metric": "ctr", "apply": True}, format="json")
-        assert response.status_code == 200
-        assert response.json()["status"] == ExperimentStatus.COMPLETED
-        assert response.json()["winner_variant_id"] == "variant-b"
+    def test_apply_queues_a_job_and_answers_202(self, user_client, user, experiment):
+        response = user_client.post(
+            evaluate_url(experiment), {"metric": "ctr", "apply": True}, format="json", HTTP_X_REQUEST_ID="req-42"
+        )
+        assert response.status_code == 202, response.json()
+        body = response.json()
+        assert (body["task"], body["status"], body["result"]) == ("campaigns.tasks.evaluate_experiment", "todo", None)
+        assert response["Location"] == f"/api/v1/jobs/{body['id']}/"
+        record = JobRecord.objects.select_related("job").get(pk=body["id"])
+        assert (record.user, record.request_id) == (user, "req-42")
+        assert record.job.args == {
+            "experiment_id": str(experiment.pk),
+            "metric": "ctr",
+            "threshold": 0.95,
+            "min_sample": 1000,
+        }
         experiment.refresh_from_db()
-        assert experiment.status == ExperimentStatus.COMPLETED
-        assert experiment.winner_variant_id == "variant-b"
-        assert experiment.metrics["metric"] == "ctr"
+        assert experiment.winner_variant_id is None  # a worker applies it (gateway/tests/test_jobs.py)
 
     def test_threshold_and_min_sample_are_honoured(self, user_client, experiment):
         body = user_client.post(evaluate_url(experiment), {"threshold": 0.85}, format="json").json()

@@ -370,6 +370,15 @@ class TestExperiments(SoftChildResourceCases):
     def retrieved(self, row):
         return {"id": str(row.pk), "campaign": str(row.campaign_id), "variants": default_variants()}
 
+    def test_auto_apply_is_off_by_default_and_writable(self, user, user_client):
+        created = user_client.post(EXPERIMENTS, self.create_payload(user)).json()
+        assert created["auto_apply"] is False
+        experiment = Experiment.objects.get(pk=created["id"])
+        response = user_client.patch(self.detail(experiment), {"auto_apply": True})
+        assert response.json()["auto_apply"] is True
+        experiment.refresh_from_db()
+        assert experiment.auto_apply is True
+
     def test_winner_is_not_writable(self, user, user_client):
         payload = self.create_payload(user, winner_variant_id="variant-a")
         assert user_client.post(EXPERIMENTS, payload).json()["winner_variant_id"] is None

@@ -26,6 +26,8 @@ from rest_framework.test import APIClient
 
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory, default_variants
 from campaigns.models import Conversion
+from campaigns.tasks import evaluate_experiment
+from gateway.jobs import defer
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.services import knowledge_document_update
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
@@ -184,8 +186,11 @@ MATRIX = [
     ("DELETE", "/api/v1/experiments/{id}/", "hard", None, admin_only(204)),
     ("POST", "/api/v1/experiments/{id}/restore/", None, None, admin_only(200)),
     ("POST", "/api/v1/experiments/{id}/evaluate/", None, lambda w: {}, owned(200)),
+    ("POST", "/api/v1/experiments/{id}/evaluate/", "apply", lambda w: {"apply": True}, owned(202)),
     ("POST", "/api/v1/experiments/{id}/select-winner/", None, lambda w: {"variant_id": "variant-b"}, owned(200)),
     # conversions: ingest answers 200 and reports someone else's campaign in ``errors``.
+    # jobs: the job the owner queued (an evaluation with apply); ADMIN sees every job.
+    ("GET", "/api/v1/jobs/{id}/", None, None, owned(200)),
     ("GET", "/api/v1/conversions/", None, None, everyone(200)),
     ("POST", "/api/v1/conversions/", None, conversion_body, owned(201, others=400)),
     ("GET", "/api/v1/conversions/{id}/", None, None, owned(200)),
@@ -222,6 +227,7 @@ def world():
     asset = AssetFactory(user=owner)
     clip = ClipFactory(asset=asset)
     campaign = CampaignFactory(user=owner)
+    experiment = ExperimentFactory(campaign=campaign)
     document = KnowledgeDocumentFactory(content="First version.")
     knowledge_document_update(document=document, user=None, content="Second version.")
     rows = {
@@ -232,7 +238,15 @@ def world():
         "predictions": PredictionFactory(clip=clip),
         "performance-metrics": PerformanceMetricFactory(asset=asset),
         "campaigns": campaign,
-        "experiments": ExperimentFactory(campaign=campaign),
+        "experiments": experiment,
+        "jobs": defer(
+            evaluate_experiment,
+            user=owner,
+            experiment_id=str(experiment.pk),
+            metric="ctr",
+            threshold=0.95,
+            min_sample=0,
+        ),
         "conversions": ConversionFactory(campaign=campaign),
         "knowledge-documents": document,
     }
@@ -299,7 +313,7 @@ def api_endpoints_from_url_patterns() -> set[tuple[str, str]]:
                 walk(pattern.url_patterns, route)
             elif isinstance(pattern, URLPattern) and route.startswith("api/v1/"):
                 actions = getattr(pattern.callback, "actions", None) or {}
-                path = "/" + re.sub(r"\(\?P<pk>[^)]*\)", "{id}", route.replace("^", "").replace("$", ""))
+                path = "/" + re.sub(r"\(\?P<(?:pk|id)>[^)]*\)", "{id}", route.replace("^", "").replace("$", ""))
                 if "(?P<format>" in path or "\\." in path:
                     continue  # DRF's format-suffix variants of the same endpoints
                 endpoints.update((method.upper(), path) for method in actions if method not in ("head", "options"))

@@ -147,7 +147,7 @@ class MakeRun:
             return False
 
     def session_processes(self) -> list[psutil.Process]:
-        """Every process still alive in the run's session (make, devserver, runserver and its child)."""
+        """Every process still alive in the run's session (make, devserver, runserver and its child, the worker)."""
         alive = []
         for process in psutil.process_iter():
             try:
@@ -156,6 +156,10 @@ class MakeRun:
             except (ProcessLookupError, psutil.NoSuchProcess):
                 pass
         return alive
+
+    def worker_processes(self) -> list[psutil.Process]:
+        """The run's job worker (``manage.py procrastinate worker``), while alive."""
+        return [process for process in self.session_processes() if "procrastinate" in process.cmdline()]
 
     def wait(self):
         try:
@@ -169,10 +173,12 @@ class MakeRun:
 def test_make_run_serves_and_sigterm_to_its_process_group_stops_everything(data_dir, tmp_path):
     run = MakeRun(data_dir, tmp_path)
     assert postmaster_running(data_dir)
+    assert len(run.worker_processes()) == 1
 
     os.killpg(run.make.pid, signal.SIGTERM)  # what a terminal, systemd or a process manager sends
     run.wait()
 
+    assert run.worker_processes() == []
     assert run.session_processes() == []
     assert not run.answers()
     assert not postmaster_running(data_dir), run.log.read_text()[-4000:]
@@ -184,10 +190,13 @@ def test_sigterm_to_the_devserver_process_alone_stops_everything(data_dir, tmp_p
     (devserver,) = psutil.Process(run.make.pid).children()
     assert "devserver" in devserver.cmdline()
 
+    assert len(run.worker_processes()) == 1
+
     devserver.send_signal(signal.SIGTERM)
     run.wait()
 
     assert run.make.returncode == 0, run.log.read_text()[-4000:]
+    assert run.worker_processes() == []
     assert run.session_processes() == []
     assert not postmaster_running(data_dir)
 

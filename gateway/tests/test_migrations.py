@@ -1,4 +1,7 @@
-"""Every migration can be reversed to zero and applied again on an empty database.
+"""Every migration of ours can be reversed to zero and applied again on an empty database.
+
+Procrastinate's migrations (its job tables and functions) cannot be reversed (the library writes them as
+irreversible SQL); they are applied once and stay, and every other app goes to zero and back above them.
 
 Runs ``manage.py`` in subprocesses against a fresh database created for the test on the same server
 (``DATABASE_URL`` points at it), so the test database and the running test session are untouched.
@@ -65,13 +68,17 @@ def database_url(dbname: str) -> str:
     return f"postgres://{auth}{host}:{port}/{dbname}"
 
 
+# Apps whose migrations are irreversible by their authors.
+IRREVERSIBLE_APPS = {"procrastinate"}
+
+
 def apps_in_reverse_dependency_order() -> list[str]:
-    """Apps with migrations, each after every app that depends on it (so ``migrate <app> zero`` is clean)."""
+    """Apps with reversible migrations, each after every app that depends on it (``migrate <app> zero`` is clean)."""
     graph = MigrationLoader(None, ignore_no_migrations=True).graph
     order = []
     for leaf in graph.leaf_nodes():
         for app, _ in graph.forwards_plan(leaf):
-            if app not in order:
+            if app not in order and app not in IRREVERSIBLE_APPS:
                 order.append(app)
     return order[::-1]
 
@@ -113,8 +120,8 @@ def test_every_migration_reverses_to_zero_and_applies_again(empty_database):
 
     run(empty_database, "-c", TO_ZERO, *apps_in_reverse_dependency_order())
     reversed_ = state(empty_database)
-    assert reversed_["applied"] == []
-    assert reversed_["tables"] == ["django_migrations"]
+    assert {migration.split(".")[0] for migration in reversed_["applied"]} == IRREVERSIBLE_APPS
+    assert [table for table in reversed_["tables"] if not table.startswith("procrastinate_")] == ["django_migrations"]
     assert reversed_["extensions"] == ["plpgsql"]
 
     run(empty_database, manage, "migrate", "--no-input", "-v0")

@@ -52,7 +52,7 @@ ADMIN_KEY = "gv_fuzzadmin_0c6f2a4b9d8e7f1a3b5c7d9e1f2a4b6c8d"
 USER_KEY = "gv_fuzzuser0_5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a"
 UNKNOWN_KEY = "gv_fuzzwrong_9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e"
 
-# The rows positive cases point at: path ids by resource, and foreign keys by field name.
+# The rows positive cases point at: path ids by resource, and foreign keys by field name (``rows`` adds the job's).
 IDS = {
     "users": uuid.UUID("5c4e0000-0000-4000-8000-000000000001"),
     "api-keys": uuid.UUID("5c4e0000-0000-4000-8000-000000000002"),
@@ -177,6 +177,8 @@ def _in_process(settings):
 def rows(db):
     """An ADMIN and a USER with the fixed keys, and one row of each resource (the USER's) with a fixed id."""
     from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
+    from campaigns.tasks import evaluate_experiment
+    from gateway.jobs import defer
     from knowledge.factories import KnowledgeDocumentFactory
     from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
     from users.factories import AdminUserFactory, ApiKeyFactory, UserFactory
@@ -190,9 +192,13 @@ def rows(db):
     PredictionFactory(clip=clip, id=IDS["predictions"])
     PerformanceMetricFactory(asset=asset, id=IDS["performance-metrics"])
     campaign = CampaignFactory(user=owner, id=IDS["campaigns"])
-    ExperimentFactory(campaign=campaign, id=IDS["experiments"])
+    experiment = ExperimentFactory(campaign=campaign, id=IDS["experiments"])
     ConversionFactory(campaign=campaign, id=IDS["conversions"])
     KnowledgeDocumentFactory(id=IDS["knowledge-documents"])
+    # A job's id comes from Procrastinate's sequence: the owner's queued evaluation, whatever its number.
+    IDS["jobs"] = defer(
+        evaluate_experiment, user=owner, experiment_id=str(experiment.pk), metric="ctr", threshold=0.95, min_sample=0
+    ).job_id
 
 
 def point_at_rows(case):

@@ -1,18 +1,16 @@
 """``manage.py evaluate_experiments``: evaluate every RUNNING experiment and record the outcome."""
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns import stats
-from campaigns.choices import ExperimentStatus
-from campaigns.models import Experiment
-from campaigns.services import experiment_evaluate
+from campaigns.services import experiments_evaluate_running
 
 
 class Command(BaseCommand):
     help = (
         "Evaluate every RUNNING experiment (not soft-deleted) and apply the result: statistics in metrics, "
-        "the confidence and, when significant, the winner and COMPLETED status. Prints one line per "
+        "the confidence and, when significant, the winner and COMPLETED status, whatever auto_apply says (the "
+        "periodic job declares winners only where it is set). Prints one line per "
         "experiment and a summary; exits with an error when any experiment could not be evaluated."
     )
 
@@ -43,25 +41,15 @@ class Command(BaseCommand):
             raise CommandError("--threshold must be at least 0.5 and below 1.")
         if min_sample < 0:
             raise CommandError("--min-sample must be 0 or more.")
-        experiments = Experiment.objects.filter(status=ExperimentStatus.RUNNING).order_by("created_at", "pk")
-        counts = {"evaluated": 0, "winners": 0, "undecided": 0, "failed": 0}
-        for experiment in experiments:
-            try:
-                outcome = experiment_evaluate(
-                    experiment=experiment,
-                    metric=metric,
-                    threshold=threshold,
-                    min_sample=min_sample,
-                    apply=not dry_run,
-                )
-            except ValidationError as error:
-                counts["failed"] += 1
-                problems = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
-                self.stderr.write(f"{experiment.pk} {experiment.name!r}: cannot evaluate: {problems}")
-                continue
-            counts["evaluated"] += 1
-            counts["winners" if outcome["winner"] else "undecided"] += 1
-            self.stdout.write(f"{experiment.pk} {experiment.name!r}: {outcome['reason']}")
+        report = experiments_evaluate_running(
+            metric=metric, threshold=threshold, min_sample=min_sample, apply=not dry_run, declare_winners=True
+        )
+        for failure in report["failed"]:
+            problems = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in failure["errors"].items())
+            self.stderr.write(f"{failure['experiment']} {failure['name']!r}: cannot evaluate: {problems}")
+        for outcome in report["outcomes"]:
+            self.stdout.write(f"{outcome['experiment']} {outcome['name']!r}: {outcome['reason']}")
+        counts = {**report, "failed": len(report["failed"])}
         mode = " (dry run, nothing stored)" if dry_run else ""
         self.stdout.write(
             self.style.SUCCESS(

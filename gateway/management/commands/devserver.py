@@ -1,11 +1,12 @@
-"""``manage.py devserver`` (``make run``): migrate, seed and serve, and stop everything together.
+"""``manage.py devserver`` (``make run``): migrate, seed, serve and run a job worker, and stop everything together.
 
 ``runserver`` alone cannot do this: SIGTERM to its autoreloader kills the serving child outright, so
 the embedded PostgreSQL that child was holding stays running, orphaned. This command is the one
 process that owns the run. It starts the embedded database (when no ``DATABASE_URL`` is set) once,
-migrates and seeds, runs ``runserver`` (with its autoreloader) in a process group of its own, and on
-Ctrl-C, SIGTERM or SIGHUP, or when the server exits, stops the server and then the database, if it
-was this run that started it (a database someone else started stays up).
+migrates and seeds, runs ``runserver`` (with its autoreloader) and a Procrastinate worker
+(``manage.py procrastinate worker``, docs/JOBS.md) each in a process group of its own, and on Ctrl-C,
+SIGTERM or SIGHUP, or when either child exits, stops both and then the database, if it was this run
+that started it (a database someone else started stays up).
 """
 
 import os
@@ -60,32 +61,50 @@ class Command(BaseCommand):
             sys.exit(return_code)
 
     def serve(self, addrport: str) -> int:
-        """Run the server until it exits or a stop signal arrives; its exit code."""
-        # A process group of its own: a terminal's Ctrl-C reaches only this process, which then stops the
-        # group, so the autoreloader and the server it runs get exactly one signal each.
-        server = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", addrport], cwd=settings.BASE_DIR, process_group=0
-        )
+        """Run the server and a worker until one exits or a stop signal arrives; the server's exit code."""
+        # Process groups of their own: a terminal's Ctrl-C reaches only this process, which then stops each
+        # group, so the autoreloader, the server it runs and the worker get exactly one signal each.
+        children = [
+            subprocess.Popen(command, cwd=settings.BASE_DIR, process_group=0)
+            for command in (
+                [sys.executable, "manage.py", "runserver", addrport],
+                [sys.executable, "manage.py", "procrastinate", "worker"],
+            )
+        ]
+        server = children[0]
+        stopping = []
 
         def forward(signum, frame):
-            signal_group(server, signum)
+            stopping.append(signum)
+            for child in children:
+                signal_group(child, signum)
 
         previous = {signum: signal.signal(signum, forward) for signum in STOP_SIGNALS}
         try:
-            server.wait()
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(0.2)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-            if server.poll() is None:
-                signal_group(server, signal.SIGTERM)
-            # The autoreloader's child, the one serving, may outlive the autoreloader by a moment.
+            for child in children:
+                if child.poll() is None and not stopping:
+                    signal_group(child, signal.SIGTERM)
+            # The autoreloader's child, the one serving, may outlive the autoreloader by a moment; the worker
+            # finishes its running job first.
             deadline = time.monotonic() + GRACE_SECONDS
-            while signal_group(server, 0) and time.monotonic() < deadline:
+            while any(alive(child) for child in children) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            signal_group(server, signal.SIGKILL)
-            server.wait()
+            for child in children:
+                signal_group(child, signal.SIGKILL)
+                child.wait()
         # A server stopped by a signal has a negative code: that is how a run ends, not a failure.
         return max(server.returncode, 0)
+
+
+def alive(process: subprocess.Popen) -> bool:
+    """Whether any process of the group ``process`` leads is left (the leader reaped once it exited)."""
+    process.poll()
+    return signal_group(process, 0)
 
 
 def signal_group(process: subprocess.Popen, signum: int) -> bool:
