@@ -1,8 +1,8 @@
 """Liveness and readiness probes for load balancers and orchestrators.
 
 ``/health/ready`` is 503 when the database is unreachable or migrations are pending; an
-unreachable cache is reported as degraded with a 200, so a cache outage does not take every node
-out of rotation.
+unreachable cache, or a read replica that is down or lagging (reads then go to the primary), is
+reported as degraded with a 200, so such an outage does not take every node out of rotation.
 """
 
 import logging
@@ -14,6 +14,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from gateway.db.replicas import OK, health, replica_aliases
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +32,19 @@ def ready(request):
     checks = {"database": _check_database(), "migrations": "skipped", "cache": _check_cache()}
     if checks["database"] == "ok":
         checks["migrations"] = _check_migrations()
+    replicas = {alias: health.check(alias).as_dict() for alias in replica_aliases()}
     # A part that was not checked (migrations, when the database is down) is not the one failing.
     failing = [part for part in ("database", "migrations") if checks[part] not in ("ok", "skipped")]
     if failing:
         status, http_status = "unavailable", 503
-    elif checks["cache"] != "ok":
+    elif checks["cache"] != "ok" or any(replica["state"] != OK for replica in replicas.values()):
         status, http_status = "degraded", 200
     else:
         status, http_status = "ok", 200
-    return JsonResponse({"status": status, "failing": failing, "checks": checks}, status=http_status)
+    body = {"status": status, "failing": failing, "checks": checks}
+    if replicas:
+        body["replicas"] = replicas
+    return JsonResponse(body, status=http_status)
 
 
 def _check_database() -> str:

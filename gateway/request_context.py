@@ -40,6 +40,14 @@ class RequestContext:
     api_key_prefix: str | None = None
     queries: int = 0
     database_seconds: float = 0.0
+    # Read routing (gateway/db/router.py): whether the request wrote, must read the primary (the admin), whether
+    # its client is pinned to the primary (None: not looked up yet), its session cookie (for the pin) and the
+    # alias its replica reads go to (chosen once per request).
+    wrote: bool = False
+    primary_only: bool = False
+    pinned: bool | None = None
+    session_key: str | None = None
+    read_alias: str | None = None
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("request_context", default=None)

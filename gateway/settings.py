@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # The request id, the access log line and the database time of every request (gateway/request_context.py).
     "gateway.request_context.RequestContextMiddleware",
+    # Read replicas: notes the request's writes and pins its client to the primary afterwards (gateway/db/router.py).
+    "gateway.db.router.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, API docs) served by the app itself when DEBUG is off; `make serve` collects them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -120,21 +122,54 @@ else:
     }
     _database["EMBEDDED_DATABASE"] = _database["NAME"]
 
-_database_options = {
-    "connect_timeout": DB_CONNECT_TIMEOUT,
-    "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+# Behind PgBouncer in transaction mode (docs/SCALING.md) a connection holds a server session only for one
+# transaction: no server-side cursors, no prepared statements (Django's default already), and no session
+# settings. PgBouncer refuses the `options` start-up parameter, so statement_timeout is then set on the
+# server side (PgBouncer's connect_query, or ALTER ROLE ... SET statement_timeout).
+DB_PGBOUNCER = env.bool("DB_PGBOUNCER", default=False)
+DISABLE_SERVER_SIDE_CURSORS = DB_PGBOUNCER
+CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+
+
+def _with_connection_settings(database: dict, *, connect_timeout: float, pool_timeout: float) -> dict:
+    """``database`` with the project's connection options: timeouts, pool, health checks."""
+    options = {"connect_timeout": connect_timeout}
+    if not DB_PGBOUNCER:
+        options["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+    if DB_POOL:
+        options["pool"] = {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": pool_timeout}
+    database.setdefault("OPTIONS", {}).update(options)
+    database["CONN_HEALTH_CHECKS"] = True
+    database["CONN_MAX_AGE"] = 0 if DB_POOL else CONN_MAX_AGE
+    return database
+
+
+DATABASES = {
+    "default": _with_connection_settings(_database, connect_timeout=DB_CONNECT_TIMEOUT, pool_timeout=DB_POOL_TIMEOUT)
 }
-if DB_POOL:
-    _database_options["pool"] = {
-        "min_size": DB_POOL_MIN_SIZE,
-        "max_size": DB_POOL_MAX_SIZE,
-        "timeout": DB_POOL_TIMEOUT,
-    }
-_database.setdefault("OPTIONS", {}).update(_database_options)
-_database["CONN_HEALTH_CHECKS"] = True
-_database["CONN_MAX_AGE"] = 0 if DB_POOL else env.int("CONN_MAX_AGE", default=60)
-_database["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
-DATABASES = {"default": _database}
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
+
+# Read replicas (docs/SCALING.md): streaming replicas of the primary, aliases replica1, replica2, ... A router
+# (gateway/db/router.py) sends reads there unless the client wrote within REPLICA_PIN_SECONDS, the read is in a
+# transaction, or the replica is down or lags more than REPLICA_MAX_LAG_SECONDS (checked every
+# REPLICA_CHECK_SECONDS); a replica that cannot be reached within REPLICA_CONNECT_TIMEOUT is skipped.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=5)
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=2.0)
+REPLICA_CONNECT_TIMEOUT = env.int("REPLICA_CONNECT_TIMEOUT", default=2)
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    _replica = {**env.db_url_config(_url), "ENGINE": "gateway.db.postgresql"}
+    # Tests run against the primary's test database; a replica alias then reads the same one.
+    _replica["TEST"] = {"MIRROR": "default"}
+    _replica["REPLICA"] = True
+    DATABASES[f"replica{_number}"] = _with_connection_settings(
+        _replica, connect_timeout=REPLICA_CONNECT_TIMEOUT, pool_timeout=REPLICA_CONNECT_TIMEOUT
+    )
+# Apps whose rows say who a client is and what it may do are always read from the primary: a revoked key, a
+# logout, a deactivation or a role change counts at once, never after a replica's lag.
+REPLICA_PRIMARY_APPS = ["users", "auth", "sessions", "axes", "contenttypes"]
+DATABASE_ROUTERS = ["gateway.db.router.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"
