@@ -91,15 +91,39 @@ def clients(production_server):
 
 
 @dataclass
+class Write:
+    """One write of a race, and how to tell that it is in the row afterwards."""
+
+    what: str  # what is lost when the row does not keep it
+    request: Callable  # row -> (method, path, payload)
+    kept: Callable  # (row as stored afterwards, row as created) -> bool
+
+
+def patch(url: Callable, field: str, value) -> Write:
+    """PATCH ``field`` of the row at ``url(row)`` to ``value``."""
+    return Write(
+        field, lambda row: ("PATCH", url(row), {field: value}), lambda stored, row: getattr(stored, field) == value
+    )
+
+
+def delete(url: Callable) -> Write:
+    """DELETE the row at ``url(row)`` (a soft delete)."""
+    return Write("delete", lambda row: ("DELETE", url(row), None), lambda stored, row: stored.deleted_at is not None)
+
+
+@dataclass
 class Pair:
-    """Two writes on one new row, and what must be in the row after each of them is acknowledged."""
+    """Two writes on one new row: after the race, each acknowledged write must be in the row."""
 
     name: str
     create: Callable  # () -> the row
-    first: Callable  # row -> (method, path, payload)
-    second: Callable
-    # (row as stored afterwards, row as created, first acknowledged, second acknowledged) -> lost writes
-    lost: Callable
+    first: Write
+    second: Write
+
+    def lost(self, stored, row, first_acknowledged: bool, second_acknowledged: bool) -> list[str]:
+        """What the acknowledged writes lost."""
+        writes = [(self.first, first_acknowledged), (self.second, second_acknowledged)]
+        return [write.what for write, acknowledged in writes if acknowledged and not write.kept(stored, row)]
 
 
 def acknowledged(status: int) -> bool:
@@ -110,57 +134,39 @@ def lost_unless(condition: bool, what: str) -> list[str]:
     return [] if condition else [what]
 
 
+def campaign_url(campaign) -> str:
+    return f"{API}/campaigns/{campaign.pk}/"
+
+
 def campaign_pairs() -> list[Pair]:
-    url = lambda row: f"{API}/campaigns/{row.pk}/"  # noqa: E731
-    rename = lambda row: ("PATCH", url(row), {"name": f"renamed {row.pk}"})  # noqa: E731
+    rename = Write(
+        "name",
+        lambda row: ("PATCH", campaign_url(row), {"name": f"renamed {row.pk}"}),
+        lambda stored, row: stored.name == f"renamed {row.pk}",
+    )
+    increment = Write(
+        "increment",
+        lambda row: ("POST", f"{campaign_url(row)}metrics/", {"impressions": 7, "spend": "1.25", "increment": True}),
+        lambda stored, row: (
+            stored.total_impressions == row.total_impressions + 7
+            and stored.total_spend == row.total_spend + Decimal("1.25")
+        ),
+    )
     return [
         Pair(
             "campaign: PATCH name + PATCH description",
             CampaignFactory,
             rename,
-            lambda row: ("PATCH", url(row), {"description": "described"}),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.name == f"renamed {row.pk}", "name")
-                + lost_unless(not b or stored.description == "described", "description")
-            ),
+            patch(campaign_url, "description", "described"),
         ),
-        Pair(
-            "campaign: PATCH name + metrics increment",
-            CampaignFactory,
-            rename,
-            lambda row: ("POST", f"{url(row)}metrics/", {"impressions": 7, "spend": "1.25", "increment": True}),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.name == f"renamed {row.pk}", "name")
-                + lost_unless(
-                    not b
-                    or (
-                        stored.total_impressions == row.total_impressions + 7
-                        and stored.total_spend == row.total_spend + Decimal("1.25")
-                    ),
-                    "increment",
-                )
-            ),
-        ),
+        Pair("campaign: PATCH name + metrics increment", CampaignFactory, rename, increment),
         Pair(
             "campaign: PATCH name + PATCH status ARCHIVED",
             CampaignFactory,
             rename,
-            lambda row: ("PATCH", url(row), {"status": CampaignStatus.ARCHIVED}),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.name == f"renamed {row.pk}", "name")
-                + lost_unless(not b or stored.status == CampaignStatus.ARCHIVED, "status")
-            ),
+            patch(campaign_url, "status", CampaignStatus.ARCHIVED),
         ),
-        Pair(
-            "campaign: PATCH name + DELETE",
-            CampaignFactory,
-            rename,
-            lambda row: ("DELETE", url(row), None),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.name == f"renamed {row.pk}", "name")
-                + lost_unless(not b or stored.deleted_at is not None, "delete")
-            ),
-        ),
+        Pair("campaign: PATCH name + DELETE", CampaignFactory, rename, delete(campaign_url)),
     ]
 
 
@@ -169,88 +175,69 @@ def other_pairs() -> list[Pair]:
     clip = lambda row: f"{API}/clips/{row.pk}/"  # noqa: E731
     experiment = lambda row: f"{API}/experiments/{row.pk}/"  # noqa: E731
     conversion = lambda row: f"{API}/conversions/{row.pk}/"  # noqa: E731
+    api_key = lambda row: f"{API}/api-keys/{row.pk}/"  # noqa: E731
     document = lambda row: f"{API}/knowledge-documents/{row.pk}/"  # noqa: E731
+    rename_asset = patch(asset, "original_name", "renamed.mp4")
+    rename_document = patch(document, "name", "renamed")
     return [
         Pair(
             "asset: PATCH original_name + status change",
             AssetFactory,
-            lambda row: ("PATCH", asset(row), {"original_name": "renamed.mp4"}),
-            lambda row: ("POST", f"{asset(row)}status/", {"status": AssetStatus.PROCESSING}),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.original_name == "renamed.mp4", "original_name")
-                + lost_unless(not b or stored.status == AssetStatus.PROCESSING, "status")
+            rename_asset,
+            Write(
+                "status",
+                lambda row: ("POST", f"{asset(row)}status/", {"status": AssetStatus.PROCESSING}),
+                lambda stored, row: stored.status == AssetStatus.PROCESSING,
             ),
         ),
-        Pair(
-            "asset: PATCH original_name + DELETE",
-            AssetFactory,
-            lambda row: ("PATCH", asset(row), {"original_name": "renamed.mp4"}),
-            lambda row: ("DELETE", asset(row), None),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.original_name == "renamed.mp4", "original_name")
-                + lost_unless(not b or stored.deleted_at is not None, "delete")
-            ),
-        ),
+        Pair("asset: PATCH original_name + DELETE", AssetFactory, rename_asset, delete(asset)),
         Pair(
             "clip: PATCH clip_url + new scores",
             ClipFactory,
-            lambda row: ("PATCH", clip(row), {"clip_url": "https://cdn.example/renamed.mp4"}),
-            lambda row: ("POST", f"{clip(row)}scores/", {"score": 0.125, "viral_score": 0.25}),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.clip_url == "https://cdn.example/renamed.mp4", "clip_url")
-                + lost_unless(not b or (stored.score, stored.viral_score) == (0.125, 0.25), "scores")
+            patch(clip, "clip_url", "https://cdn.example/renamed.mp4"),
+            Write(
+                "scores",
+                lambda row: ("POST", f"{clip(row)}scores/", {"score": 0.125, "viral_score": 0.25}),
+                lambda stored, row: (stored.score, stored.viral_score) == (0.125, 0.25),
             ),
         ),
         Pair(
             "experiment: PATCH description + select winner",
             ExperimentFactory,
-            lambda row: ("PATCH", experiment(row), {"description": "described"}),
-            lambda row: ("POST", f"{experiment(row)}select-winner/", {"variant_id": row.variants[0]["id"]}),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.description == "described", "description")
-                + lost_unless(not b or stored.winner_variant_id == row.variants[0]["id"], "winner")
+            patch(experiment, "description", "described"),
+            Write(
+                "winner",
+                lambda row: ("POST", f"{experiment(row)}select-winner/", {"variant_id": row.variants[0]["id"]}),
+                lambda stored, row: stored.winner_variant_id == row.variants[0]["id"],
             ),
         ),
         Pair(
             "conversion: PATCH attributed_ad_id + PATCH metadata",
             ConversionFactory,
-            lambda row: ("PATCH", conversion(row), {"attributed_ad_id": "ad-7"}),
-            lambda row: ("PATCH", conversion(row), {"metadata": {"checked": True}}),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.attributed_ad_id == "ad-7", "attributed_ad_id")
-                + lost_unless(not b or stored.metadata == {"checked": True}, "metadata")
-            ),
+            patch(conversion, "attributed_ad_id", "ad-7"),
+            patch(conversion, "metadata", {"checked": True}),
         ),
         Pair(
             "API key: PATCH name + revoke",
             lambda: ApiKeyFactory(user=UserFactory()),
-            lambda row: ("PATCH", f"{API}/api-keys/{row.pk}/", {"name": "renamed"}),
-            lambda row: ("POST", f"{API}/api-keys/{row.pk}/revoke/", None),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.name == "renamed", "name")
-                + lost_unless(not b or stored.revoked_at is not None, "revoke")
+            patch(api_key, "name", "renamed"),
+            Write(
+                "revoke",
+                lambda row: ("POST", f"{api_key(row)}revoke/", None),
+                lambda stored, row: stored.revoked_at is not None,
             ),
         ),
         Pair(
             "knowledge document: PATCH name + PATCH content",
             KnowledgeDocumentFactory,
-            lambda row: ("PATCH", document(row), {"name": "renamed"}),
-            lambda row: ("PATCH", document(row), {"content": "new content"}),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.name == "renamed", "name")
-                + lost_unless(not b or (stored.content, stored.version) == ("new content", row.version + 1), "content")
+            rename_document,
+            Write(
+                "content",
+                lambda row: ("PATCH", document(row), {"content": "new content"}),
+                lambda stored, row: (stored.content, stored.version) == ("new content", row.version + 1),
             ),
         ),
-        Pair(
-            "knowledge document: PATCH name + DELETE",
-            KnowledgeDocumentFactory,
-            lambda row: ("PATCH", document(row), {"name": "renamed"}),
-            lambda row: ("DELETE", document(row), None),
-            lambda stored, row, a, b: (
-                lost_unless(not a or stored.name == "renamed", "name")
-                + lost_unless(not b or stored.deleted_at is not None, "delete")
-            ),
-        ),
+        Pair("knowledge document: PATCH name + DELETE", KnowledgeDocumentFactory, rename_document, delete(document)),
     ]
 
 
@@ -261,7 +248,7 @@ def test_no_acknowledged_write_is_lost_when_two_clients_race(pair, clients, race
     for _ in range(TRIALS):
         row = pair.create()
         (status_a, body_a), (status_b, body_b) = race(
-            partial(first.send, *pair.first(row)), partial(second.send, *pair.second(row))
+            partial(first.send, *pair.first.request(row)), partial(second.send, *pair.second.request(row))
         )
         for status, body in ((status_a, body_a), (status_b, body_b)):
             # A write that lost the race to a delete finds no row: a 404, never a 5xx or a silent 200.
@@ -294,26 +281,24 @@ def test_an_update_after_a_delete_is_a_404_and_the_row_stays_deleted(prefix, cli
     assert type(row).all_objects.get(pk=row.pk).deleted_at is not None
 
 
-API_WRITES_DURING_AN_ADMIN_EDIT = {
-    "metrics increment": (
-        lambda campaign: ("POST", f"{API}/campaigns/{campaign.pk}/metrics/", {"clicks": 3, "increment": True}),
+API_WRITES_DURING_AN_ADMIN_EDIT = [
+    Write(
+        "metrics increment",
+        lambda campaign: ("POST", f"{campaign_url(campaign)}metrics/", {"clicks": 3, "increment": True}),
         lambda stored, campaign: stored.total_clicks == campaign.total_clicks + 3,
     ),
-    "PATCH description": (
-        lambda campaign: ("PATCH", f"{API}/campaigns/{campaign.pk}/", {"description": "from the API"}),
-        lambda stored, campaign: stored.description == "from the API",
-    ),
-    "status ARCHIVED": (
-        lambda campaign: ("POST", f"{API}/campaigns/{campaign.pk}/status/", {"status": CampaignStatus.ARCHIVED}),
+    patch(campaign_url, "description", "from the API"),
+    Write(
+        "status ARCHIVED",
+        lambda campaign: ("POST", f"{campaign_url(campaign)}status/", {"status": CampaignStatus.ARCHIVED}),
         lambda stored, campaign: stored.status == CampaignStatus.ARCHIVED,
     ),
-}
+]
 
 
-@pytest.mark.parametrize("api_write", API_WRITES_DURING_AN_ADMIN_EDIT)
+@pytest.mark.parametrize("api_write", API_WRITES_DURING_AN_ADMIN_EDIT, ids=lambda write: write.what)
 def test_the_admin_change_form_keeps_a_concurrent_api_write(api_write, clients, race):
     """The console's change form writes only what the staff member changed, so an API write survives it."""
-    request, applied = API_WRITES_DURING_AN_ADMIN_EDIT[api_write]
     admin = Client()
     admin.force_login(AdminUserFactory())
     lost = []
@@ -321,11 +306,11 @@ def test_the_admin_change_form_keeps_a_concurrent_api_write(api_write, clients, 
         campaign = CampaignFactory()
         url = change_url(Campaign, campaign.pk)
         data = {**form_data(admin.get(url)), "name": f"edited {trial}"}
-        answers = race(partial(admin.post, url, data), partial(clients[0].send, *request(campaign)))
+        answers = race(partial(admin.post, url, data), partial(clients[0].send, *api_write.request(campaign)))
         assert answers[0].status_code == 302, "the admin form was not saved"
         assert answers[1][0] == 200, answers[1]
         stored = Campaign.all_objects.get(pk=campaign.pk)
         lost += lost_unless(stored.name == f"edited {trial}", "admin name")
-        lost += lost_unless(applied(stored, campaign), api_write)
-    print(f"admin change form + API {api_write}: {len(lost)} of {TRIALS} trials lost a write {sorted(set(lost))}")
+        lost += lost_unless(api_write.kept(stored, campaign), api_write.what)
+    print(f"admin change form + API {api_write.what}: {len(lost)} of {TRIALS} trials lost a write {sorted(set(lost))}")
     assert lost == []
