@@ -15,7 +15,7 @@ from campaigns.querysets import (
     ExperimentManager,
     ExperimentQuerySet,
 )
-from campaigns.stats import variant_entries
+from campaigns.stats import VARIANT_SHAPE_ERRORS, variant_entries
 from gateway.models import BaseModel, SoftDeleteModel
 
 CURRENCY_REGEX = r"^[A-Z]{3}$"
@@ -200,14 +200,11 @@ def validate_variants(variants) -> list[str]:
         return ["Must be a list of variants."]
     errors = []
     for index, variant, shape in variant_entries(variants):
-        if shape == "object":
-            errors.append(f"Variant {index} must be an object.")
-            continue
-        if shape == "id":
-            errors.append(f"Variant {index} needs a non-empty string id.")
+        if shape in VARIANT_SHAPE_ERRORS:
+            errors.append(VARIANT_SHAPE_ERRORS[shape].format(index=index))
         elif shape == "duplicate":
             errors.append(f"Variant id {variant['id']!r} is used twice.")
-        if not isinstance(variant.get("name"), str):
+        if shape != "object" and not isinstance(variant.get("name"), str):
             errors.append(f"Variant {index} needs a name.")
     return errors
 

@@ -231,6 +231,13 @@ def _whole_number(value) -> int | None:
     return None
 
 
+# What ``variant_entries`` reports about a variant's shape, said the same way by the model and the evaluation.
+VARIANT_SHAPE_ERRORS = {
+    "object": "Variant {index} must be an object.",
+    "id": "Variant {index} needs a non-empty string id.",
+}
+
+
 def variant_entries(variants):
     """Each element of a variant list as ``(index, variant, problem)``, the one reading of its shape.
 
@@ -272,11 +279,8 @@ def parse_variants(variants, metric: str = DEFAULT_METRIC) -> list[VariantCounts
         raise EvaluationError("variants", f"At most {MAX_VARIANTS} variants can be evaluated; it has {len(variants)}.")
     errors, counts = [], []
     for index, variant, shape in variant_entries(variants):
-        if shape == "object":
-            errors.append(f"Variant {index} must be an object.")
-            continue
-        if shape == "id":
-            errors.append(f"Variant {index} needs a non-empty string id.")
+        if shape in VARIANT_SHAPE_ERRORS:
+            errors.append(VARIANT_SHAPE_ERRORS[shape].format(index=index))
             continue
         variant_id = variant["id"]
         label = f"Variant {variant_id!r}"
