@@ -38,7 +38,7 @@ from campaigns.services import (
 )
 from gateway.api.jobs import JobSerializer
 from gateway.api.pagination import PageNumberOrCursorPagination
-from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet
+from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet, row_action
 from gateway.models import JobRecord
 
 
@@ -57,9 +57,9 @@ class CampaignViewSet(SoftDeleteModelViewSet):
             return queryset.select_related("user").prefetch_related(Prefetch("experiments", queryset=experiments))
         return queryset
 
-    @extend_schema(
-        request=CampaignMetricsSerializer,
-        responses=CampaignSerializer,
+    @row_action(
+        CampaignMetricsSerializer,
+        CampaignSerializer,
         summary="Set or add to a campaign's totals",
         description=(
             "Sets total spend, impressions, clicks and conversions to the values given, or with "
@@ -67,27 +67,18 @@ class CampaignViewSet(SoftDeleteModelViewSet):
             "increments never lose each other's update. Values must not be negative."
         ),
     )
-    @action(detail=True, methods=["post"])
     def metrics(self, request, pk=None):
-        campaign = self.get_object()
-        serializer = CampaignMetricsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        campaign = campaign_update_metrics(campaign=campaign, **serializer.validated_data)
-        return Response(CampaignSerializer(campaign, context=self.get_serializer_context()).data)
+        return self.apply_service(campaign_update_metrics, CampaignMetricsSerializer)
 
-    @extend_schema(
-        request=CampaignStatusSerializer,
-        responses=CampaignSerializer,
+    @row_action(
+        CampaignStatusSerializer,
+        CampaignSerializer,
         summary="Change a campaign's status",
         description="Moves the campaign along the allowed transitions; ARCHIVED is final.",
+        url_path="status",
     )
-    @action(detail=True, methods=["post"], url_path="status")
     def change_status(self, request, pk=None):
-        campaign = self.get_object()
-        serializer = CampaignStatusSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        campaign = campaign_change_status(campaign=campaign, **serializer.validated_data)
-        return Response(CampaignSerializer(campaign, context=self.get_serializer_context()).data)
+        return self.apply_service(campaign_change_status, CampaignStatusSerializer)
 
     @extend_schema(
         parameters=[CampaignPerformanceQuerySerializer],
@@ -121,27 +112,23 @@ class ExperimentViewSet(SoftDeleteModelViewSet):
     search_fields = ["name"]
     soft_parent = "campaign"
 
-    @extend_schema(
-        request=ExperimentWinnerSerializer,
-        responses=ExperimentSerializer,
+    @row_action(
+        ExperimentWinnerSerializer,
+        ExperimentSerializer,
         summary="Select an experiment's winner",
         description=(
             "Declares one of the experiment's variants the winner, with an optional confidence in [0, 1], "
             "and marks the experiment COMPLETED with the time of selection. A different second winner, an "
             "unknown variant or a cancelled experiment is a 400."
         ),
+        url_path="select-winner",
     )
-    @action(detail=True, methods=["post"], url_path="select-winner")
     def select_winner(self, request, pk=None):
-        experiment = self.get_object()
-        serializer = ExperimentWinnerSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        experiment = experiment_select_winner(experiment=experiment, **serializer.validated_data)
-        return Response(ExperimentSerializer(experiment, context=self.get_serializer_context()).data)
+        return self.apply_service(experiment_select_winner, ExperimentWinnerSerializer)
 
-    @extend_schema(
-        request=ExperimentEvaluateSerializer,
-        responses={
+    @row_action(
+        ExperimentEvaluateSerializer,
+        {
             http_status.HTTP_200_OK: ExperimentEvaluationSerializer,
             http_status.HTTP_202_ACCEPTED: JobSerializer,
         },
@@ -160,7 +147,6 @@ class ExperimentViewSet(SoftDeleteModelViewSet):
             "docs/JOBS.md."
         ),
     )
-    @action(detail=True, methods=["post"])
     def evaluate(self, request, pk=None):
         experiment = self.get_object()
         serializer = ExperimentEvaluateSerializer(data=request.data)

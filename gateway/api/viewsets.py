@@ -35,6 +35,19 @@ def query_flag(request, name: str) -> bool:
     raise exceptions.ValidationError({name: ["Must be true or false."]})
 
 
+def row_action(request, responses, *, summary: str, description: str, url_path: str | None = None):
+    """Decorate a viewset method as a detail POST ``@action`` on one row, documented with its body and answer.
+
+    Most such actions are one ``apply_service`` call; the schema is what ``extend_schema`` makes of the arguments.
+    """
+
+    def decorate(method):
+        method = action(detail=True, methods=["post"], url_path=url_path)(method)
+        return extend_schema(request=request, responses=responses, summary=summary, description=description)(method)
+
+    return decorate
+
+
 class ScopedModelViewSet(viewsets.ModelViewSet):
     """CRUD over one model, limited to the rows the caller may reach.
 

@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from gateway.api.pagination import PageNumberOrCursorPagination
-from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet
+from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet, row_action
 from media.analytics import prediction_accuracy
 from media.api.analytics_serializers import (
     ModelAccuracySerializer,
@@ -53,9 +53,9 @@ class AssetViewSet(SoftDeleteModelViewSet):
             return queryset.select_related("user").prefetch_related(Prefetch("clips", queryset=clips))
         return queryset
 
-    @extend_schema(
-        request=AssetStatusSerializer,
-        responses=AssetSerializer,
+    @row_action(
+        AssetStatusSerializer,
+        AssetSerializer,
         summary="Change an asset's status",
         description=(
             "Moves the asset along the allowed transitions (e.g. ARCHIVED may only go back to READY); "
@@ -63,7 +63,6 @@ class AssetViewSet(SoftDeleteModelViewSet):
             "processing failed; leaving FAILED without a new error clears the old one."
         ),
     )
-    @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
         return self.apply_service(asset_change_status, AssetStatusSerializer)
 
@@ -109,9 +108,9 @@ class ClipViewSet(SoftDeleteModelViewSet):
             raise serializers.ValidationError({"asset": [f"No asset with id {asset_id} exists or you may not use it."]})
         return Response(self.get_serializer(clips, many=True).data)
 
-    @extend_schema(
-        request=ClipScoresSerializer,
-        responses=ClipSerializer,
+    @row_action(
+        ClipScoresSerializer,
+        ClipSerializer,
         summary="Score a clip",
         description=(
             "Sets any of score, viral_score, engagement_score, brand_safety_score (each in [0, 1]; null clears) "
@@ -119,7 +118,6 @@ class ClipViewSet(SoftDeleteModelViewSet):
             "receives a score becomes SCORED."
         ),
     )
-    @action(detail=True, methods=["post"])
     def scores(self, request, pk=None):
         return self.apply_service(clip_set_scores, ClipScoresSerializer)
 
@@ -135,9 +133,9 @@ class PredictionViewSet(ScopedModelViewSet):
     pagination_class = PageNumberOrCursorPagination
     cursor_fields = ("created_at",)
 
-    @extend_schema(
-        request=PredictionActualsSerializer,
-        responses=PredictionSerializer,
+    @row_action(
+        PredictionActualsSerializer,
+        PredictionSerializer,
         summary="Record a prediction's actual metrics",
         description=(
             "Stores the actual metrics given and recomputes `prediction_error`: the mean absolute percentage "
@@ -145,7 +143,6 @@ class PredictionViewSet(ScopedModelViewSet):
             "mean(|predicted - actual| / |actual|), as a fraction (0.2 means 20%); null when no metric qualifies."
         ),
     )
-    @action(detail=True, methods=["post"])
     def actuals(self, request, pk=None):
         return self.apply_service(prediction_record_actuals, PredictionActualsSerializer)
 
