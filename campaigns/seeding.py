@@ -54,6 +54,7 @@ class CampaignsSeeding(AppSeeding):
         Experiment: (
             "id", "created_at", "updated_at", "deleted_at", "campaign", "name", "description", "variants", "status",
             "winner_variant_id", "winner_selected_at", "metrics", "confidence", "start_date", "end_date", "metadata",
+            "auto_apply",
         ),
         Conversion: (
             "id", "created_at", "updated_at", "campaign", "source", "external_id", "value", "currency",
@@ -169,6 +170,7 @@ class CampaignsSeeding(AppSeeding):
             datetime.fromtimestamp(started, UTC) if started is not None else None,
             datetime.fromtimestamp(ended, UTC) if ended is not None else None,
             "{}",
+            False,  # auto_apply: staff opt an experiment in
         )
 
     def conversion(self, gen, campaign_id: str, start: float, ran_until: float, currency: str, clip_ids) -> tuple:
