@@ -24,11 +24,10 @@ from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
 from media.services import (
     ASSET_TRANSITIONS,
-    CLIP_SCORE_FIELDS,
     CLIP_TRANSITIONS,
     asset_change_status,
     clip_change_status,
-    clip_set_scores,
+    clip_update,
     prediction_update,
 )
 from users.models import User
@@ -219,14 +218,11 @@ class ClipAdmin(SoftDeleteAdmin):
         return fixed(obj.viral_score)
 
     def update_model(self, request, obj, fields):
-        """Edited scores go through ``clip_set_scores``, which validates them and moves the status along."""
-        scores = {name: fields.pop(name) for name in CLIP_SCORE_FIELDS if name in fields}
-        super().update_model(request, obj, fields)
-        if scores:
-            try:
-                copy_row(clip_set_scores(clip=obj, **scores), obj)
-            except ValidationError as error:
-                self.message_user(request, f"Scores: {validation_message(error)}", messages.ERROR)
+        """The API's ``clip_update``: edited scores move a PENDING or ANALYZED clip to SCORED, in one write."""
+        try:
+            copy_row(clip_update(clip=obj, **fields), obj)
+        except ValidationError as error:
+            self.message_user(request, f"Not saved: {validation_message(error)}", messages.ERROR)
 
     change_status = status_change_action(
         form_class=ClipStatusForm, apply=lambda clip, data: clip_change_status(clip=clip, status=data["status"])

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from gateway.ingest import bulk_insert
-from gateway.services import check_transition, lock_row, model_update, status_change
+from gateway.services import check_transition, copy_row, lock_row, model_update, status_change
 from media.analytics import performance_metric_derived
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
@@ -75,10 +75,17 @@ def asset_update(*, asset: Asset, **fields) -> Asset:
 def clip_update(*, clip: Clip, **fields) -> Clip:
     """Change any of a clip's fields; a ``status`` change follows ``CLIP_TRANSITIONS``.
 
-    Only the given fields are written, under the row's lock; ``duration`` is read back from the database.
+    Scores and rank go through ``clip_set_scores``, so a score set by any path (the API's update or
+    ``scores`` action, the admin) moves a PENDING or ANALYZED clip to SCORED alike. Only the given fields
+    are written, under the row's lock; ``duration`` is read back from the database.
     """
+    scores = {name: fields.pop(name) for name in CLIP_SCORE_FIELDS if name in fields}
     status = fields.pop("status", None)
-    if status is not None and status != lock_row(clip).status:
+    if status is not None and status == lock_row(clip).status:
+        status = None
+    if scores:
+        copy_row(clip_set_scores(clip=clip, status=status, **scores), clip)
+    elif status is not None:
         clip_change_status(clip=clip, status=status)
     return model_update(instance=clip, fields=fields)
 

@@ -27,9 +27,8 @@ def twin_clips(asset):
         "viral_score": 0.5,
         "engagement_score": 0.5,
         "brand_safety_score": 0.5,
-        # Already SCORED: a PENDING clip scored in the admin becomes SCORED (``clip_set_scores``), while a
-        # PATCH of its score leaves the status alone; the API's ``scores`` action is the admin's equivalent.
-        "status": ClipStatus.SCORED,
+        # PENDING: a score given in the admin or in a PATCH moves it to SCORED alike (``clip_update``).
+        "status": ClipStatus.PENDING,
     }
     return ClipFactory(**fields), ClipFactory(**fields)
 
@@ -50,4 +49,4 @@ def test_a_clip_scored_in_the_admin_and_the_api_is_the_same_row(admin_client, ad
     change_in_admin(admin_client, in_admin, {"score": "0.8", "has_music": "on"})
     change_in_api(admin_client_api, f"{API}/clips/{in_api.pk}/", {"score": 0.8, "has_music": True})
     assert columns_of(in_admin) == columns_of(in_api)
-    assert columns_of(in_api)["score"] == 0.8
+    assert (columns_of(in_api)["score"], columns_of(in_api)["status"]) == (0.8, ClipStatus.SCORED)
