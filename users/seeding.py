@@ -11,7 +11,7 @@ from gateway.seeding.development import FIXTURE, SeedConflict
 from gateway.seeding.scale import DAY, json_text
 from users.choices import Role
 from users.models import ApiKey, User
-from users.services import api_key_issue
+from users.services import api_key_delete, api_key_issue
 
 ADMIN_EMAIL = "admin@geminivideo.ai"
 DEV_API_KEY_NAME = "Development key"
@@ -132,6 +132,6 @@ def dev_api_key_ensure(*, user: User, key: str) -> ApiKey:
     if existing is not None and existing.user_id == user.pk and existing.verify(key):
         return existing
     if existing is not None:
-        existing.delete()
+        api_key_delete(api_key=existing)
     api_key, _ = api_key_issue(user=user, name=DEV_API_KEY_NAME, key=key)
     return api_key

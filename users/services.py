@@ -263,6 +263,12 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+@transaction.atomic
+def api_key_delete(*, api_key: ApiKey) -> None:
+    """Remove a key row for good (a development set-up's leftover); everything else revokes (``api_key_revoke``)."""
+    api_key.delete()
+
+
 def api_key_authenticate(key: str) -> ApiKey | None:
     """The usable key matching ``key`` (with its user), or None.
 
