@@ -13,9 +13,9 @@ from gateway.api.fields import (
     CurrencyField,
     JSONListField,
     JSONObjectField,
+    Range,
     ScopedPrimaryKeyRelatedField,
     UniqueOrNullValidator,
-    check_range,
 )
 from gateway.api.permissions import is_admin
 from gateway.api.serializers import ModelSerializer
@@ -25,6 +25,7 @@ from users.api.serializers import OwnerField, UserSummarySerializer
 
 NON_NEGATIVE_DECIMAL = {"min_value": Decimal("0")}
 MAX_BIGINT = 2**63 - 1
+SCHEDULE = Range(low="start_date", high="end_date", message="Must not be before start_date.")
 
 
 @extend_schema_field(
@@ -52,6 +53,7 @@ class ExperimentSerializer(ModelSerializer):
     )
     metrics = JSONObjectField(required=False)
     metadata = JSONObjectField(required=False)
+    ranges = (SCHEDULE,)
 
     class Meta:
         model = Experiment
@@ -89,23 +91,10 @@ class ExperimentSerializer(ModelSerializer):
             raise serializers.ValidationError(errors)
         return value
 
-    def validate(self, attrs):
-        errors = {}
-        check_range(
-            errors,
-            attrs,
-            self.instance,
-            low="start_date",
-            high="end_date",
-            message="Must not be before start_date.",
-            strict=False,
-        )
+    def check_row(self, errors, attrs):
         winner = getattr(self.instance, "winner_variant_id", None)
         if winner is not None and "variants" in attrs and winner not in [v["id"] for v in attrs["variants"]]:
             errors.setdefault("variants", []).append(f"Must keep the winning variant {winner!r}.")
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
 
 
 class CampaignSerializer(ModelSerializer):
@@ -127,6 +116,10 @@ class CampaignSerializer(ModelSerializer):
     target_locations = JSONListField(required=False)
     target_age_range = JSONObjectField(required=False)
     metadata = JSONObjectField(required=False)
+    ranges = (
+        Range(low="daily_budget", high="budget", field="daily_budget", message="Must not exceed the budget."),
+        SCHEDULE,
+    )
 
     class Meta:
         model = Campaign
@@ -168,31 +161,6 @@ class CampaignSerializer(ModelSerializer):
             "deleted_at",
         ]
         extra_kwargs = {"budget": NON_NEGATIVE_DECIMAL, "daily_budget": NON_NEGATIVE_DECIMAL}
-
-    def validate(self, attrs):
-        errors = {}
-        check_range(
-            errors,
-            attrs,
-            self.instance,
-            low="daily_budget",
-            high="budget",
-            field="daily_budget",
-            message="Must not exceed the budget.",
-            strict=False,
-        )
-        check_range(
-            errors,
-            attrs,
-            self.instance,
-            low="start_date",
-            high="end_date",
-            message="Must not be before start_date.",
-            strict=False,
-        )
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
 
     def update(self, instance, validated_data):
         return campaign_update(campaign=instance, **validated_data)

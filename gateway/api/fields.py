@@ -1,5 +1,7 @@
 """Serializer fields and validators shared by the apps' serializers."""
 
+from dataclasses import dataclass
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -99,16 +101,26 @@ class CurrencyField(strict.RegexField):
         super().__init__(r"^[A-Z]{3}$", **kwargs)
 
 
-def check_range(
-    errors: dict, attrs: dict, instance, *, low: str, high: str, message: str, strict: bool, field: str | None = None
-) -> None:
-    """Add ``message`` under ``field`` (default ``high``) when ``low <= high`` (``<`` if strict) is broken.
+@dataclass(frozen=True)
+class Range:
+    """A rule between two fields of a row: ``low <= high`` (``low < high`` when ``strict``).
 
-    Values come from ``attrs`` where given, else from ``instance`` (partial updates); a missing one passes.
+    A serializer lists its rules in ``ranges`` (gateway.api.serializers.ModelSerializer). A broken rule adds
+    ``message`` under ``field`` (default ``high``). Values come from the body where given, else from the row
+    being updated (partial updates); a missing one passes.
     """
-    low_value = attrs[low] if low in attrs else getattr(instance, low, None)
-    high_value = attrs[high] if high in attrs else getattr(instance, high, None)
-    if low_value is None or high_value is None:
-        return
-    if high_value < low_value or (strict and high_value == low_value):
-        errors.setdefault(field or high, []).append(message)
+
+    low: str
+    high: str
+    message: str
+    strict: bool = False
+    field: str | None = None
+
+    def check(self, errors: dict, attrs: dict, instance) -> None:
+        """Add ``message`` to ``errors`` when the row ``attrs`` would make breaks the rule."""
+        low_value = attrs[self.low] if self.low in attrs else getattr(instance, self.low, None)
+        high_value = attrs[self.high] if self.high in attrs else getattr(instance, self.high, None)
+        if low_value is None or high_value is None:
+            return
+        if high_value < low_value or (self.strict and high_value == low_value):
+            errors.setdefault(self.field or self.high, []).append(self.message)

@@ -18,9 +18,24 @@ class ModelSerializer(FastRepresentationMixin, serializers.ModelSerializer):
       every column of the instance it read, so a concurrent change of another column (a status, a counter,
       ``deleted_at``) would be written back over. Serializers whose model has rules on an update (status
       transitions, derived values) override ``update`` with their app's service.
+    - ``validate`` checks the ``ranges`` (``gateway.api.fields.Range``: one field must not pass another) and
+      what ``check_row`` adds, and reports every problem of the body together.
     """
 
     serializer_field_mapping = strict.strict_mapping(serializers.ModelSerializer.serializer_field_mapping)
+    ranges: tuple = ()
+
+    def validate(self, attrs):
+        errors = {}
+        for rule in self.ranges:
+            rule.check(errors, attrs, self.instance)
+        self.check_row(errors, attrs)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def check_row(self, errors: dict, attrs: dict) -> None:
+        """Add to ``errors`` (field name -> messages) what else is wrong with the row ``attrs`` would make."""
 
     def update(self, instance, validated_data):
         return model_update(instance=instance, fields=validated_data)

@@ -8,9 +8,9 @@ from gateway.api import strict
 from gateway.api.fields import (
     JSONObjectField,
     PositiveFloatField,
+    Range,
     ScopedPrimaryKeyRelatedField,
     UniqueOrNullValidator,
-    check_range,
 )
 from gateway.api.serializers import ModelSerializer
 from media.choices import AssetStatus, ClipStatus
@@ -130,6 +130,7 @@ class ClipSerializer(ModelSerializer):
     asset = ScopedPrimaryKeyRelatedField(Asset)
     features = JSONObjectField(required=False)
     metadata = JSONObjectField(required=False)
+    ranges = (Range(low="start_time", high="end_time", message="Must be after start_time.", strict=True),)
 
     class Meta:
         model = Clip
@@ -173,21 +174,6 @@ class ClipSerializer(ModelSerializer):
         if self.instance is not None and "asset" in fields:
             fields["asset"].read_only = True
         return fields
-
-    def validate(self, attrs):
-        errors = {}
-        check_range(
-            errors,
-            attrs,
-            self.instance,
-            low="start_time",
-            high="end_time",
-            message="Must be after start_time.",
-            strict=True,
-        )
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
 
     def create(self, validated_data):
         clip = super().create(validated_data)
