@@ -19,7 +19,7 @@ from gateway.api.fields import (
 )
 from gateway.api.permissions import is_admin
 from gateway.api.serializers import ModelSerializer
-from gateway.api.validation import IngestItemsField, existing_pks, validate_batch
+from gateway.api.validation import IngestItemsField, existing_pks, ingest_error_serializer, validate_batch
 from media.models import Clip
 from users.api.serializers import OwnerField, UserSummarySerializer
 
@@ -300,9 +300,7 @@ class ConversionIngestSerializer(serializers.Serializer):
         return rows, errors
 
 
-class IngestErrorSerializer(serializers.Serializer):
-    index = strict.IntegerField(help_text="Position of the item in `conversions`.")
-    errors = serializers.DictField(help_text="Field errors of that item.")
+IngestErrorSerializer = ingest_error_serializer("IngestErrorSerializer", "conversions")
 
 
 class ConversionIngestResultSerializer(serializers.Serializer):

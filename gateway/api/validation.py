@@ -367,3 +367,15 @@ class IngestItemsField(serializers.ListField):
         kwargs.setdefault("max_length", MAX_INGEST_ITEMS)
         kwargs.setdefault("allow_empty", False)
         super().__init__(**kwargs)
+
+
+def ingest_error_serializer(name: str, items: str) -> type[serializers.Serializer]:
+    """The serializer class ``name`` of one refused item of a batch sent as ``items``: its index and field errors.
+
+    Each endpoint gets its own class, so its schema component keeps its name and says which list ``index`` counts in.
+    """
+    fields = {
+        "index": strict.IntegerField(help_text=f"Position of the item in `{items}`."),
+        "errors": serializers.DictField(help_text="Field errors of that item."),
+    }
+    return type(name, (serializers.Serializer,), fields)

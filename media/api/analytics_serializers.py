@@ -5,7 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from gateway.api import strict
-from gateway.api.validation import IngestItemsField, existing_pks, validate_batch
+from gateway.api.validation import IngestItemsField, existing_pks, ingest_error_serializer, validate_batch
 from media.models import Asset
 
 MAX_BIGINT = 2**63 - 1
@@ -59,9 +59,7 @@ class PerformanceMetricIngestSerializer(serializers.Serializer):
         return items, errors
 
 
-class PerformanceMetricIngestErrorSerializer(serializers.Serializer):
-    index = strict.IntegerField(help_text="Position of the item in `metrics`.")
-    errors = serializers.DictField(help_text="Field errors of that item.")
+PerformanceMetricIngestErrorSerializer = ingest_error_serializer("PerformanceMetricIngestErrorSerializer", "metrics")
 
 
 class PerformanceMetricIngestedRowSerializer(serializers.Serializer):
