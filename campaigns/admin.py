@@ -20,7 +20,7 @@ from campaigns.services import (
     experiment_evaluate,
     experiment_select_winner,
 )
-from gateway.admin.actions import run_form_action, status_change_action
+from gateway.admin.actions import form_action, status_change_action
 from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import id_filter, owner_filter, value_filter
 from gateway.admin.formatting import fixed, percent, transitions_help
@@ -89,6 +89,12 @@ class SelectWinnerForm(forms.Form):
             for variant in variants
             if isinstance(variant, dict) and variant.get("id")
         ]
+
+
+def winner_form_kwargs(queryset) -> dict:
+    """The winner form offers the variants of the one selected experiment (none when the selection is not one row)."""
+    selected = list(queryset[:2])
+    return {"variants": selected[0].variants if len(selected) == 1 else ()}
 
 
 class ExperimentInline(ReadOnlyLatestInline):
@@ -377,44 +383,35 @@ class ExperimentAdmin(SoftDeleteAdmin):
     def evaluation_chart(self, obj):
         return experiment_evaluation_chart(obj)
 
-    @admin.action(description="Evaluate selected experiments", permissions=["change"])
-    def evaluate(self, request, queryset):
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            action="evaluate",
-            form_class=EvaluateForm,
-            title="Evaluate experiments",
-            apply=lambda experiment, data: experiment_evaluate(
-                experiment=experiment,
-                metric=data["metric"],
-                threshold=data["threshold"],
-                min_sample=data["min_sample"],
-                apply=data["record"],
-            ),
-            describe=lambda experiment, outcome, data: f"“{experiment}”: {outcome['reason']}",
-            submit_label="Evaluate",
-        )
+    evaluate = form_action(
+        action="evaluate",
+        description="Evaluate selected experiments",
+        form_class=EvaluateForm,
+        title="Evaluate experiments",
+        apply=lambda experiment, data: experiment_evaluate(
+            experiment=experiment,
+            metric=data["metric"],
+            threshold=data["threshold"],
+            min_sample=data["min_sample"],
+            apply=data["record"],
+        ),
+        describe=lambda experiment, outcome, data: f"“{experiment}”: {outcome['reason']}",
+        submit_label="Evaluate",
+    )
 
-    @admin.action(description="Select the winner of the selected experiment", permissions=["change"])
-    def select_winner(self, request, queryset):
-        selected = list(queryset[:2])
-        return run_form_action(
-            self,
-            request,
-            queryset,
-            action="select_winner",
-            form_class=SelectWinnerForm,
-            form_kwargs={"variants": selected[0].variants if len(selected) == 1 else ()},
-            title="Select the winner",
-            apply=lambda experiment, data: experiment_select_winner(
-                experiment=experiment, variant_id=data["variant_id"], confidence=data["confidence"]
-            ),
-            describe=lambda experiment, decided, data: f"“{experiment}”: {decided.winner_variant_id} is the winner.",
-            submit_label="Select the winner",
-            single=True,
-        )
+    select_winner = form_action(
+        action="select_winner",
+        description="Select the winner of the selected experiment",
+        form_class=SelectWinnerForm,
+        form_kwargs=winner_form_kwargs,
+        title="Select the winner",
+        apply=lambda experiment, data: experiment_select_winner(
+            experiment=experiment, variant_id=data["variant_id"], confidence=data["confidence"]
+        ),
+        describe=lambda experiment, decided, data: f"“{experiment}”: {decided.winner_variant_id} is the winner.",
+        submit_label="Select the winner",
+        single=True,
+    )
 
 
 @admin.register(Conversion)

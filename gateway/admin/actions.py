@@ -116,24 +116,43 @@ def run_form_action(
     return TemplateResponse(request, "admin/gateway/action_form.html", context)
 
 
+def form_action(*, action: str, description: str, title, form_kwargs: Callable | None = None, **options):
+    """An admin action with an intermediate form (:func:`run_form_action`), declared as ``<action> = form_action(...)``.
+
+    ``action`` is the attribute's name; ``description`` the action's label (it needs the change permission).
+    ``title`` is the form's title, or a function of the model admin's ``opts`` that words it.
+    ``form_kwargs(queryset)`` gives the form's extra arguments from the selection; ``options`` are passed on
+    to :func:`run_form_action` (``form_class``, ``apply``, ``describe``, ``submit_label``, ``single``).
+    """
+
+    @admin.action(description=description, permissions=["change"])
+    def run(model_admin, request, queryset):
+        extra = {"form_kwargs": form_kwargs(queryset)} if form_kwargs is not None else {}
+        return run_form_action(
+            model_admin,
+            request,
+            queryset,
+            action=action,
+            title=title(model_admin.opts) if callable(title) else title,
+            **options,
+            **extra,
+        )
+
+    run.__name__ = action
+    return run
+
+
 def status_change_action(*, form_class: type[forms.Form], apply: Callable):
     """The "Change status" action of a model admin: pick a status in ``form_class``, then ``apply(obj, cleaned_data)``.
 
     ``apply`` calls the model's status service, which refuses the changes its transition table does not
     allow (each refusal is reported, see :func:`run_form_action`). Declared as ``change_status = ...``.
     """
-
-    @admin.action(description="Change status of selected %(verbose_name_plural)s", permissions=["change"])
-    def change_status(model_admin, request, queryset):
-        return run_form_action(
-            model_admin,
-            request,
-            queryset,
-            action="change_status",
-            form_class=form_class,
-            title=f"Change {model_admin.opts.verbose_name} status",
-            apply=apply,
-            submit_label="Change status",
-        )
-
-    return change_status
+    return form_action(
+        action="change_status",
+        description="Change status of selected %(verbose_name_plural)s",
+        title=lambda opts: f"Change {opts.verbose_name} status",
+        form_class=form_class,
+        apply=apply,
+        submit_label="Change status",
+    )
