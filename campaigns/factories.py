@@ -21,6 +21,17 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     start_date = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=30))
     end_date = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=30))
 
+    class Params:
+        # Nothing spent, shown or converted and no budget: every ratio has a zero denominator.
+        zeroed = factory.Trait(
+            budget=Decimal("0"),
+            daily_budget=None,
+            total_spend=Decimal("0"),
+            total_impressions=0,
+            total_clicks=0,
+            total_conversions=0,
+        )
+
 
 def default_variants():
     return [

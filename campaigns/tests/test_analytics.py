@@ -305,14 +305,7 @@ class TestCampaignPerformance:
         assert len(report["daily"]) == 1
 
     def test_zero_denominators_are_null_with_a_reason(self):
-        campaign = CampaignFactory(
-            budget=Decimal("0"),
-            daily_budget=None,
-            total_spend=Decimal("0"),
-            total_impressions=0,
-            total_clicks=0,
-            total_conversions=0,
-        )
+        campaign = CampaignFactory(zeroed=True)
         report = campaign_performance(campaign=campaign)
         for name in ("ctr", "cpc", "cpm", "cpa", "roas"):
             assert report[name] is None

@@ -5,17 +5,16 @@ what follows each resource's declaration is what only that resource does.
 """
 
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from campaigns.choices import CampaignStatus, ConversionSource, ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory, default_variants
 from campaigns.models import Campaign, Conversion, Experiment
 from gateway.tests.api_helpers import client_for, error_body, ids
+from gateway.tests.model_helpers import run_in_threads
 from gateway.tests.resource_cases import ChildResourceCases, OwnedSoftResourceCases, SoftChildResourceCases, names_in
 from media.factories import AssetFactory, ClipFactory
 from users.factories import UserFactory
@@ -295,24 +294,6 @@ class TestCampaignStatusAction:
 
 @pytest.mark.django_db(transaction=True)
 class TestConcurrency:
-    def _run_in_threads(self, target, count):
-        errors = []
-
-        def run():
-            try:
-                target()
-            except Exception as error:  # collected and asserted below
-                errors.append(error)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=run) for _ in range(count)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return errors
-
     def test_concurrent_increments_sum_exactly(self):
         owner = UserFactory()
         campaign = CampaignFactory(user=owner, total_clicks=0, total_spend=Decimal("0"))
@@ -327,7 +308,7 @@ class TestConcurrency:
                 )
                 statuses.append(response.status_code)
 
-        assert self._run_in_threads(worker, 6) == []
+        assert run_in_threads(worker, 6) == []
         assert statuses == [200] * 30
         campaign.refresh_from_db()
         assert (campaign.total_clicks, campaign.total_spend) == (30, Decimal("3.00"))
@@ -342,7 +323,7 @@ class TestConcurrency:
         def worker():
             results.append(clients.pop().post(INGEST, batch).json())
 
-        assert self._run_in_threads(worker, 6) == []
+        assert run_in_threads(worker, 6) == []
         assert Conversion.objects.filter(external_id="race-1").count() == 1
         assert sum(result["created"] for result in results) == 1
         assert sum(result["duplicates"] for result in results) == 5

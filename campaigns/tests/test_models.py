@@ -81,26 +81,36 @@ def test_check_constraint_rejects_bad_row(factory, constraint, values):
     assert_check_rejects(factory, constraint, values)
 
 
-def test_campaign_meta_campaign_id_is_unique():
-    CampaignFactory(meta_campaign_id="120210000000001")
-    with refused_by("campaigns_campaign_meta_campaign_id_unique"):
-        CampaignFactory(meta_campaign_id="120210000000001")
+# Platform ids: unique when given, any number of rows without one.
+UNIQUE_OR_NULL = [
+    pytest.param(
+        CampaignFactory,
+        "meta_campaign_id",
+        "120210000000001",
+        "campaigns_campaign_meta_campaign_id_unique",
+        id="campaign",
+    ),
+    pytest.param(
+        ConversionFactory,
+        "external_id",
+        "fb_evt_1",
+        "campaigns_conversion_external_id_unique",
+        id="conversion",
+    ),
+]
 
 
-def test_campaigns_without_a_meta_campaign_id_may_be_many():
-    CampaignFactory.create_batch(2, meta_campaign_id=None)
-    assert Campaign.objects.filter(meta_campaign_id__isnull=True).count() == 2
+@pytest.mark.parametrize(("factory", "field", "value", "constraint"), UNIQUE_OR_NULL)
+def test_a_platform_id_is_unique(factory, field, value, constraint):
+    factory(**{field: value})
+    with refused_by(constraint):
+        factory(**{field: value})
 
 
-def test_conversion_external_id_is_unique():
-    ConversionFactory(external_id="fb_evt_1")
-    with refused_by("campaigns_conversion_external_id_unique"):
-        ConversionFactory(external_id="fb_evt_1")
-
-
-def test_conversions_without_an_external_id_may_be_many():
-    ConversionFactory.create_batch(2, external_id=None)
-    assert Conversion.objects.filter(external_id__isnull=True).count() == 2
+@pytest.mark.parametrize(("factory", "field", "value", "constraint"), UNIQUE_OR_NULL)
+def test_rows_without_a_platform_id_may_be_many(factory, field, value, constraint):
+    factory.create_batch(2, **{field: None})
+    assert factory._meta.model.objects.filter(**{f"{field}__isnull": True}).count() == 2
 
 
 def test_campaign_daily_budget_may_equal_the_budget():

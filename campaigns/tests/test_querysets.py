@@ -63,14 +63,7 @@ class TestWithKpis:
         assert row.budget_used == pytest.approx(1250.50 / 5000)
 
     def test_a_zero_denominator_is_null_and_no_conversion_is_zero_revenue(self):
-        campaign = CampaignFactory(
-            budget=Decimal("0"),
-            daily_budget=None,
-            total_spend=Decimal("0"),
-            total_impressions=0,
-            total_clicks=0,
-            total_conversions=0,
-        )
+        campaign = CampaignFactory(zeroed=True)
         row = Campaign.objects.with_kpis().get(pk=campaign.pk)
         assert row.revenue == Decimal("0")
         assert (row.ctr_value, row.cpc_value, row.cpa_value, row.roas_value, row.budget_used) == (None,) * 5

@@ -1,9 +1,7 @@
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
@@ -14,6 +12,7 @@ from campaigns.services import (
     conversions_ingest,
     experiment_select_winner,
 )
+from gateway.tests.model_helpers import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -124,24 +123,6 @@ class TestConversionsIngest:
 
 @pytest.mark.django_db(transaction=True)
 class TestConcurrency:
-    def _run_in_threads(self, target, count):
-        errors = []
-
-        def run():
-            try:
-                target()
-            except Exception as error:  # collected and asserted below
-                errors.append(error)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=run) for _ in range(count)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return errors
-
     def test_concurrent_increments_sum_exactly(self):
         campaign = CampaignFactory(total_clicks=0, total_impressions=0)
 
@@ -149,7 +130,7 @@ class TestConcurrency:
             for _ in range(10):
                 campaign_update_metrics(campaign=Campaign.objects.get(pk=campaign.pk), increment=True, clicks=1)
 
-        errors = self._run_in_threads(add, 8)
+        errors = run_in_threads(add, 8)
         assert errors == []
         campaign.refresh_from_db()
         assert campaign.total_clicks == 80
@@ -161,7 +142,7 @@ class TestConcurrency:
         def ingest():
             results.append(conversions_ingest(conversions=batch))
 
-        errors = self._run_in_threads(ingest, 6)
+        errors = run_in_threads(ingest, 6)
         assert errors == []
         assert Conversion.objects.filter(external_id="race-1").count() == 1
         assert sum(result["created"] for result in results) == 1

@@ -4,11 +4,12 @@ Bad rows are written with ``QuerySet.update()`` so model validation is bypassed 
 in the way; each refused write runs in its own savepoint so the test's transaction stays usable.
 """
 
+import threading
 from contextlib import contextmanager
 from operator import attrgetter
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 
 def check_case(factory, constraint, values, label=None):
@@ -46,3 +47,23 @@ def assert_deleting_parent_deletes(factory, parent_path: str):
     row = factory()
     attrgetter(parent_path)(row).delete()
     assert not type(row)._base_manager.filter(pk=row.pk).exists()
+
+
+def run_in_threads(target, count: int) -> list[Exception]:
+    """Call ``target`` in ``count`` threads at once (each with its own connection); the exceptions they raised."""
+    errors = []
+
+    def run():
+        try:
+            target()
+        except Exception as error:  # collected for the caller to assert on
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
