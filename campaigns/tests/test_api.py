@@ -13,7 +13,7 @@ from django.utils import timezone
 from campaigns.choices import CampaignStatus, ConversionSource, ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory, default_variants
 from campaigns.models import Campaign, Conversion, Experiment
-from gateway.tests.api_helpers import client_for, error_body, ids
+from gateway.tests.api_helpers import assert_exact_and_in, client_for, error_body, ids
 from gateway.tests.model_helpers import run_in_threads
 from gateway.tests.resource_cases import ChildResourceCases, OwnedSoftResourceCases, SoftChildResourceCases, names_in
 from media.factories import AssetFactory, ClipFactory
@@ -193,18 +193,19 @@ class TestCampaignFilters:
         assert str(third.pk) not in ids(admin_client_api.get(CAMPAIGNS, {"user__in": both}))
 
     def test_status_and_status_in(self, user, user_client):
-        active = CampaignFactory(user=user, status=CampaignStatus.ACTIVE)
-        paused = CampaignFactory(user=user, status=CampaignStatus.PAUSED)
-        CampaignFactory(user=user, status=CampaignStatus.DRAFT)
-        assert ids(user_client.get(CAMPAIGNS, {"status": "ACTIVE"})) == {str(active.pk)}
-        assert ids(user_client.get(CAMPAIGNS, {"status__in": "ACTIVE,PAUSED"})) == {str(active.pk), str(paused.pk)}
+        statuses = [CampaignStatus.ACTIVE, CampaignStatus.PAUSED, CampaignStatus.DRAFT]
+        assert_exact_and_in(
+            user_client, CAMPAIGNS, "status", statuses, lambda status: CampaignFactory(user=user, status=status)
+        )
 
     def test_meta_campaign_id_and_in(self, user, user_client):
-        first = CampaignFactory(user=user, meta_campaign_id="m-1")
-        second = CampaignFactory(user=user, meta_campaign_id="m-2")
-        CampaignFactory(user=user, meta_campaign_id="m-3")
-        assert ids(user_client.get(CAMPAIGNS, {"meta_campaign_id": "m-1"})) == {str(first.pk)}
-        assert ids(user_client.get(CAMPAIGNS, {"meta_campaign_id__in": "m-1,m-2"})) == {str(first.pk), str(second.pk)}
+        assert_exact_and_in(
+            user_client,
+            CAMPAIGNS,
+            "meta_campaign_id",
+            ["m-1", "m-2", "m-3"],
+            lambda meta_id: CampaignFactory(user=user, meta_campaign_id=meta_id),
+        )
 
     def test_start_and_end_date_ranges(self, user, user_client):
         day = datetime.datetime(2025, 5, 1, tzinfo=datetime.UTC)
@@ -403,11 +404,14 @@ class TestExperimentFilters:
 
     def test_status_and_status_in(self, user, user_client):
         campaign = CampaignFactory(user=user)
-        running = ExperimentFactory(campaign=campaign, status=ExperimentStatus.RUNNING)
-        paused = ExperimentFactory(campaign=campaign, status=ExperimentStatus.PAUSED)
-        ExperimentFactory(campaign=campaign, status=ExperimentStatus.DRAFT)
-        assert ids(user_client.get(EXPERIMENTS, {"status": "RUNNING"})) == {str(running.pk)}
-        assert ids(user_client.get(EXPERIMENTS, {"status__in": "RUNNING,PAUSED"})) == {str(running.pk), str(paused.pk)}
+        statuses = [ExperimentStatus.RUNNING, ExperimentStatus.PAUSED, ExperimentStatus.DRAFT]
+        assert_exact_and_in(
+            user_client,
+            EXPERIMENTS,
+            "status",
+            statuses,
+            lambda status: ExperimentFactory(campaign=campaign, status=status),
+        )
 
     def test_ordering_by_name(self, user, user_client):
         campaign = CampaignFactory(user=user)

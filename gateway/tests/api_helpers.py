@@ -23,6 +23,14 @@ def ids(response) -> set[str]:
     return {row["id"] for row in rows}
 
 
+def assert_exact_and_in(client, url: str, field: str, values: list, make) -> None:
+    """``?field=`` and ``?field__in=`` pick rows by value: ``make(value)`` writes a row per value (three of them);
+    the first value finds the first row alone, the first two values (comma-separated) the first two rows."""
+    rows = [str(make(value).pk) for value in values]
+    assert ids(client.get(url, {field: values[0]})) == {rows[0]}
+    assert ids(client.get(url, {f"{field}__in": f"{values[0]},{values[1]}"})) == {rows[0], rows[1]}
+
+
 def error_body(response) -> dict:
     """An error's JSON body without its ``request_id``, once that is checked to be the response's own id."""
     body = response.json()
