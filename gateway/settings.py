@@ -279,6 +279,19 @@ KNOWLEDGE_FUZZY_THRESHOLD = env.float("KNOWLEDGE_FUZZY_THRESHOLD", default=0.45)
 # Largest knowledge search request body in bytes (a 1,536-float embedding is about 40 KB); larger is a 413.
 KNOWLEDGE_SEARCH_MAX_BODY_BYTES = env.int("KNOWLEDGE_SEARCH_MAX_BODY_BYTES", default=256 * 1024)
 
+# Knowledge embeddings (knowledge/embedding.py, docs/SEARCH.md): the provider (local | openai), the openai
+# provider's endpoint, key, model, input_type and timeout, chunking, and the query-embedding cache.
+EMBEDDING_PROVIDER = env("EMBEDDING_PROVIDER", default="local")
+EMBEDDING_API_URL = env("EMBEDDING_API_URL", default="https://api.openai.com/v1")
+EMBEDDING_API_KEY = env("EMBEDDING_API_KEY", default="")
+EMBEDDING_MODEL = env("EMBEDDING_MODEL", default="text-embedding-3-small")
+EMBEDDING_API_INPUT_TYPE = env.bool("EMBEDDING_API_INPUT_TYPE", default=False)
+EMBEDDING_API_TIMEOUT = env.float("EMBEDDING_API_TIMEOUT", default=30.0)
+EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=32)
+EMBEDDING_CHUNK_WORDS = env.int("EMBEDDING_CHUNK_WORDS", default=180)
+EMBEDDING_CHUNK_OVERLAP = env.int("EMBEDDING_CHUNK_OVERLAP", default=30)
+EMBEDDING_QUERY_CACHE_SECONDS = env.int("EMBEDDING_QUERY_CACHE_SECONDS", default=3600)
+
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 
 
