@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from conftest import free_port
+from knowledge.checks import check_embedding_settings
 from knowledge.chunking import split_into_chunks
 from knowledge.embedding import (
     EmbeddingError,
@@ -144,3 +145,16 @@ class TestSplitIntoChunks:
     def test_refuses_impossible_windows(self, max_words, overlap):
         with pytest.raises(ValueError):
             split_into_chunks("text", max_words=max_words, overlap=overlap)
+
+
+class TestChecks:
+    def test_pass_with_the_defaults(self):
+        assert check_embedding_settings(None) == []
+
+    def test_an_unknown_provider_is_an_error(self):
+        with override_settings(EMBEDDING_PROVIDER="magic"):
+            assert [error.id for error in check_embedding_settings(None)] == ["knowledge.E001"]
+
+    def test_an_overlap_as_long_as_the_chunk_is_an_error(self):
+        with override_settings(EMBEDDING_CHUNK_WORDS=30, EMBEDDING_CHUNK_OVERLAP=30):
+            assert [error.id for error in check_embedding_settings(None)] == ["knowledge.E002"]
