@@ -31,6 +31,12 @@ def main(argv=None) -> int:
         "--knowledge-rows", type=int, default=100_000, help="documents of the knowledge benchmark (default 100000)"
     )
     parser.add_argument("--knowledge-queries", type=int, default=100, help="queries of the knowledge benchmark")
+    parser.add_argument(
+        "--knowledge-questions",
+        type=int,
+        default=None,
+        help="labelled questions of the retrieval quality benchmark (default all 108, over 1,016 documents)",
+    )
     parser.add_argument("--gunicorn-seconds", type=float, default=10.0, help="seconds per gunicorn configuration")
     parser.add_argument("--results-dir", default=None, help="where the JSON goes (default bench/results)")
     args = parser.parse_args(argv)

@@ -40,6 +40,8 @@ TARGETS = {
 }
 BENCH_ALIAS = "knowledge_bench"
 DIMENSIONS = 1536
+# The model the synthetic embeddings "come from": search compares a client's embedding only with documents of it.
+EMBEDDING_MODEL = "bench-synthetic"
 CATEGORIES = 8
 DOCS_PER_TOPIC = 250
 LATENT_DIMENSIONS = 12
@@ -422,7 +424,7 @@ def _load(alias: str, corpus: dict, say) -> tuple[float, dict, int]:
                     corpus["descriptions"][i],
                     corpus["contents"][i],
                     header + big_endian[i].tobytes() if corpus["has_embedding"][i] else None,
-                    "bench-synthetic",
+                    EMBEDDING_MODEL,
                     f"category-{corpus['category'][i]}",
                     [TAGS[t] for t in corpus["tags"][i]],
                     1,
@@ -479,7 +481,7 @@ def _measure(alias: str, corpus: dict, workload: list[dict], say) -> dict:
     has_tag[np.arange(corpus["rows"])[:, None], corpus["tags"]] = True
 
     def search(**kwargs):
-        return knowledge_search(using=alias, k=K, **kwargs)
+        return knowledge_search(using=alias, k=K, embedding_model=EMBEDDING_MODEL, **kwargs)
 
     def timed(make_kwargs, truth_mask=None) -> dict:
         for query in workload:  # warm-up: the same queries once, unmeasured
@@ -579,7 +581,7 @@ def _vector_plan(alias: str, embedding) -> list[str]:
 
     connection = connections[alias]
     with CaptureQueriesContext(connection) as captured:
-        knowledge_search(using=alias, embedding=embedding, k=K)
+        knowledge_search(using=alias, embedding=embedding, k=K, embedding_model=EMBEDDING_MODEL)
     ranking = next(query["sql"] for query in captured if "<=>" in query["sql"])
     settings_sql = next(query["sql"] for query in captured if "hnsw.ef_search" in query["sql"])
     with transaction.atomic(using=alias), connection.cursor() as cursor:

@@ -1,4 +1,5 @@
-"""The knowledge search benchmark (``bench/knowledge.py``, its own corpus, database and targets) as table rows."""
+"""The knowledge benchmarks as table rows: search at scale (``bench/knowledge.py``, its own corpus, database and
+targets) and retrieval quality on the labelled set with the server's embeddings (``bench/retrieval``)."""
 
 from bench.harness import Row
 
@@ -11,8 +12,8 @@ NAMES = {
 }
 
 
-def run(*, rows: int = 100_000, queries: int = 100, verbose: bool = False) -> dict:
-    from bench import knowledge
+def run(*, rows: int = 100_000, queries: int = 100, questions: int | None = None, verbose: bool = False) -> dict:
+    from bench import knowledge, retrieval
 
     # Its own progress lines and table, always: building the corpus and its HNSW index takes minutes.
     figures = knowledge.run(rows, queries=queries, verbose=True)
@@ -26,4 +27,40 @@ def run(*, rows: int = 100_000, queries: int = 100, verbose: bool = False) -> di
         results.append(
             Row(f"knowledge: {label} search median", "ms", figures[key]["median_ms"], target="reported", met=None)
         )
-    return {"rows": results, "extra": {"knowledge": figures}}
+    quality = retrieval.run(questions=questions, verbose=True)
+    results.extend(quality_rows(quality))
+    return {"rows": results, "extra": {"knowledge": figures, "retrieval": quality}}
+
+
+def quality_rows(figures: dict) -> list[Row]:
+    """Recall@10 and nDCG@10 per mode (hybrid must beat both others), throughput and latency."""
+    quality, rows = figures["quality"], []
+    for metric, label in (("recall_at_10", "recall@10"), ("ndcg_at_10", "nDCG@10")):
+        best_single = max(quality["text"][metric], quality["vector"][metric])
+        for mode in ("text", "vector", "hybrid"):
+            is_hybrid = mode == "hybrid"
+            rows.append(
+                Row(
+                    f"knowledge quality: {mode} {label} ({figures['queries']} questions)",
+                    "score",
+                    quality[mode][metric],
+                    target="> text and vector" if is_hybrid else "reported",
+                    met=quality[mode][metric] > best_single if is_hybrid else None,
+                )
+            )
+    rows.append(
+        Row(
+            "knowledge: embedding throughput", "chunks/s", figures["throughput"]["chunks_per_second"], target="reported"
+        )
+    )
+    for name, figure in figures["latency"].items():
+        mode, cache_state = name.split("_")
+        rows.append(
+            Row(
+                f"knowledge: {mode} search, server embedding, {cache_state} cache",
+                "ms",
+                figure["median_ms"],
+                target="reported",
+            )
+        )
+    return rows

@@ -37,7 +37,12 @@ def run(name: str, args) -> dict:
     elif name == "knowledge":
         from bench import knowledge_suite
 
-        result = knowledge_suite.run(rows=args.knowledge_rows, queries=args.knowledge_queries, verbose=verbose)
+        result = knowledge_suite.run(
+            rows=args.knowledge_rows,
+            queries=args.knowledge_queries,
+            questions=args.knowledge_questions,
+            verbose=verbose,
+        )
     else:
         raise ValueError(f"unknown benchmark {name!r}")
     print(format_table(name, result["rows"]), flush=True)

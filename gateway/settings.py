@@ -345,6 +345,19 @@ PROCRASTINATE_ON_APP_READY = "gateway.jobs.on_app_ready"
 # The staff console shows Procrastinate's job pages read-only; retry, cancel and abort are its actions.
 PROCRASTINATE_READONLY_MODELS = True
 
+# Knowledge embeddings (knowledge/embedding.py, docs/SEARCH.md): the provider (local | openai), the openai
+# provider's endpoint, key, model, input_type and timeout, chunking, and the query-embedding cache.
+EMBEDDING_PROVIDER = env("EMBEDDING_PROVIDER", default="local")
+EMBEDDING_API_URL = env("EMBEDDING_API_URL", default="https://api.openai.com/v1")
+EMBEDDING_API_KEY = env("EMBEDDING_API_KEY", default="")
+EMBEDDING_MODEL = env("EMBEDDING_MODEL", default="text-embedding-3-small")
+EMBEDDING_API_INPUT_TYPE = env.bool("EMBEDDING_API_INPUT_TYPE", default=False)
+EMBEDDING_API_TIMEOUT = env.float("EMBEDDING_API_TIMEOUT", default=30.0)
+EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=32)
+EMBEDDING_CHUNK_WORDS = env.int("EMBEDDING_CHUNK_WORDS", default=180)
+EMBEDDING_CHUNK_OVERLAP = env.int("EMBEDDING_CHUNK_OVERLAP", default=30)
+EMBEDDING_QUERY_CACHE_SECONDS = env.int("EMBEDDING_QUERY_CACHE_SECONDS", default=3600)
+
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 
 

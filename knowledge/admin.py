@@ -2,7 +2,9 @@
 
 Edits of existing documents go through ``knowledge_document_update`` as the staff user, so the
 version history records who changed the content; an earlier version comes back with
-``knowledge_document_restore_version`` (the "Restore this version" action on versions).
+``knowledge_document_restore_version`` (the "Restore this version" action on versions). A new document
+or a changed name or content asks for its chunk embeddings; their state is a column and a filter, and
+"Embed the selected documents now" runs ``document_embed`` for a few documents at once.
 """
 
 from django import forms
@@ -11,16 +13,23 @@ from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
-from gateway.admin.actions import run_form_action
+from gateway.admin.actions import apply_each, run_form_action
 from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import InputFilter, id_filter
 from gateway.admin.formatting import validation_message
 from gateway.admin.inlines import ReadOnlyLatestInline
 from gateway.admin.links import admin_link
 from gateway.admin.search import is_autocomplete, is_id_term
+from knowledge.embedding import EmbeddingError
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument, KnowledgeDocumentVersion
 from knowledge.querysets import text_rank, websearch_query
-from knowledge.services import EDITABLE_FIELDS, knowledge_document_restore_version, knowledge_document_update
+from knowledge.services import (
+    EDITABLE_FIELDS,
+    document_embed,
+    document_embedding_requested,
+    knowledge_document_restore_version,
+    knowledge_document_update,
+)
 from users.models import User
 
 
@@ -47,6 +56,18 @@ class EmbeddingFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(embedding__isnull=True)
         return queryset
+
+
+# Embedding runs in the request: keep the action to a handful of documents.
+EMBED_NOW_LIMIT = 20
+
+
+def embed_now(document) -> str:
+    """``document_embed`` for the admin action: a provider failure is a message about the row."""
+    try:
+        return document_embed(document_id=document.pk)
+    except EmbeddingError as error:
+        raise ValidationError(f"Embedding failed: {error}") from error
 
 
 class VersionInline(ReadOnlyLatestInline):
@@ -77,25 +98,28 @@ class KnowledgeDocumentAdmin(SoftDeleteAdmin):
         "tag_list",
         "version",
         "has_embedding",
+        "embedding_state",
         "author",
         "updated_at",
         "created_at",
     )
     list_display_links = ("short_id", "name")
-    list_filter = ("category", TagFilter, EmbeddingFilter, "created_at", "updated_at")
+    list_filter = ("category", TagFilter, EmbeddingFilter, "embedding_state", "created_at", "updated_at")
     list_defer = ("content", "description", "embedding", "search_vector", "metadata")
     search_fields = ("name",)
     search_help_text = "Words of the name or the text (full-text search), or an id (full or first 8 characters)."
     date_hierarchy = "created_at"
-    readonly_fields = ("version", "embedding_status")
+    readonly_fields = ("version", "embedding_status", "embedding_state", "embedding_error", "embedded_at", "chunks")
     fieldsets = (
         ("Document", {"fields": ("name", "description", "category", "tags", "source", "author")}),
         ("Content", {"fields": ("content", "version")}),
         ("Embedding", {"fields": ("embedding_model", "embedding_status")}),
+        ("Chunk embeddings", {"fields": ("embedding_state", "embedding_error", "embedded_at", "chunks")}),
         ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
         ("Record", {"fields": ("id", "created_at", "updated_at", "deleted_at")}),
     )
     inlines = (VersionInline,)
+    actions = (*SoftDeleteAdmin.actions, "embed_selected")
 
     def get_queryset(self, request):
         computed = ExpressionWrapper(Q(embedding__isnull=False), output_field=BooleanField())
@@ -129,10 +153,33 @@ class KnowledgeDocumentAdmin(SoftDeleteAdmin):
             return "Not computed yet."
         return f"Computed: {EMBEDDING_DIMENSIONS} dimensions."
 
+    @admin.display(description="chunks")
+    def chunks(self, obj):
+        counts = {}
+        for model in obj.chunks.values_list("model", flat=True):
+            counts[model] = counts.get(model, 0) + 1
+        return ", ".join(f"{count} of {model}" for model, count in sorted(counts.items())) or "None."
+
+    @admin.action(description=f"Embed the selected documents now (at most {EMBED_NOW_LIMIT})", permissions=["change"])
+    def embed_selected(self, request, queryset):
+        rows = list(queryset.order_by("pk")[: EMBED_NOW_LIMIT + 1])
+        if len(rows) > EMBED_NOW_LIMIT:
+            self.message_user(
+                request,
+                f"Select at most {EMBED_NOW_LIMIT} documents; `manage.py embed_documents` embeds the rest.",
+                messages.ERROR,
+            )
+            return
+        count = apply_each(self, request, rows, embed_now, log="Embedded its chunks.")
+        if count:
+            self.message_user(request, f"{count} document(s) embedded.", messages.SUCCESS)
+
     def save_model(self, request, obj, form, change):
         """Edits go through ``knowledge_document_update`` as the staff user, who is recorded in the history."""
         if not change:
-            return super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+            document_embedding_requested(obj)
+            return None
         fields = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
         if not fields:
             return None

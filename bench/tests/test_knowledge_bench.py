@@ -34,6 +34,7 @@ def test_reports_every_index_with_its_build_time_and_size(figures):
         "knowledge_doc_search_idx",
         "knowledge_doc_name_trgm_idx",
         "knowledge_doc_embedding_idx",
+        "knowledge_doc_embed_todo_idx",
     }
     assert all(index["size_bytes"] > 0 and index["build_seconds"] >= 0 for index in figures["indexes"].values())
 

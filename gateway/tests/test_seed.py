@@ -14,7 +14,7 @@ from django.db import connection
 from campaigns.models import Campaign, Conversion, Experiment
 from gateway.seeding.development import FIXTURE
 from gateway.seeding.scale import ScaleGenerator, expected_counts
-from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument
+from knowledge.models import EMBEDDING_DIMENSIONS, LOCAL_EMBEDDING_MODEL, KnowledgeChunk, KnowledgeDocument
 from media.models import Asset, Clip, PerformanceMetric, Prediction
 from users.models import ApiKey, User
 from users.seeding import DEV_API_KEYS
@@ -49,10 +49,12 @@ def counts() -> dict:
 
 
 def snapshot() -> dict:
-    """Every row of every model, by id. Password hashes are salted afresh on each run, so they are left out."""
+    """Every row of every model, by id. Password hashes are salted afresh on each run, and the seed embeds the
+    knowledge documents anew (``embedded_at``), so they are left out."""
     rows = {}
     for model in MODELS:
-        fields = [f.attname for f in model._meta.concrete_fields if f.name not in ("password", "embedding")]
+        left_out = ("password", "embedding", "embedded_at")
+        fields = [f.attname for f in model._meta.concrete_fields if f.name not in left_out]
         rows[model] = {row["id"]: row for row in model._base_manager.values(*fields)}
     return rows
 
@@ -67,6 +69,12 @@ def load_fixture_builder():
 def test_seed_creates_the_documented_counts():
     seed()
     assert counts() == DOCUMENTED_COUNTS
+
+
+def test_seed_embeds_the_development_documents():
+    seed()
+    assert set(KnowledgeDocument.all_objects.values_list("embedding_state", flat=True)) == {"READY"}
+    assert KnowledgeChunk.objects.filter(model=LOCAL_EMBEDDING_MODEL).count() >= DOCUMENTED_COUNTS[KnowledgeDocument]
 
 
 def test_seed_twice_leaves_the_same_rows():

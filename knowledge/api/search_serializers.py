@@ -11,8 +11,10 @@ from gateway.api.renderers import ORJSONParser
 from gateway.api.serializers import ModelSerializer
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocumentVersion
 from knowledge.search import (
+    DEFAULT_CLIENT_EMBEDDING_MODEL,
     FLOAT32_MAX,
     MAX_K,
+    MAX_MODEL_NAME,
     MAX_QUERY_LENGTH,
     MAX_TAGS,
     MODES,
@@ -96,7 +98,16 @@ class KnowledgeSearchSerializer(serializers.Serializer):
     embedding = EmbeddingField(
         required=False,
         allow_null=True,
-        help_text=f"The question's embedding: {EMBEDDING_DIMENSIONS} finite numbers (text-embedding-3-small).",
+        help_text=f"The question's embedding: {EMBEDDING_DIMENSIONS} finite numbers, by `embedding_model`. "
+        "Without one, `vector` and `hybrid` embed the query on the server.",
+    )
+    embedding_model = strict.RegexField(
+        NOT_BLANK,
+        required=False,
+        allow_null=True,
+        max_length=MAX_MODEL_NAME,
+        help_text="The model `embedding` comes from; it is compared only with documents' embeddings of that model "
+        f"(default {DEFAULT_CLIENT_EMBEDDING_MODEL}).",
     )
     k = strict.IntegerField(
         required=False, default=10, min_value=1, max_value=MAX_K, help_text="How many results (1 to 100)."
@@ -118,7 +129,8 @@ class KnowledgeSearchSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="text, fuzzy (misspelt names), vector or hybrid; by default hybrid with both inputs, "
-        "text with a query only, vector with an embedding only.",
+        "text with a query only, vector with an embedding only. vector and hybrid with a query only embed it on "
+        "the server.",
     )
 
     def validate(self, attrs):
@@ -144,7 +156,14 @@ class KnowledgeSearchResultSerializer(serializers.Serializer):
     vector_rank = strict.IntegerField(allow_null=True, help_text="1-based rank in the vector list.")
     text_score = strict.FloatField(allow_null=True, help_text="Full-text rank (or name similarity).")
     distance = strict.FloatField(allow_null=True, help_text="Cosine distance to the query embedding.")
-    snippet = strict.CharField(help_text="HTML-escaped excerpt of the content; matches wrapped in <mark>.")
+    chunk = strict.IntegerField(
+        allow_null=True,
+        help_text="Position (from 0) of the document's nearest chunk, the snippet, when the query was embedded "
+        "on the server.",
+    )
+    snippet = strict.CharField(
+        help_text="HTML-escaped excerpt: the nearest chunk, or the content; matches wrapped in <mark>."
+    )
 
 
 class KnowledgeSearchResponseSerializer(serializers.Serializer):

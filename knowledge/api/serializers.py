@@ -9,13 +9,15 @@ from gateway.api.serializers import ModelSerializer
 from knowledge.api.search_serializers import EmbeddingField
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument
 from knowledge.search import validate_embedding
-from knowledge.services import knowledge_document_update
+from knowledge.services import knowledge_document_create, knowledge_document_update
 
 
 class KnowledgeDocumentSerializer(ModelSerializer):
     """A knowledge document. ``version`` is raised by the database whenever ``content`` changes.
 
-    ``embedding`` is write-only (1,536 numbers, or null); ``has_embedding`` tells whether one is stored.
+    ``embedding`` is write-only (1,536 numbers, or null, by ``embedding_model``); ``has_embedding`` tells
+    whether one is stored. ``embedding_state`` is the server's own chunk embeddings: PENDING, READY, FAILED
+    (``embedding_error`` says why) or STALE (of an older content or another model).
     """
 
     # The search's field: the same checks, and a schema that says "exactly 1,536 numbers".
@@ -44,12 +46,24 @@ class KnowledgeDocumentSerializer(ModelSerializer):
             "embedding",
             "embedding_model",
             "has_embedding",
+            "embedding_state",
+            "embedding_error",
+            "embedded_at",
             "metadata",
             "created_at",
             "updated_at",
             "deleted_at",
         ]
-        read_only_fields = ["id", "version", "created_at", "updated_at", "deleted_at"]
+        read_only_fields = [
+            "id",
+            "version",
+            "embedding_state",
+            "embedding_error",
+            "embedded_at",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        ]
 
     @extend_schema_field(strict.BooleanField())
     def get_has_embedding(self, document) -> bool:
@@ -58,6 +72,9 @@ class KnowledgeDocumentSerializer(ModelSerializer):
 
     def validate_embedding(self, value):
         return None if value is None else validate_embedding(value)
+
+    def create(self, validated_data):
+        return knowledge_document_create(**validated_data)
 
     def update(self, instance, validated_data):
         request = self.context.get("request")

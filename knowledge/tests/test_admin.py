@@ -12,8 +12,11 @@ from gateway.tests.admin_helpers import (
     run_action,
     same_query_count,
 )
+from knowledge.admin import EMBED_NOW_LIMIT
+from knowledge.choices import EmbeddingState
 from knowledge.factories import KnowledgeDocumentFactory
-from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument, KnowledgeDocumentVersion
+from knowledge.models import EMBEDDING_DIMENSIONS, LOCAL_EMBEDDING_MODEL, KnowledgeDocument, KnowledgeDocumentVersion
+from knowledge.services import document_embed
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +162,32 @@ class TestEditing:
         assert not KnowledgeDocument.objects.filter(pk=document.pk).exists()
         run_action(admin_client, KnowledgeDocument, "restore_selected", [document], url_params={"deleted": "yes"})
         assert KnowledgeDocument.objects.filter(pk=document.pk).exists()
+
+
+class TestChunkEmbeddings:
+    def test_embed_action_embeds_the_selected_documents(self, admin_client, documents):
+        document = documents["plain"]
+        response = run_action(admin_client, KnowledgeDocument, "embed_selected", [document])
+        assert "1 document(s) embedded." in messages_of(response)
+        document.refresh_from_db()
+        assert document.embedding_state == EmbeddingState.READY
+        change = admin_client.get(change_url(KnowledgeDocument, document.pk))
+        assert f"1 of {LOCAL_EMBEDDING_MODEL}" in change.content.decode()
+
+    def test_embed_action_refuses_too_many_documents(self, admin_client):
+        many = KnowledgeDocumentFactory.create_batch(EMBED_NOW_LIMIT + 1)
+        response = run_action(admin_client, KnowledgeDocument, "embed_selected", many)
+        assert any("embed_documents" in message for message in messages_of(response))
+        assert not KnowledgeDocument.objects.filter(embedding_state=EmbeddingState.READY).exists()
+
+    def test_state_filter(self, admin_client, documents):
+        document_embed(document_id=documents["plain"].pk)
+        response = admin_client.get(changelist_url(KnowledgeDocument, embedding_state__exact="READY"))
+        assert [row.pk for row in response.context["cl"].result_list] == [documents["plain"].pk]
+
+    def test_a_content_edit_in_the_admin_makes_the_embedding_stale(self, admin_client, documents):
+        document = documents["plain"]
+        document_embed(document_id=document.pk)
+        post_change_form(admin_client, document, content="Spend more in the evening.")
+        document.refresh_from_db()
+        assert document.embedding_state == EmbeddingState.STALE

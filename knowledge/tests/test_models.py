@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from knowledge.factories import KnowledgeDocumentFactory
-from knowledge.models import KnowledgeDocument
+from knowledge.models import KnowledgeChunk, KnowledgeDocument
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,62 @@ def run_sql(statement: str, params: list) -> None:
 
 
 def test_every_declared_constraint_has_a_test():
-    assert {c.name for c in KnowledgeDocument._meta.constraints} == {"knowledge_knowledgedocument_version_positive"}
+    assert {c.name for c in KnowledgeDocument._meta.constraints} == {
+        "knowledge_knowledgedocument_version_positive",
+        "knowledge_knowledgedocument_embedding_state_valid",
+    }
+    assert {c.name for c in KnowledgeChunk._meta.constraints} == {
+        "knowledge_knowledgechunk_document_model_ordinal_unique",
+        "knowledge_knowledgechunk_ordinal_not_negative",
+        "knowledge_knowledgechunk_span_valid",
+    }
+
+
+def test_embedding_state_must_be_known():
+    document = KnowledgeDocumentFactory()
+    with (
+        pytest.raises(IntegrityError, match="knowledge_knowledgedocument_embedding_state_valid"),
+        transaction.atomic(),
+    ):
+        KnowledgeDocument.all_objects.filter(pk=document.pk).update(embedding_state="DONE")
+
+
+def test_a_new_document_waits_for_its_embeddings_even_when_written_by_sql():
+    document = KnowledgeDocumentFactory()
+    run_sql("UPDATE knowledge_documents SET embedding_state = DEFAULT WHERE id = %s", [document.pk])
+    assert KnowledgeDocument.all_objects.get(pk=document.pk).embedding_state == "PENDING"
+
+
+def chunk(document, **fields) -> KnowledgeChunk:
+    values = {"model": "m", "ordinal": 0, "document_version": 1, "start": 0, "end": 4, "content": "text"}
+    return KnowledgeChunk(document=document, embedding=[1.0, 0.0], **{**values, **fields})
+
+
+class TestChunkConstraints:
+    def test_one_chunk_per_document_model_and_position(self):
+        document = KnowledgeDocumentFactory()
+        chunk(document).save()
+        chunk(document, model="other").save()
+        with (
+            pytest.raises(IntegrityError, match="knowledge_knowledgechunk_document_model_ordinal_unique"),
+            transaction.atomic(),
+        ):
+            chunk(document).save()
+
+    def test_position_is_not_negative(self):
+        with pytest.raises(IntegrityError, match="knowledge_knowledgechunk_ordinal_not_negative"), transaction.atomic():
+            chunk(KnowledgeDocumentFactory(), ordinal=-1).save()
+
+    @pytest.mark.parametrize(("start", "end"), [(-1, 3), (5, 4)])
+    def test_span_is_valid(self, start, end):
+        with pytest.raises(IntegrityError, match="knowledge_knowledgechunk_span_valid"), transaction.atomic():
+            chunk(KnowledgeDocumentFactory(), start=start, end=end).save()
+
+    def test_go_with_their_document(self):
+        document = KnowledgeDocumentFactory()
+        chunk(document).save()
+        document.delete()
+        assert not KnowledgeChunk.objects.exists()
 
 
 @pytest.mark.parametrize("version", [0, -1])

@@ -62,6 +62,7 @@ class TestSearch:
             "vector_rank",
             "text_score",
             "distance",
+            "chunk",
             "snippet",
         }
         assert best["id"] == str(corpus["Daily Budget Pacing"].pk)
@@ -123,11 +124,12 @@ class TestSearchBadInput:
             ({"query": "budget", "k": "many"}, "k", "valid integer"),
             ({"query": "budget", "k": 2.5}, "k", "valid integer"),
             ({"query": "budget", "mode": "semantic"}, "mode", "not a valid choice"),
-            ({"query": "budget", "mode": "vector"}, "embedding", "Mode 'vector' needs an embedding"),
-            ({"query": "budget", "mode": "hybrid"}, "embedding", "Mode 'hybrid' needs an embedding"),
+            ({"mode": "vector"}, "embedding", "Mode 'vector' needs an embedding or a query to embed"),
+            ({"query": " ", "mode": "vector"}, "embedding", "Mode 'vector' needs an embedding or a query to embed"),
             ({"embedding": VALID_EMBEDDING, "mode": "text"}, "query", "Mode 'text' needs a non-empty query"),
             ({"embedding": VALID_EMBEDDING, "mode": "fuzzy"}, "query", "Mode 'fuzzy' needs a non-empty query"),
             ({"query": "budget", "tags_mode": "some"}, "tags_mode", "not a valid choice"),
+            ({"query": "budget", "embedding_model": " "}, "embedding_model", "may not be blank"),
             ({"query": "budget", "tags": "meta"}, "tags", "list of items"),
             ({"query": "budget", "tags": ["t"] * 51}, "tags", "no more than 50"),
             ({"query": "budget", "tags": [" "]}, "tags", "may not be blank"),
