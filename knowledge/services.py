@@ -20,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from gateway.jobs import defer
 from knowledge.choices import EmbeddingState
 from knowledge.chunking import split_into_chunks
 from knowledge.embedding import EmbeddingError, embedding_setting, get_provider
@@ -143,14 +144,21 @@ def document_embedding_requested(document: KnowledgeDocument) -> None:
     """Mark ``document`` as waiting for its chunk embeddings: ``STALE`` when it has older ones, else ``PENDING``.
 
     The one call made wherever a document is created or its name or content changes, inside that write's
-    transaction. The work itself is ``document_embed(document_id=..., version=...)``: the job queue defers it
-    here (same transaction, so a rolled-back write queues nothing); until then ``manage.py embed_documents``
-    does the pending and stale documents.
+    transaction. The work itself, ``document_embed(document_id=..., version=...)``, is queued here as the
+    ``knowledge.tasks.embed_document`` job in the same transaction, so a rolled-back write queues nothing and
+    a committed one is embedded by a worker (``make run`` starts one); ``manage.py embed_documents`` does any
+    pending and stale documents at once.
     """
+    # The task module imports this one (its bodies are services): imported here, when first needed.
+    from knowledge.tasks import embed_document
+
     has_chunks = KnowledgeChunk.objects.filter(document_id=document.pk).exists()
     state = EmbeddingState.STALE if has_chunks else EmbeddingState.PENDING
     KnowledgeDocument.all_objects.filter(pk=document.pk).update(embedding_state=state, embedding_error=None)
     document.embedding_state, document.embedding_error = state, None
+    # No version: the database's trigger may just have raised it. The job embeds the content current when it
+    # runs; an older job finding newer content leaves it to the job that content queued.
+    defer(embed_document, document_id=str(document.pk))
 
 
 def document_embed(*, document_id, version: int | None = None, provider=None) -> str:
