@@ -149,3 +149,12 @@ __all__ = [
     "same_query_count",
     "staff_user",
 ]
+
+
+def assert_soft_deleted_and_restored(client, row) -> None:
+    """The soft-delete action hides ``row``; the restore action (on the "deleted" filter) brings it back."""
+    model = type(row)
+    run_action(client, model, "soft_delete_selected", [row])
+    assert not model.objects.filter(pk=row.pk).exists()
+    run_action(client, model, "restore_selected", [row], url_params={"deleted": "yes"})
+    assert model.objects.filter(pk=row.pk).exists()

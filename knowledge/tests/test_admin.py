@@ -3,6 +3,7 @@ import pytest
 from gateway.tests.admin_helpers import (
     add_url,
     assert_form_error,
+    assert_soft_deleted_and_restored,
     change_url,
     changelist_url,
     each_model,
@@ -157,11 +158,7 @@ class TestEditing:
         assert (document.version, document.content) == (3, "Open with motion in the first second.")
 
     def test_soft_delete_and_restore_document(self, admin_client, documents):
-        document = documents["plain"]
-        run_action(admin_client, KnowledgeDocument, "soft_delete_selected", [document])
-        assert not KnowledgeDocument.objects.filter(pk=document.pk).exists()
-        run_action(admin_client, KnowledgeDocument, "restore_selected", [document], url_params={"deleted": "yes"})
-        assert KnowledgeDocument.objects.filter(pk=document.pk).exists()
+        assert_soft_deleted_and_restored(admin_client, documents["plain"])
 
 
 class TestChunkEmbeddings:

@@ -142,23 +142,18 @@ def test_soft_deleting_the_document_keeps_its_history():
     assert history(document) != []
 
 
-def test_a_version_is_stored_once_per_document():
+@pytest.mark.parametrize(
+    ("version", "constraint"),
+    [
+        (1, "knowledge_knowledgedocumentversion_document_version_unique"),  # version 1 is already kept
+        (0, "knowledge_knowledgedocumentversion_version_positive"),
+    ],
+)
+def test_the_versions_table_refuses_a_duplicate_or_a_non_positive_version(version, constraint):
     document = KnowledgeDocumentFactory()
     KnowledgeDocument.objects.filter(pk=document.pk).update(content="edited")
-    with (
-        pytest.raises(IntegrityError, match="knowledge_knowledgedocumentversion_document_version_unique"),
-        transaction.atomic(),
-    ):
-        KnowledgeDocumentVersion.objects.create(document=document, version=1, name="x", content="duplicate")
-
-
-def test_a_version_number_must_be_positive():
-    document = KnowledgeDocumentFactory()
-    with (
-        pytest.raises(IntegrityError, match="knowledge_knowledgedocumentversion_version_positive"),
-        transaction.atomic(),
-    ):
-        KnowledgeDocumentVersion.objects.create(document=document, version=0, name="x", content="zero")
+    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+        KnowledgeDocumentVersion.objects.create(document=document, version=version, name="x", content="refused")
 
 
 def test_of_document_lists_versions_newest_first():

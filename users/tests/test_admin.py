@@ -4,6 +4,7 @@ from gateway.tests.admin_helpers import (
     add_url,
     assert_form_error,
     assert_shows_deleted,
+    assert_soft_deleted_and_restored,
     change_url,
     changelist_url,
     each_model,
@@ -211,11 +212,7 @@ class TestUsers:
         assert_form_error(response, "settings")
 
     def test_soft_delete_and_restore_user(self, admin_client, user_rows):
-        owner = user_rows["owner"]
-        run_action(admin_client, User, "soft_delete_selected", [owner])
-        assert not User.objects.filter(pk=owner.pk).exists()
-        run_action(admin_client, User, "restore_selected", [owner], url_params={"deleted": "yes"})
-        assert User.objects.filter(pk=owner.pk).exists()
+        assert_soft_deleted_and_restored(admin_client, user_rows["owner"])
 
 
 class TestStaffAccess:
