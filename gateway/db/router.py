@@ -64,7 +64,8 @@ class ReplicaRouter:
         return True
 
     def allow_migrate(self, db, app_label, model_name=None, **hints):
-        return db == DEFAULT_DB_ALIAS
+        # A replica replays the primary's migrations; any other database (a bench's own) is the caller's choice.
+        return False if db in replica_aliases() else None
 
     @staticmethod
     def may_read_a_replica(model, context: request_context.RequestContext) -> bool:
