@@ -14,3 +14,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 # Query-count assertions turn on the debug cursor; keep its SQL out of the captured logs.
 LOGGING["loggers"]["django.db.backends"]["level"] = "INFO"
+# Tests log as production does, one JSON object per line, whatever DEBUG the shell exported (make sets it).
+LOG_FORMAT = "json"
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
