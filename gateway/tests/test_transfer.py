@@ -1,0 +1,291 @@
+"""Export and import of changelists in the staff console (gateway/admin/transfer.py, each app's resources.py)."""
+
+import pytest
+from django.utils import timezone
+
+from campaigns.choices import CampaignStatus
+from campaigns.factories import CampaignFactory, ConversionFactory
+from campaigns.models import Campaign, Conversion
+from gateway.models import AdminExport, ExportState, ImportUpload
+from gateway.tests.admin_helpers import changelist_url, messages_of, staff_user
+from gateway.tests.transfer_helpers import (
+    XLSX,
+    confirm,
+    csv_file,
+    csv_rows,
+    export,
+    export_url,
+    process_import_url,
+    upload,
+    xlsx_rows,
+)
+from gateway.transfer import transfer_files_purge
+from knowledge.factories import KnowledgeDocumentFactory
+from knowledge.models import KnowledgeDocument
+from media.choices import ClipStatus
+from media.factories import AssetFactory, ClipFactory, PredictionFactory
+from media.models import Asset, Clip, Prediction
+from users.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SCORES_HEADER = ["id", "score", "viral_score", "rank", "status"]
+
+
+class TestExport:
+    def test_csv_export_holds_exactly_the_filtered_rows(self, admin_client):
+        rejected = ClipFactory.create_batch(2, status=ClipStatus.REJECTED)
+        ClipFactory.create_batch(3, status=ClipStatus.SCORED)
+        response = export(admin_client, Clip, "status__exact=REJECTED")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/csv")
+        rows = csv_rows(response.content)
+        assert sorted(row["id"] for row in rows) == sorted(str(clip.pk) for clip in rejected)
+        assert {row["status"] for row in rows} == {"REJECTED"}
+
+    def test_xlsx_export_holds_exactly_the_searched_rows_in_the_list_order(self, admin_client):
+        owner = UserFactory(email="olivia@example.com")
+        mine = [AssetFactory(user=owner, original_name=f"launch-{n}.mp4") for n in range(3)]
+        AssetFactory(original_name="launch-other.mp4")
+        response = export(admin_client, Asset, "owner=olivia@example.com&q=launch&o=2", XLSX)
+        assert response.status_code == 200
+        rows = xlsx_rows(response.content)
+        assert [row["id"] for row in rows] == [str(asset.pk) for asset in sorted(mine, key=lambda a: a.original_name)]
+        assert {row["owner_email"] for row in rows} == {"olivia@example.com"}
+
+    def test_soft_deleted_rows_are_exported_only_when_the_list_shows_them(self, admin_client):
+        live, deleted = CampaignFactory(), CampaignFactory()
+        deleted.soft_delete()
+        assert [row["id"] for row in csv_rows(export(admin_client, Campaign).content)] == [str(live.pk)]
+        shown = csv_rows(export(admin_client, Campaign, "deleted=yes").content)
+        assert [row["id"] for row in shown] == [str(deleted.pk)]
+
+    @pytest.mark.parametrize(
+        ("model", "factory", "column"),
+        [
+            (Asset, AssetFactory, "original_name"),
+            (Clip, ClipFactory, "score"),
+            (Prediction, PredictionFactory, "predicted_roas"),
+            (Campaign, CampaignFactory, "budget"),
+            (Conversion, ConversionFactory, "value"),
+            (KnowledgeDocument, KnowledgeDocumentFactory, "tags"),
+        ],
+    )
+    def test_every_console_list_exports(self, admin_client, django_assert_max_num_queries, model, factory, column):
+        factory.create_batch(3)
+        with django_assert_max_num_queries(12):
+            response = export(admin_client, model)
+        rows = csv_rows(response.content)
+        assert len(rows) == 3
+        assert column in rows[0]
+
+    def test_export_needs_the_view_permission(self, client):
+        client.force_login(staff_user("media.view_asset"))
+        assert export(client, Asset).status_code == 200
+        assert export(client, Clip).status_code == 403
+
+    def test_unusable_filters_are_a_message_not_an_error(self, admin_client):
+        response = admin_client.post(export_url(Clip, "no_such_field=1"), {"format": "0"}, follow=True)
+        assert response.status_code == 200
+        assert "nothing was exported" in " ".join(messages_of(response))
+
+    def test_a_large_export_is_queued_with_its_job(self, admin_client, admin_user, settings):
+        settings.ADMIN_EXPORT_SYNC_ROWS = 2
+        ClipFactory.create_batch(3)
+        response = admin_client.post(export_url(Clip, "status__exact=SCORED"), {"format": "0"}, follow=True)
+        assert "being prepared in the background" in " ".join(messages_of(response))
+        assert response.redirect_chain[-1][0] == changelist_url(Clip) + "?status__exact=SCORED"
+        queued = AdminExport.objects.get()
+        assert (queued.owner, queued.model, queued.query, queued.file_format, queued.state) == (
+            admin_user, "media.clip", "status__exact=SCORED", "csv", ExportState.PENDING,
+        )  # fmt: skip
+        assert queued.job_id is not None
+
+
+class TestImportClipScores:
+    def test_dry_run_shows_the_changes_and_writes_nothing(self, admin_client):
+        clip = ClipFactory(score=0.2, status=ClipStatus.PENDING)
+        unchanged = ClipFactory(score=0.5, viral_score=None, rank=None)
+        file = csv_file([SCORES_HEADER, [clip.pk, "0.9", "", "", ""], [unchanged.pk, "0.5", "", "", unchanged.status]])
+        response = upload(admin_client, Clip, file)
+        assert response.status_code == 200
+        kinds = [row.import_type for row in response.context["result"].rows]
+        assert kinds == ["update", "skip"]
+        assert response.context["confirm_form"] is not None
+        clip.refresh_from_db()
+        assert (clip.score, clip.status) == (0.2, ClipStatus.PENDING)
+
+    def test_confirmed_import_writes_through_clip_set_scores(self, admin_client):
+        clip = ClipFactory(score=None, status=ClipStatus.PENDING)
+        response = upload(admin_client, Clip, csv_file([["id", "score"], [clip.pk, "0.75"]]))
+        response = confirm(admin_client, Clip, response)
+        assert "Import finished: 0 new, 1 updated" in " ".join(messages_of(response))
+        clip.refresh_from_db()
+        # A PENDING clip given a score becomes SCORED: the service's rule, as through the API.
+        assert (clip.score, clip.status) == (0.75, ClipStatus.SCORED)
+        assert not ImportUpload.objects.exists()
+
+    def test_bad_rows_are_listed_with_line_and_message_and_nothing_is_written(self, admin_client):
+        good, bad_score, bad_status = ClipFactory(score=0.1), ClipFactory(score=0.1), ClipFactory(score=0.1)
+        file = csv_file([
+            ["id", "score", "status"],
+            [good.pk, "0.6", good.status],
+            [bad_score.pk, "1.5", bad_score.status],
+            [bad_status.pk, "0.2", "PUBLISHED-ISH"],
+            ["not-an-id", "0.2", ""],
+        ])  # fmt: skip
+        response = upload(admin_client, Clip, file)
+        page = response.content.decode()
+        invalid = {row.number + 1: row.error_dict for row in response.context["result"].invalid_rows}
+        assert sorted(invalid) == [3, 4, 5]
+        assert invalid[3]["score"] == ["Ensure this value is less than or equal to 1.0."]
+        assert "status" in invalid[4]
+        assert invalid[5]["id"] == ["No clip with id not-an-id exists."]
+        assert "Ensure this value is less than or equal to 1.0." in page and "<td>3</td>" in page
+        assert response.context.get("confirm_form") is None
+        good.refresh_from_db()
+        assert good.score == 0.1
+
+    def test_skipping_the_bad_rows_writes_the_good_ones(self, admin_client):
+        good, bad = ClipFactory(score=0.1), ClipFactory(score=0.1)
+        file = csv_file([["id", "score"], [good.pk, "0.6"], [bad.pk, "-1"]])
+        response = confirm(admin_client, Clip, upload(admin_client, Clip, file), skip_bad_rows=True)
+        assert "1 bad row(s) skipped" in " ".join(messages_of(response))
+        good.refresh_from_db()
+        bad.refresh_from_db()
+        assert (good.score, bad.score) == (0.6, 0.1)
+
+    def test_a_row_failing_at_confirmation_writes_nothing(self, admin_client):
+        first, second = ClipFactory(score=0.1), ClipFactory(score=0.1)
+        response = upload(admin_client, Clip, csv_file([["id", "score"], [first.pk, "0.3"], [second.pk, "0.4"]]))
+        second.soft_delete()
+        Clip.all_objects.filter(pk=second.pk).delete()
+        response = confirm(admin_client, Clip, response)
+        assert "Nothing was written" in " ".join(messages_of(response))
+        first.refresh_from_db()
+        assert first.score == 0.1
+
+    def test_import_needs_the_change_permission(self, client):
+        client.force_login(staff_user("media.view_clip"))
+        response = upload(client, Clip, csv_file([["id", "score"]]))
+        assert response.status_code == 403
+
+
+class TestImportCampaigns:
+    def test_rows_update_and_create_through_the_api_serializer(self, admin_client, admin_user):
+        campaign = CampaignFactory(name="Spring", budget="100.00", daily_budget=None, status=CampaignStatus.DRAFT)
+        header = ["id", "name", "budget", "daily_budget", "status", "start_date", "end_date"]
+        file = csv_file([
+            header,
+            [campaign.pk, "Spring sale", "250.50", "", "ACTIVE", "2026-03-01", "2026-03-31"],
+            ["", "Summer", "90", "10", "", "", ""],
+        ])  # fmt: skip
+        response = confirm(admin_client, Campaign, upload(admin_client, Campaign, file))
+        assert "1 new, 1 updated" in " ".join(messages_of(response))
+        campaign.refresh_from_db()
+        assert (campaign.name, str(campaign.budget), campaign.status) == ("Spring sale", "250.50", "ACTIVE")
+        created = Campaign.objects.get(name="Summer")
+        assert (created.user, created.status, str(created.daily_budget)) == (admin_user, "DRAFT", "10.00")
+
+    def test_the_api_rules_refuse_rows(self, admin_client):
+        archived = CampaignFactory(status=CampaignStatus.ARCHIVED)
+        file = csv_file([
+            ["id", "name", "budget", "daily_budget", "status", "currency"],
+            [archived.pk, archived.name, "100", "", "ACTIVE", "USD"],
+            ["", "Too much", "10", "20", "", "USD"],
+            ["", "Bad money", "ten", "", "", "XXXX"],
+        ])  # fmt: skip
+        response = upload(admin_client, Campaign, file)
+        invalid = {row.number + 1: row.error_dict for row in response.context["result"].invalid_rows}
+        assert "status" in invalid[2]
+        assert invalid[3]["daily_budget"] == ["Must not exceed the budget."]
+        assert "“ten” is not a valid number." in invalid[4]["budget"]
+        assert not Campaign.objects.filter(name__in=["Too much", "Bad money"]).exists()
+
+
+class TestImportConversions:
+    def test_new_conversions_are_ingested_and_stored_ones_are_duplicates(self, admin_client):
+        campaign = CampaignFactory()
+        stored = ConversionFactory(external_id="meta-1", campaign=campaign)
+        file = csv_file([
+            ["campaign", "source", "external_id", "value", "currency", "timestamp"],
+            [campaign.pk, "META", "meta-1", "5.00", "USD", "2026-11-30 10:00:00"],
+            [campaign.pk, "META", "meta-2", "7.50", "USD", "2026-11-30 11:00:00"],
+            [campaign.pk, "MANUAL", "", "1.00", "EUR", "2026-11-30 12:00:00"],
+        ])  # fmt: skip
+        dry = upload(admin_client, Conversion, file)
+        assert [row.import_type for row in dry.context["result"].rows] == ["skip", "new", "new"]
+        response = confirm(admin_client, Conversion, dry)
+        assert "2 new, 0 updated, 0 deleted and 1 skipped" in " ".join(messages_of(response))
+        assert Conversion.objects.filter(campaign=campaign).count() == 3
+        assert Conversion.objects.get(external_id="meta-2").timestamp.hour == 11
+        assert Conversion.objects.get(pk=stored.pk).value == stored.value
+
+    def test_an_unknown_campaign_is_the_rows_error(self, admin_client):
+        file = csv_file([["campaign", "external_id", "value"], ["0f0f0f0f-0000-4000-8000-000000000000", "x-1", "1"]])
+        response = upload(admin_client, Conversion, file)
+        (row,) = response.context["result"].invalid_rows
+        assert row.error_dict["campaign"] == [
+            "No campaign with id 0f0f0f0f-0000-4000-8000-000000000000 exists or you may not use it."
+        ]
+
+
+class TestBadFiles:
+    def page_errors(self, response) -> str:
+        assert response.status_code == 200
+        form = response.context["form"]
+        result = response.context.get("result")
+        words = [str(error) for errors in form.errors.values() for error in errors]
+        if result is not None:
+            words += [str(error.error) for error in result.base_errors]
+        return " ".join(words)
+
+    def test_a_file_without_the_id_column(self, admin_client):
+        response = upload(admin_client, Clip, csv_file([["clip", "score"], ["x", "0.1"]]))
+        assert "The file has no column id" in self.page_errors(response)
+
+    def test_a_file_not_in_utf8(self, admin_client):
+        clip = ClipFactory()
+        file = csv_file([["id", "status"], [clip.pk, "PENDING"], ["é", ""]], encoding="latin-1")
+        assert "not UTF-8 text" in self.page_errors(upload(admin_client, Clip, file))
+
+    def test_an_xlsx_that_is_not_one(self, admin_client):
+        file = csv_file([["id", "score"]], name="scores.xlsx")
+        assert "not an XLSX workbook" in self.page_errors(upload(admin_client, Clip, file, XLSX))
+
+    def test_a_file_too_big(self, admin_client, settings):
+        settings.ADMIN_IMPORT_MAX_BYTES = 100
+        file = csv_file([["id", "score"], *[[f"{n:036d}", "0.1"] for n in range(5)]])
+        assert "an import takes at most" in self.page_errors(upload(admin_client, Clip, file))
+
+    def test_a_file_with_too_many_rows(self, admin_client, settings):
+        settings.ADMIN_IMPORT_MAX_ROWS = 2
+        file = csv_file([["id", "score"], *[[f"{n:036d}", "0.1"] for n in range(3)]])
+        assert "an import takes at most 2" in self.page_errors(upload(admin_client, Clip, file))
+
+    def test_an_empty_file(self, admin_client):
+        assert "The submitted file is empty." in self.page_errors(upload(admin_client, Clip, csv_file([])))
+
+    def test_a_file_with_no_rows(self, admin_client):
+        assert "No valid data to import" in self.page_errors(upload(admin_client, Clip, csv_file([["id"]])))
+
+    def test_a_confirmation_whose_upload_is_gone(self, admin_client):
+        clip = ClipFactory(score=0.1)
+        response = upload(admin_client, Clip, csv_file([["id", "score"], [clip.pk, "0.2"]]))
+        ImportUpload.objects.all().delete()
+        response = confirm(admin_client, Clip, response)
+        assert "Upload it again" in " ".join(messages_of(response))
+
+    def test_a_forged_confirmation(self, admin_client):
+        data = {"import_file_name": "../../etc/passwd", "original_file_name": "x.csv", "format": "7"}
+        response = admin_client.post(process_import_url(Clip), data, follow=True)
+        assert response.status_code == 200
+
+
+def test_old_exports_and_uploads_are_purged(admin_user):
+    old = AdminExport.objects.create(owner=admin_user, model="media.clip", file_format="csv")
+    AdminExport.objects.filter(pk=old.pk).update(created_at=timezone.now() - timezone.timedelta(days=30))
+    recent = AdminExport.objects.create(owner=admin_user, model="media.clip", file_format="csv")
+    ImportUpload.objects.create(content=b"x", created_at=timezone.now() - timezone.timedelta(days=2))
+    assert transfer_files_purge() == {"exports": 1, "uploads": 1}
+    assert list(AdminExport.objects.all()) == [recent]
