@@ -8,11 +8,13 @@ from campaigns.factories import CampaignFactory, ConversionFactory
 from campaigns.models import Campaign, Conversion
 from gateway.models import AdminExport, ExportState, ImportUpload
 from gateway.tests.admin_helpers import changelist_url, messages_of, staff_user
+from gateway.tests.job_helpers import run_worker_once
 from gateway.tests.transfer_helpers import (
     XLSX,
     confirm,
     csv_file,
     csv_rows,
+    download_url,
     export,
     export_url,
     process_import_url,
@@ -289,3 +291,36 @@ def test_old_exports_and_uploads_are_purged(admin_user):
     ImportUpload.objects.create(content=b"x", created_at=timezone.now() - timezone.timedelta(days=2))
     assert transfer_files_purge() == {"exports": 1, "uploads": 1}
     assert list(AdminExport.objects.all()) == [recent]
+
+
+@pytest.mark.django_db(transaction=True)
+class TestExportJob:
+    """A large export with a real worker (gateway/tests/job_helpers.py): built, listed, downloaded by its owner only."""
+
+    @pytest.fixture
+    def built(self, empty_queue, admin_client, settings):
+        settings.ADMIN_EXPORT_SYNC_ROWS = 2
+        scored = ClipFactory.create_batch(3, status=ClipStatus.SCORED)
+        ClipFactory(status=ClipStatus.REJECTED)
+        admin_client.post(export_url(Clip, "status__exact=SCORED"), {"format": XLSX})
+        output = run_worker_once()
+        assert "gateway.tasks.export_changelist" in output
+        return AdminExport.objects.get(), scored
+
+    def test_the_worker_builds_the_filtered_rows(self, built, admin_client):
+        export, scored = built
+        assert (export.state, export.row_count, export.file_name.endswith(".xlsx")) == (ExportState.READY, 3, True)
+        listing = admin_client.get(changelist_url(AdminExport))
+        assert export.file_name in listing.content.decode()
+        response = admin_client.get(download_url(export))
+        assert response.status_code == 200
+        assert "attachment" in response["Content-Disposition"]
+        assert sorted(row["id"] for row in xlsx_rows(response.content)) == sorted(str(clip.pk) for clip in scored)
+
+    def test_another_staff_member_cannot_download_it(self, built, client):
+        export, _ = built
+        client.force_login(staff_user("media.view_clip", "media.change_clip"))
+        assert client.get(download_url(export)).status_code == 404
+        listing = client.get(changelist_url(AdminExport))
+        assert listing.status_code == 200
+        assert export.file_name not in listing.content.decode()

@@ -24,6 +24,10 @@ def process_import_url(model) -> str:
     return f"/admin/{opts.app_label}/{opts.model_name}/process_import/"
 
 
+def download_url(export) -> str:
+    return f"/admin/gateway/adminexport/{export.pk}/download/"
+
+
 def export(client, model, query: str = "", file_format: str = CSV):
     """POST the export form of ``model``'s changelist with ``query`` (its filters, search, ordering)."""
     return client.post(export_url(model, query), {"format": file_format, "resource": "0"})
