@@ -122,6 +122,17 @@ class TransferAdminMixin(ImportExportMixin):
     def get_import_resource_classes(self, request):
         return [self.import_resource_class]
 
+    # One resource each way: a form's "resource" index (a hidden field anyone can change) is not read.
+    def choose_export_resource_class(self, form, request):
+        return self.export_resource_class
+
+    def choose_import_resource_class(self, form, request):
+        return self.import_resource_class
+
+    def admin_url(self, name: str) -> str:
+        """The URL of this admin's page ``name`` (``changelist``, ``import``...)."""
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_{name}")
+
     def get_resource_kwargs(self, request, *args, **kwargs):
         return {"request": request}
 
@@ -153,7 +164,7 @@ class TransferAdminMixin(ImportExportMixin):
         """The library's export, except that more than ``ADMIN_EXPORT_SYNC_ROWS`` rows are queued as a job."""
         if not self.has_export_permission(request):
             raise PermissionDenied
-        changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        changelist = self.admin_url("changelist")
         try:
             queryset = self.get_export_queryset(request)
         except IncorrectLookupParameters:
@@ -210,7 +221,7 @@ class TransferAdminMixin(ImportExportMixin):
     def process_import(self, request, **kwargs):
         """The confirmed import: written unless a row fails now (then nothing is, and the rows are listed again)."""
         if request.method != "POST":
-            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
+            return HttpResponseRedirect(self.admin_url("import"))
         if not self.has_import_permission(request):
             raise PermissionDenied
         confirm_form = self.create_confirm_form(request)
@@ -222,7 +233,7 @@ class TransferAdminMixin(ImportExportMixin):
             )
         except (IndexError, ValueError):
             self.message_user(request, "Unknown file format; upload the file again.", messages.ERROR)
-            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
+            return HttpResponseRedirect(self.admin_url("import"))
         storage = self.get_tmp_storage_class()(
             name=confirm_form.cleaned_data["import_file_name"],
             encoding=None if file_format.is_binary() else self.from_encoding,
@@ -232,7 +243,7 @@ class TransferAdminMixin(ImportExportMixin):
             dataset = file_format.create_dataset(storage.read())
         except Exception as error:  # noqa: BLE001 - any unreadable file is a message, never a 500
             self.message_user(request, read_failure(error, file_format), messages.ERROR)
-            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
+            return HttpResponseRedirect(self.admin_url("import"))
         result = self.process_dataset(dataset, confirm_form, request, **kwargs)
         skipped = confirm_form.cleaned_data.get("skip_bad_rows")
         if result.has_errors() or (result.has_validation_errors() and not skipped):

@@ -22,7 +22,7 @@ pytestmark = [
 ]
 
 
-def screenshot(page, request, step: str) -> None:
+def screenshot(page, request, step: str) -> None:  # noqa: F811 (the page fixture, passed in)
     shots = os.environ.get("BROWSER_SCREENSHOTS")
     if shots:
         Path(shots).mkdir(parents=True, exist_ok=True)
