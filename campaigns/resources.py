@@ -9,6 +9,7 @@ ingests them (``conversions_ingest``, idempotent on ``external_id``: a conversio
 
 from django.core.exceptions import ValidationError
 from import_export.fields import Field
+from import_export.instance_loaders import ModelInstanceLoader
 
 from campaigns.api.serializers import CampaignSerializer, ConversionIngestSerializer
 from campaigns.models import Campaign, Conversion
@@ -89,6 +90,8 @@ class ConversionImportResource(ServiceResource):
         model = Conversion
         fields = CONVERSION_COLUMNS[1:]
         import_id_fields = ("external_id",)
+        # Looked up row by row: a file may repeat an external id, and the repeat must see the first one.
+        instance_loader_class = ModelInstanceLoader
 
     def get_instance(self, instance_loader, row):
         # Only a platform's id makes a conversion a duplicate; rows without one are always new.

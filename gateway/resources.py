@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils import timezone
-from import_export import resources, widgets
+from import_export import instance_loaders, resources, widgets
 from rest_framework import exceptions as drf_exceptions
 
 NON_FIELD = "__all__"
@@ -53,6 +53,28 @@ class ExportResource(resources.ModelResource):
         chunk_size = 2_000
 
 
+class CachedLoader(instance_loaders.ModelInstanceLoader):
+    """The rows a file names, read in one query before the import (django-import-export's cached loader, except
+    that a cell that is not a valid id finds nothing instead of failing the whole file)."""
+
+    def __init__(self, resource, dataset=None):
+        super().__init__(resource, dataset)
+        self.field = resource.fields[resource.get_import_id_fields()[0]]
+        keys = {self._key(row) for row in dataset.dict} if self.field.column_name in (dataset.headers or ()) else ()
+        keys = {key for key in keys if key is not None}
+        queryset = self.get_queryset().filter(**{f"{self.field.attribute}__in": keys}) if keys else ()
+        self.instances = {self.field.get_value(instance): instance for instance in queryset}
+
+    def _key(self, row):
+        try:
+            return self.field.clean(row)
+        except (ValueError, ArithmeticError, TypeError, ValidationError):
+            return None
+
+    def get_instance(self, row):
+        return self.instances.get(self._key(row))
+
+
 class ServiceResource(ExportResource):
     """An import through the app's services; see the module docstring.
 
@@ -70,6 +92,7 @@ class ServiceResource(ExportResource):
         # The API's serializer and the service validate; the model's full_clean would ask again in other words.
         clean_model_instances = False
         use_transactions = True
+        instance_loader_class = CachedLoader
 
     def before_import(self, dataset, **kwargs):
         """Refuse a file without the required columns, or with more rows than the console takes, as a whole."""

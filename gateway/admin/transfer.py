@@ -161,7 +161,10 @@ class TransferAdminMixin(ImportExportMixin):
         return content, len(dataset)
 
     def export_action(self, request):
-        """The library's export, except that more than ``ADMIN_EXPORT_SYNC_ROWS`` rows are queued as a job."""
+        """The library's export, except that more than ``ADMIN_EXPORT_SYNC_ROWS`` rows are queued as a job.
+
+        More than ``ADMIN_EXPORT_MAX_ROWS`` are refused with a message (the file is built in memory).
+        """
         if not self.has_export_permission(request):
             raise PermissionDenied
         changelist = self.admin_url("changelist")
@@ -174,8 +177,21 @@ class TransferAdminMixin(ImportExportMixin):
         form = self.get_export_form_class()(
             formats, self.get_export_resource_classes(request), data=request.POST or None
         )
+        if not form.is_valid():
+            return super().export_action(request)
+        back = HttpResponseRedirect(f"{changelist}?{request.GET.urlencode()}" if request.GET else changelist)
+        # Counted no further than the cap: a "count" of a million-row list would scan it all.
+        rows = queryset.order_by()[: settings.ADMIN_EXPORT_MAX_ROWS + 1].count()
+        if rows > settings.ADMIN_EXPORT_MAX_ROWS:
+            self.message_user(
+                request,
+                f"The list holds more than {settings.ADMIN_EXPORT_MAX_ROWS:,} {self.opts.verbose_name_plural}, more "
+                "than an export takes: narrow it with a filter or a search, and export each part.",
+                messages.ERROR,
+            )
+            return back
         limit = settings.ADMIN_EXPORT_SYNC_ROWS
-        if form.is_valid() and queryset.order_by()[: limit + 1].count() > limit:
+        if rows > limit:
             file_format = formats[int(form.cleaned_data["format"])]()
             export_queue(task=export_changelist, model_admin=self, request=request, file_format=file_format)
             self.message_user(
@@ -189,8 +205,7 @@ class TransferAdminMixin(ImportExportMixin):
                 ),
                 messages.SUCCESS,
             )
-            query = request.GET.urlencode()
-            return HttpResponseRedirect(f"{changelist}?{query}" if query else changelist)
+            return back
         return super().export_action(request)
 
     def add_data_read_fail_error_to_form(self, form, e):

@@ -1,7 +1,11 @@
 """Export and import of changelists in the staff console (gateway/admin/transfer.py, each app's resources.py)."""
 
+import io
+
+import openpyxl
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -13,6 +17,7 @@ from gateway.models import AdminExport, ExportState, ImportUpload
 from gateway.tests.admin_helpers import changelist_url, messages_of, staff_user
 from gateway.tests.job_helpers import run_worker_once
 from gateway.tests.transfer_helpers import (
+    CSV,
     XLSX,
     confirm,
     csv_file,
@@ -76,14 +81,17 @@ class TestExport:
             (KnowledgeDocument, KnowledgeDocumentFactory, "tags"),
         ],
     )
-    def test_every_console_list_exports_in_a_fixed_number_of_queries(self, admin_client, model, factory, column):
+    @pytest.mark.parametrize(("file_format", "parse"), [(CSV, csv_rows), (XLSX, xlsx_rows)], ids=["csv", "xlsx"])
+    def test_every_console_list_exports_in_a_fixed_number_of_queries(
+        self, admin_client, model, factory, column, file_format, parse
+    ):
         factory.create_batch(2)
         with CaptureQueriesContext(connection) as few:
-            export(admin_client, model)
+            export(admin_client, model, file_format=file_format)
         factory.create_batch(3)
         with CaptureQueriesContext(connection) as more:
-            response = export(admin_client, model)
-        rows = csv_rows(response.content)
+            response = export(admin_client, model, file_format=file_format)
+        rows = parse(response.content)
         assert len(rows) == 5
         assert column in rows[0]
         assert len(more.captured_queries) == len(few.captured_queries)
@@ -97,6 +105,13 @@ class TestExport:
         response = admin_client.post(export_url(Clip, "no_such_field=1"), {"format": "0"}, follow=True)
         assert response.status_code == 200
         assert "nothing was exported" in " ".join(messages_of(response))
+
+    def test_a_list_beyond_the_cap_is_refused_with_a_message(self, admin_client, settings):
+        settings.ADMIN_EXPORT_MAX_ROWS = 2
+        ClipFactory.create_batch(3)
+        response = admin_client.post(export_url(Clip), {"format": CSV}, follow=True)
+        assert "more than an export takes" in " ".join(messages_of(response))
+        assert not AdminExport.objects.exists()
 
     def test_a_large_export_is_queued_with_its_job(self, admin_client, admin_user, settings):
         settings.ADMIN_EXPORT_SYNC_ROWS = 2
@@ -156,14 +171,31 @@ class TestImportClipScores:
         good.refresh_from_db()
         assert good.score == 0.1
 
-    def test_skipping_the_bad_rows_writes_the_good_ones(self, admin_client):
-        good, bad = ClipFactory(score=0.1), ClipFactory(score=0.1)
+    def test_skipping_the_bad_rows_writes_the_good_ones_through_the_service(self, admin_client):
+        good, bad = ClipFactory(score=None, status=ClipStatus.ANALYZED), ClipFactory(score=0.1)
         file = csv_file([["id", "score"], [good.pk, "0.6"], [bad.pk, "-1"]])
         response = confirm(admin_client, Clip, upload(admin_client, Clip, file), skip_bad_rows=True)
         assert "1 bad row(s) skipped" in " ".join(messages_of(response))
         good.refresh_from_db()
         bad.refresh_from_db()
-        assert (good.score, bad.score) == (0.6, 0.1)
+        assert (good.score, good.status, bad.score) == (0.6, ClipStatus.SCORED, 0.1)
+
+    def test_an_exported_xlsx_comes_back_with_its_corrections(self, admin_client):
+        clips = ClipFactory.create_batch(2, score=0.2, status=ClipStatus.SCORED)
+        workbook = openpyxl.load_workbook(io.BytesIO(export(admin_client, Clip, file_format=XLSX).content))
+        sheet = workbook.active
+        header = [cell.value for cell in sheet[1]]
+        target = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == str(clips[0].pk))
+        target[header.index("score")].value = 0.95
+        target[header.index("status")].value = "PUBLISHED"
+        output = io.BytesIO()
+        workbook.save(output)
+        file = SimpleUploadedFile("clips.xlsx", output.getvalue())
+        dry = upload(admin_client, Clip, file, XLSX)
+        assert sorted(row.import_type for row in dry.context["result"].rows) == ["skip", "update"]
+        confirm(admin_client, Clip, dry)
+        clips[0].refresh_from_db()
+        assert (clips[0].score, clips[0].status) == (0.95, ClipStatus.PUBLISHED)
 
     def test_a_row_failing_at_confirmation_writes_nothing(self, admin_client):
         first, second = ClipFactory(score=0.1), ClipFactory(score=0.1)
@@ -222,11 +254,12 @@ class TestImportConversions:
             [campaign.pk, "META", "meta-1", "5.00", "USD", "2026-11-30 10:00:00"],
             [campaign.pk, "META", "meta-2", "7.50", "USD", "2026-11-30 11:00:00"],
             [campaign.pk, "MANUAL", "", "1.00", "EUR", "2026-11-30 12:00:00"],
+            [campaign.pk, "META", "meta-2", "7.50", "USD", "2026-11-30 11:00:00"],
         ])  # fmt: skip
         dry = upload(admin_client, Conversion, file)
-        assert [row.import_type for row in dry.context["result"].rows] == ["skip", "new", "new"]
+        assert [row.import_type for row in dry.context["result"].rows] == ["skip", "new", "new", "skip"]
         response = confirm(admin_client, Conversion, dry)
-        assert "2 new, 0 updated, 0 deleted and 1 skipped" in " ".join(messages_of(response))
+        assert "2 new, 0 updated, 0 deleted and 2 skipped" in " ".join(messages_of(response))
         assert Conversion.objects.filter(campaign=campaign).count() == 3
         assert Conversion.objects.get(external_id="meta-2").timestamp.hour == 11
         assert Conversion.objects.get(pk=stored.pk).value == stored.value
