@@ -109,6 +109,7 @@ class TransferAdminMixin(ImportExportMixin):
     import_form_class = TransferImportForm
     confirm_form_class = TransferConfirmForm
     import_template_name = "admin/gateway/import.html"
+    export_template_name = "admin/gateway/export.html"
     # A BOM, so that spreadsheet programs read a CSV export as UTF-8; an import accepts files with or without one.
     to_encoding = "utf-8-sig"
     from_encoding = "utf-8-sig"
@@ -207,6 +208,17 @@ class TransferAdminMixin(ImportExportMixin):
             )
             return back
         return super().export_action(request)
+
+    def init_request_context_data(self, request, form):
+        context = super().init_request_context_data(request, form)
+        query = request.GET.urlencode()
+        changelist = self.admin_url("changelist")
+        return {
+            **context,
+            "export_query": query,
+            "export_list_url": f"{changelist}?{query}" if query else changelist,
+            "export_sync_rows": f"{settings.ADMIN_EXPORT_SYNC_ROWS:,}",
+        }
 
     def add_data_read_fail_error_to_form(self, form, e):
         file_format = None

@@ -35,7 +35,7 @@ from knowledge.models import KnowledgeDocument
 from media.choices import ClipStatus
 from media.factories import AssetFactory, ClipFactory, PredictionFactory
 from media.models import Asset, Clip, Prediction
-from users.factories import UserFactory
+from users.factories import AdminUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +95,11 @@ class TestExport:
         assert len(rows) == 5
         assert column in rows[0]
         assert len(more.captured_queries) == len(few.captured_queries)
+
+    def test_the_form_says_which_rows_it_exports(self, admin_client):
+        page = admin_client.get(export_url(Clip, "status__exact=REJECTED")).content.decode()
+        assert '<a href="/admin/media/clip/?status__exact=REJECTED">the list as shown</a>' in page
+        assert "<code>status__exact=REJECTED</code>" in page
 
     def test_export_needs_the_view_permission(self, client):
         client.force_login(staff_user("media.view_asset"))
@@ -323,6 +328,32 @@ class TestBadFiles:
         data = {"import_file_name": "../../etc/passwd", "original_file_name": "x.csv", "format": "7", "resource": "9"}
         response = admin_client.post(process_import_url(Clip), data, follow=True)
         assert response.status_code == 200
+
+
+class TestDownload:
+    @pytest.fixture
+    def ready(self, admin_user):
+        return AdminExport.objects.create(
+            owner=admin_user, model="media.clip", file_format="csv", state=ExportState.READY, row_count=1,
+            file_name="Clip.csv", content_type="text/csv", content=b"id\r\n1\r\n",
+        )  # fmt: skip
+
+    def test_its_owner_downloads_it(self, admin_client, ready):
+        response = admin_client.get(download_url(ready))
+        assert (response.status_code, response.content) == (200, b"id\r\n1\r\n")
+
+    def test_another_superuser_downloads_it(self, client, ready):
+        client.force_login(AdminUserFactory())
+        assert client.get(download_url(ready)).status_code == 200
+
+    def test_another_staff_member_gets_a_404(self, client, ready):
+        client.force_login(staff_user("media.view_clip"))
+        assert client.get(download_url(ready)).status_code == 404
+
+    def test_an_export_not_ready_is_a_message(self, admin_client, ready):
+        AdminExport.objects.filter(pk=ready.pk).update(state=ExportState.RUNNING)
+        response = admin_client.get(download_url(ready), follow=True)
+        assert "not ready yet" in " ".join(messages_of(response))
 
 
 class TestExportRun:
