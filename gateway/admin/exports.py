@@ -4,6 +4,7 @@ Each staff member sees (and downloads, and deletes) their own exports; a superus
 else's export is a 404, as for the API.
 """
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -16,7 +17,7 @@ from gateway.models import AdminExport, ExportState
 
 @admin.register(AdminExport)
 class AdminExportAdmin(BaseAdmin):
-    list_display = ("file_label", "model", "file_format", "state", "row_count", "owner", "created_at", "finished_at")
+    list_display = ("file_label", "list_name", "state_display", "row_count", "created_at", "finished_at")
     list_filter = ("state", "model")
     list_defer = ("content", "query")
     list_select_related = ("owner",)
@@ -25,6 +26,11 @@ class AdminExportAdmin(BaseAdmin):
     fields = ("model", "query", "file_format", "state", "row_count", "file_name", "error", "job_id", "owner")
     readonly_fields = fields
     search_help_text = None
+
+    def get_list_display(self, request):
+        # A superuser sees everyone's exports, so whose each one is.
+        display = super().get_list_display(request)
+        return (*display, "owner") if request.user.is_superuser else display
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -54,6 +60,19 @@ class AdminExportAdmin(BaseAdmin):
         if obj.state != ExportState.READY:
             return label
         return format_html('<a href="{}" class="gv-download">{}</a>', self.download_url(obj), label)
+
+    @admin.display(description="list", ordering="model")
+    def list_name(self, obj):
+        try:
+            return apps.get_model(obj.model)._meta.verbose_name_plural
+        except LookupError:
+            return obj.model
+
+    @admin.display(description="state", ordering="state")
+    def state_display(self, obj):
+        if obj.state == ExportState.FAILED and obj.error:
+            return format_html('<span class="gv-deleted" title="{}">failed: {}</span>', obj.error, obj.error[:80])
+        return obj.get_state_display()
 
     @staticmethod
     def download_url(obj) -> str:

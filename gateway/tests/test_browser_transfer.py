@@ -1,7 +1,7 @@
 """Export and import in the staff console, in a real browser (the fixtures of gateway/tests/test_browser.py).
 
-Screenshots of the export form, the dry run with its bad row and the list after the import are written to
-``$BROWSER_SCREENSHOTS`` when that is set.
+Screenshots of the export form, the dry run with its bad row, the list after the import and the Exports page
+with a large export built by a real worker are written to ``$BROWSER_SCREENSHOTS`` when that is set.
 """
 
 import os
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.tests.job_helpers import run_worker_once
 from gateway.tests.test_browser import CHROMIUM, browser, console, log_in, page  # noqa: F401 (fixtures)
-from gateway.tests.transfer_helpers import csv_rows
+from gateway.tests.transfer_helpers import csv_rows, xlsx_rows
 from media.choices import ClipStatus
 from media.factories import ClipFactory
 from media.models import Clip
@@ -71,3 +72,21 @@ def test_import_scores_with_a_bad_row_then_skip_it(page, console, request, tmp_p
     bad.refresh_from_db()
     assert (good.score, bad.score) == (0.8, 0.1)
     assert Clip.objects.filter(score=0.8).count() == 1
+
+
+def test_a_large_export_is_offered_on_the_exports_page(page, console, request, settings, empty_queue):  # noqa: F811
+    settings.ADMIN_EXPORT_SYNC_ROWS = 2
+    clips = ClipFactory.create_batch(3, status=ClipStatus.SCORED)
+    log_in(page, console)
+    page.goto(f"{console.url}/admin/media/clip/export/")
+    page.select_option("#id_format", label="xlsx")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(f"{console.url}/admin/media/clip/")
+    assert "being prepared in the background" in page.locator(".messagelist").inner_text()
+    run_worker_once()
+    page.locator(".messagelist").get_by_role("link", name="Exports").click()
+    screenshot(page, request, "exports")
+    with page.expect_download() as download:
+        page.locator("a.gv-download").first.click()
+    rows = xlsx_rows(Path(download.value.path()).read_bytes())
+    assert sorted(row["id"] for row in rows) == sorted(str(clip.pk) for clip in clips)

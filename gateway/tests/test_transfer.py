@@ -350,6 +350,14 @@ class TestDownload:
         client.force_login(staff_user("media.view_clip"))
         assert client.get(download_url(ready)).status_code == 404
 
+    def test_the_exports_page_lists_each_state_and_why_one_failed(self, admin_client, admin_user, ready):
+        AdminExport.objects.create(
+            owner=admin_user, model="media.asset", file_format="xlsx", state=ExportState.FAILED, error="Boom."
+        )
+        page = admin_client.get(changelist_url(AdminExport)).content.decode()
+        assert f'href="{download_url(ready)}"' in page
+        assert "failed: Boom." in page and '<td class="field-list_name">assets</td>' in page
+
     def test_an_export_not_ready_is_a_message(self, admin_client, ready):
         AdminExport.objects.filter(pk=ready.pk).update(state=ExportState.RUNNING)
         response = admin_client.get(download_url(ready), follow=True)
