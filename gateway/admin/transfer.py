@@ -285,12 +285,15 @@ class TransferAdminMixin(ImportExportMixin):
         return self.process_result(result, request)
 
     def _import_page(self, request, extra: dict):
+        resource = self.import_resource_class(request=request)
         context = {
             **self.admin_site.each_context(request),
             "title": "Import",
             "opts": self.opts,
             "import_error_display": self.import_error_display,
-            "fields_list": [],
+            "fields_list": [
+                (resource.get_display_name(), [field.column_name for field in resource.get_user_visible_fields()])
+            ],
             # A blank upload form, to send the corrected file.
             "form": self.get_import_form_class(request)(
                 self.get_import_formats(), self.get_import_resource_classes(request)

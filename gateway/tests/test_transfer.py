@@ -6,7 +6,7 @@ import openpyxl
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -394,6 +394,18 @@ class TestExportRun:
             export_run(export_id=str(export.pk))
         export.refresh_from_db()
         assert export.state == ExportState.FAILED
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "constraint"),
+    [
+        ("state", "DONE", "gateway_adminexport_state_valid"),
+        ("row_count", -1, "gateway_adminexport_row_count_non_negative"),
+    ],
+)
+def test_the_exports_table_refuses_what_no_export_can_be(admin_user, field, value, constraint):
+    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+        AdminExport.objects.create(owner=admin_user, model="media.clip", file_format="csv", **{field: value})
 
 
 def test_old_exports_and_uploads_are_purged(admin_user):
