@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils import timezone
-from import_export import instance_loaders, resources, widgets
+from import_export import instance_loaders, resources, results, widgets
 from rest_framework import exceptions as drf_exceptions
 
 NON_FIELD = "__all__"
@@ -110,6 +110,14 @@ class ServiceResource(ExportResource):
                 "Split it into several files."
             )
         dataset.headers = headers
+
+    def import_row(self, row, instance_loader, **kwargs):
+        """A row whose every cell is empty (a spreadsheet's blank line) is unchanged, not an error."""
+        if all(value is None or str(value).strip() == "" for value in row.values()):
+            result = self.get_row_result_class()()
+            result.import_type = results.RowResult.IMPORT_TYPE_SKIP
+            return result
+        return super().import_row(row, instance_loader, **kwargs)
 
     def get_or_init_instance(self, instance_loader, row):
         instance, new = super().get_or_init_instance(instance_loader, row)

@@ -349,6 +349,8 @@ IMPORT_EXPORT_TMP_STORAGE_CLASS = "gateway.admin.transfer.DatabaseTmpStorage"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_CHUNK_SIZE = 2_000
+# A control character in a text (a file name...) is escaped in an XLSX export rather than failing it.
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": JOB_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": JOB_STALLED_WORKER_SECONDS,

@@ -14,9 +14,14 @@ The uploaded file waits for its confirmation in PostgreSQL (:class:`DatabaseTmpS
 reach any app server.
 """
 
+import csv
+import io
+import itertools
 import uuid
 import zipfile
 
+import openpyxl
+import tablib
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -64,6 +69,51 @@ class DatabaseTmpStorage(BaseStorage):
         return upload
 
 
+class TooManyRows(ValueError):
+    """An import file with more rows than ``ADMIN_IMPORT_MAX_ROWS``, found before it is read into memory."""
+
+    def __init__(self):
+        limit = settings.ADMIN_IMPORT_MAX_ROWS
+        super().__init__(f"The file has more than {limit:,} rows; an import takes at most {limit:,}. Split it.")
+
+
+class BoundedCSV(CSV):
+    """CSV whose rows are counted before they are read: a few megabytes of short lines are millions of rows."""
+
+    def create_dataset(self, in_stream):
+        limit = settings.ADMIN_IMPORT_MAX_ROWS
+        if sum(1 for _ in itertools.islice(csv.reader(io.StringIO(in_stream)), limit + 2)) > limit + 1:
+            raise TooManyRows
+        return super().create_dataset(in_stream)
+
+
+class BoundedXLSX(XLSX):
+    """XLSX read up to ``ADMIN_IMPORT_MAX_ROWS`` rows (a small workbook may unpack into millions), trailing blank rows
+    left out.
+
+    The library's reading, with the limit: values of formula cells, the first sheet, its first row as headers.
+    """
+
+    def create_dataset(self, in_stream):
+        book = openpyxl.load_workbook(io.BytesIO(in_stream), read_only=True, data_only=True)
+        rows = book.active.iter_rows(values_only=True)
+        dataset = tablib.Dataset()
+        dataset.headers = list(next(rows, ()))
+        blank = 0
+        for values in rows:
+            if all(value is None for value in values):
+                # Kept only when a row follows, so lines keep their numbers and trailing formatted rows cost nothing.
+                blank += 1
+                continue
+            if len(dataset) + blank >= settings.ADMIN_IMPORT_MAX_ROWS:
+                raise TooManyRows
+            for _ in range(blank):
+                dataset.append([None] * len(values))
+            blank = 0
+            dataset.append(values)
+        return dataset
+
+
 class TransferImportForm(ImportForm):
     """The upload form, refusing a file larger than ``ADMIN_IMPORT_MAX_BYTES`` before anything reads it."""
 
@@ -87,12 +137,12 @@ class TransferConfirmForm(ConfirmImportForm):
 def read_failure(error: Exception, file_format) -> str:
     """Why an uploaded file could not be read, in the staff member's words."""
     name = file_format.get_title().upper() if file_format is not None else "the chosen format"
+    if isinstance(error, TooManyRows | FileNotFoundError):
+        return str(error)
     if isinstance(error, UnicodeDecodeError):
         return f"The file is not UTF-8 text: save it as {name} with UTF-8 encoding (or as XLSX) and upload it again."
     if isinstance(error, zipfile.BadZipFile | KeyError | OSError) and name == "XLSX":
         return "The file is not an XLSX workbook: choose the format the file really has, or save it as XLSX again."
-    if isinstance(error, FileNotFoundError):
-        return str(error)
     return f"The file could not be read as {name} ({type(error).__name__}: {error}). Check the chosen format."
 
 
@@ -104,7 +154,7 @@ class TransferAdminMixin(ImportExportMixin):
     ``gateway.resources.ServiceResource``) from the app's ``resources.py``.
     """
 
-    formats = (CSV, XLSX)
+    formats = (BoundedCSV, BoundedXLSX)
     export_form_class = ExportForm
     import_form_class = TransferImportForm
     confirm_form_class = TransferConfirmForm

@@ -212,6 +212,13 @@ class TestImportClipScores:
         first.refresh_from_db()
         assert first.score == 0.1
 
+    def test_blank_lines_are_unchanged_and_keep_the_line_numbers(self, admin_client):
+        clip = ClipFactory(score=0.1)
+        file = csv_file([["id", "score"], ["", ""], [clip.pk, "7"], [",", ""]])
+        result = upload(admin_client, Clip, file).context["result"]
+        assert [row.import_type for row in result.rows] == ["skip", "invalid", "invalid"]
+        assert [row.number + 1 for row in result.invalid_rows] == [3, 4]
+
     def test_import_needs_the_change_permission(self, client):
         client.force_login(staff_user("media.view_clip"))
         response = upload(client, Clip, csv_file([["id", "score"]]))
@@ -310,6 +317,21 @@ class TestBadFiles:
         settings.ADMIN_IMPORT_MAX_ROWS = 2
         file = csv_file([["id", "score"], *[[f"{n:036d}", "0.1"] for n in range(3)]])
         assert "an import takes at most 2" in self.page_errors(upload(admin_client, Clip, file))
+
+    def test_an_xlsx_export_escapes_control_characters(self, admin_client):
+        AssetFactory(original_name="bad\x07name.mp4")
+        rows = xlsx_rows(export(admin_client, Asset, file_format=XLSX).content)
+        assert rows[0]["original_name"].startswith("bad")
+
+    def test_a_small_workbook_with_too_many_rows(self, admin_client, settings):
+        settings.ADMIN_IMPORT_MAX_ROWS = 2
+        workbook = openpyxl.Workbook()
+        for row in [["id", "score"], *[[f"{n:036d}", 0.1] for n in range(3)]]:
+            workbook.active.append(row)
+        output = io.BytesIO()
+        workbook.save(output)
+        file = SimpleUploadedFile("scores.xlsx", output.getvalue())
+        assert "more than 2 rows" in self.page_errors(upload(admin_client, Clip, file, XLSX))
 
     def test_an_empty_file(self, admin_client):
         assert "The submitted file is empty." in self.page_errors(upload(admin_client, Clip, csv_file([])))
