@@ -115,4 +115,4 @@ class ConversionImportResource(ServiceResource):
         if errors:
             raise ValidationError(field_errors(errors[0]["errors"]))
         result = conversions_ingest(conversions=rows)
-        return Conversion(pk=result["created_ids"][0]) if result["created_ids"] else None
+        return Conversion.objects.get(pk=result["created_ids"][0]) if result["created_ids"] else None

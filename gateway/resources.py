@@ -3,7 +3,7 @@
 Each domain app declares its resources in ``<app>/resources.py`` and plugs them into its model admin through
 ``gateway.admin.transfer.TransferAdminMixin`` (docs/CONSOLE.md).
 
-- :class:`ExportResource`: a model's columns for an export: dates in ISO 8601, ids as text, no row written.
+- :class:`ExportResource`: a model's columns for an export (times as ``YYYY-MM-DD HH:MM:SS`` UTC, ids as text).
 - :class:`ServiceResource`: an import whose rows go through the app's services, validated as the API
   validates them. The cells are parsed by the fields' widgets; the fields a row changes are handed to
   :meth:`ServiceResource.write` as the JSON values the API takes, and ``write`` calls the API's serializer
@@ -22,6 +22,8 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils import timezone
 from import_export import instance_loaders, resources, results, widgets
 from rest_framework import exceptions as drf_exceptions
+
+from gateway.services import copy_row
 
 NON_FIELD = "__all__"
 
@@ -129,14 +131,19 @@ class ServiceResource(ExportResource):
         return instance, new
 
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
-        """Set one cell on the row; a cell that cannot be parsed is the row's error, worded for the column."""
+        """Set one cell on the row; a cell that cannot be parsed is the row's error, worded for the column.
+
+        An empty cell clears an optional value (the export writes none as an empty cell) and leaves a required
+        one as it is (the library would put the field's default there: a clip's status back to PENDING).
+        """
+        before = getattr(instance, field.attribute, None) if field.attribute else None
         try:
             super().import_field(field, instance, row, is_m2m, **kwargs)
         except (ValueError, ArithmeticError, TypeError) as error:
             raise ValueError(f"“{row.get(field.column_name)}” is not a valid {expected(field.widget)}.") from error
-        # An empty cell of a nullable text column is "no value", as the export writes None.
-        if field.attribute and getattr(instance, field.attribute, None) == "" and self._nullable(field.attribute):
-            setattr(instance, field.attribute, None)
+        cell = row.get(field.column_name)
+        if field.attribute and field.column_name in row and (cell is None or str(cell).strip() == ""):
+            setattr(instance, field.attribute, None if self._nullable(field.attribute) else before)
 
     def get_instance(self, instance_loader, row):
         # A malformed id finds nothing (the row is then refused or created, as the subclass says), never an error.
@@ -159,8 +166,9 @@ class ServiceResource(ExportResource):
             written = self.write(instance=instance, changes=changes, new=is_create)
         except drf_exceptions.ValidationError as error:
             raise ValidationError(field_errors(error.detail)) from error
-        if written is not None and written.pk is not None:
-            instance.pk = written.pk
+        if written is not None and written is not instance:
+            # The preview shows the row as the service left it (a clip given a score is SCORED).
+            copy_row(written, instance)
 
     def write(self, *, instance, changes: dict, new: bool):
         """Write ``changes`` (field name -> JSON value, as the API takes them) through the app's service.

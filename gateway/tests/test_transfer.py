@@ -138,11 +138,20 @@ class TestImportClipScores:
         file = csv_file([SCORES_HEADER, [clip.pk, "0.9", "", "", ""], [unchanged.pk, "0.5", "", "", unchanged.status]])
         response = upload(admin_client, Clip, file)
         assert response.status_code == 200
-        kinds = [row.import_type for row in response.context["result"].rows]
-        assert kinds == ["update", "skip"]
+        rows = response.context["result"].rows
+        assert [row.import_type for row in rows] == ["update", "skip"]
+        # The preview shows the service's doing: the PENDING clip given a score would be SCORED.
+        assert "SCORED" in rows[0].diff[-1]
         assert response.context["confirm_form"] is not None
         clip.refresh_from_db()
         assert (clip.score, clip.status) == (0.2, ClipStatus.PENDING)
+
+    def test_an_empty_cell_clears_a_score_and_leaves_the_status(self, admin_client):
+        clip = ClipFactory(score=0.3, viral_score=0.4, status=ClipStatus.PUBLISHED)
+        file = csv_file([["id", "score", "viral_score", "status"], [clip.pk, "0.3", "", ""]])
+        confirm(admin_client, Clip, upload(admin_client, Clip, file))
+        clip.refresh_from_db()
+        assert (clip.score, clip.viral_score, clip.status) == (0.3, None, ClipStatus.PUBLISHED)
 
     def test_confirmed_import_writes_through_clip_set_scores(self, admin_client):
         clip = ClipFactory(score=None, status=ClipStatus.PENDING)
