@@ -61,7 +61,8 @@ class CampaignImportResource(ServiceResource):
         elif not changes:
             return instance
         else:
-            stored = Campaign.objects.get(pk=instance.pk)
+            # Locked, as the API's update locks it: the serializer validates against the row as it is now.
+            stored = Campaign.objects.select_for_update().get(pk=instance.pk)
             serializer = CampaignSerializer(stored, data=changes, partial=True, context=context)
         serializer.is_valid(raise_exception=True)
         return serializer.save()
