@@ -328,10 +328,12 @@ class TransferAdminMixin(ImportExportMixin):
             return self._import_page(request, {"result": result})
         storage.remove()
         if skipped and result.has_validation_errors():
+            skipped_rows = len(result.invalid_rows)
             self.message_user(
-                request, f"{len(result.invalid_rows)} bad row(s) skipped, as chosen; nothing of them was written.",
+                request,
+                f"Skipped {skipped_rows} bad {'row' if skipped_rows == 1 else 'rows'}, as chosen: not written.",
                 messages.WARNING,
-            )  # fmt: skip
+            )
         return self.process_result(result, request)
 
     def _import_page(self, request, extra: dict):

@@ -77,7 +77,7 @@ class TestImportClipScores:
         good, bad = ClipFactory(score=None, status=ClipStatus.ANALYZED), ClipFactory(score=0.1)
         file = csv_file([["id", "score"], [good.pk, "0.6"], [bad.pk, "-1"]])
         response = confirm(admin_client, Clip, upload(admin_client, Clip, file), skip_bad_rows=True)
-        assert "1 bad row(s) skipped" in " ".join(messages_of(response))
+        assert "Skipped 1 bad row, as chosen: not written." in messages_of(response)
         good.refresh_from_db()
         bad.refresh_from_db()
         assert (good.score, good.status, bad.score) == (0.6, ClipStatus.SCORED, 0.1)
