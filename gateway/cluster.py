@@ -372,14 +372,15 @@ class Topology:
 
     def write_pgbouncer_config(self) -> None:
         """Render deploy/pgbouncer/pgbouncer.ini.template for the current primary."""
-        from django.conf import settings
-
         bouncer = self.state["pgbouncer"]
+        # What the app servers' settings read (DB_STATEMENT_TIMEOUT_MS, default 30 s), without loading the
+        # settings here: a benchmark starts a topology before it configures Django for it.
+        timeout = self.app_environment().get("DB_STATEMENT_TIMEOUT_MS") or 30_000
         text = string.Template(PGBOUNCER_TEMPLATE.read_text()).substitute(
             database=DATABASE,
             primary_host="127.0.0.1",
             primary_port=self.state["postgres"]["primary"]["port"],
-            statement_timeout_ms=settings.DB_STATEMENT_TIMEOUT_MS,
+            statement_timeout_ms=int(timeout),
             port=bouncer["port"],
             auth_type="trust",
             admin_user=SUPERUSER,
@@ -446,7 +447,7 @@ class Topology:
             "DATABASE_REPLICA_URLS": (
                 self.node("replica").url(DATABASE) if "replica" in self.state["postgres"] else ""
             ),
-            "REDIS_URL": self.state["redis"]["url"],
+            "REDIS_URL": self.state.get("redis", {}).get("url", ""),
             "DEBUG": "false",
             "SECRET_KEY": self.state["secret_key"],
             "ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -3,7 +3,7 @@
 The module's fixture starts what ``make cluster`` starts (``gateway.cluster.Topology``: a primary and a
 synchronous streaming replica, PgBouncer in transaction mode, two gunicorn servers and HAProxy; no job worker)
 on a throwaway run folder with free ports, and stops every process it started however the tests end.
-Skipped when pgbouncer or haproxy is not installed (``.ci/run`` installs both).
+Skipped when pgbouncer or haproxy is not installed, or no Redis is at hand (``.ci/run`` installs all three).
 """
 
 import http.client
@@ -17,13 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cluster import DATABASE, Topology, program
+from gateway.cluster import DATABASE, Topology, port_in_use, program
 
 pytestmark = [
     pytest.mark.embedded_server,
     pytest.mark.skipif(
         program("pgbouncer") is None or program("haproxy") is None,
         reason="pgbouncer and haproxy are not installed (apt-get install pgbouncer haproxy)",
+    ),
+    pytest.mark.skipif(
+        program("redis-server") is None and not port_in_use(6379),
+        reason="no Redis on 127.0.0.1:6379 and redis-server is not installed (apt-get install redis-server)",
     ),
 ]
 

@@ -7,6 +7,7 @@ answers and prints what runs where; ``stop`` stops exactly what ``start`` record
 """
 
 import json
+import os
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -76,6 +77,7 @@ class Command(BaseCommand):
                 app_servers=options["app_servers"],
                 synchronous_standby_names=options["synchronous_standby_names"],
                 worker=not options["no_worker"],
+                redis_url=os.environ.get("REDIS_URL") or None,
             )
         except RuntimeError as error:
             raise CommandError(str(error)) from error
