@@ -189,8 +189,6 @@ class Topology:
         self.state_path = self.folder / "state.json"
         self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
 
-    # --- state ---------------------------------------------------------------------------------------------
-
     def save(self) -> None:
         self.state_path.write_text(json.dumps(self.state, indent=2) + "\n")
         self.state_path.chmod(0o600)  # it holds the run's SECRET_KEY
@@ -207,8 +205,6 @@ class Topology:
 
     def log(self, name: str) -> Path:
         return self.folder / "logs" / f"{name}.log"
-
-    # --- processes -----------------------------------------------------------------------------------------
 
     def spawn(self, name: str, command: list[str], *, env: dict | None = None, user: str | None = None) -> int:
         """Start ``command`` detached (its own session, output to its log), with a pid file; its pid."""
@@ -260,8 +256,6 @@ class Topology:
         path = self.log(name)
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
-    # --- start ---------------------------------------------------------------------------------------------
-
     def start(
         self,
         *,
@@ -278,6 +272,8 @@ class Topology:
         development data set (its API keys). Stops what it started if any part fails."""
         if self.running:
             raise RuntimeError(f"a topology is already running from {self.folder}: stop it first")
+        if port and port_in_use(port):
+            raise RuntimeError(f"port {port} is in use: choose another (CLUSTER_PORT=...)")
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)
         self.folder.chmod(0o755)  # PostgreSQL and PgBouncer run as their own user below it
@@ -489,8 +485,6 @@ class Topology:
         path = program("haproxy")
         if path is None:
             raise RuntimeError("haproxy is not installed (apt-get install haproxy)")
-        if port_in_use(port):
-            raise RuntimeError(f"port {port} is in use: choose another (CLUSTER_PORT=...)")
         folder = self.folder / "haproxy"
         folder.mkdir()
         stats_port = free_port()
@@ -517,8 +511,6 @@ class Topology:
         # The worker LISTENs and takes advisory locks: PgBouncer's session-mode database, not the transaction one.
         environment = self.app_environment(f"{DATABASE}_session")
         self.spawn("worker", [sys.executable, "manage.py", "procrastinate", "worker"], env=environment)
-
-    # --- stop, status, faults ------------------------------------------------------------------------------
 
     def stop(self) -> list[str]:
         """Stop every process this run folder's state names (and only those); what was stopped."""
