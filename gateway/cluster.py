@@ -292,8 +292,11 @@ class Topology:
             self._start_pgbouncer()
             self._start_redis(redis_url)
             self._prepare_app()
-            for number in range(1, app_servers + 1):
-                self.start_app_server(f"app{number}")
+            names = [f"app{number}" for number in range(1, app_servers + 1)]
+            for name in names:  # all at once: each takes seconds to import the project
+                self.start_app_server(name, wait=False)
+            for name in names:
+                self.wait_for_app_server(name)
             self._start_haproxy(port or free_port())
             if worker:
                 self._start_worker()
@@ -465,8 +468,9 @@ class Topology:
                 env=environment, check=True, stdout=output, stderr=output, timeout=300,
             )  # fmt: skip
 
-    def start_app_server(self, name: str) -> None:
-        """Start (or start again) app server ``name``: gunicorn as ``make serve`` runs it, on a port of its own."""
+    def start_app_server(self, name: str, *, wait: bool = True) -> None:
+        """Start (or start again) app server ``name``: gunicorn as ``make serve`` runs it, on a port of its own;
+        ``wait`` until it answers."""
         servers = self.state.setdefault("app_servers", {})
         port = servers.get(name, {}).get("port") or free_port()
         metrics = self.folder / name / "prometheus"
@@ -479,6 +483,11 @@ class Topology:
             "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket",
         ]  # fmt: skip
         self.spawn(name, command, env={**self.app_environment(), "PROMETHEUS_MULTIPROC_DIR": str(metrics)})
+        if wait:
+            self.wait_for_app_server(name)
+
+    def wait_for_app_server(self, name: str) -> None:
+        port = self.state["app_servers"][name]["port"]
         self.wait_until(name, lambda: http_status(port, "/health/live") == 200)
 
     def _start_haproxy(self, port: int) -> None:
@@ -562,7 +571,10 @@ class Topology:
     def kill_app_server(self, name: str) -> None:
         """Crash app server ``name``: SIGKILL to gunicorn's master and workers at once (no graceful stop)."""
         self.signal(name, signal.SIGKILL, group=True)
-        while self.alive(name):
+        # Until its workers, which hold the listening socket too, are gone: until then the kernel still accepts
+        # connections to the port, and each is reset (a 502 from HAProxy) instead of refused (tried elsewhere).
+        port = self.state["app_servers"][name]["port"]
+        while self.alive(name) or port_in_use(port):
             time.sleep(0.05)
 
     def failover(self) -> dict:
