@@ -26,7 +26,7 @@ help:
 	@echo "make reset   - delete every row and load the development data set again (asks; SEED_ARGS=--yes does not)"
 	@echo "make stop    - stop the embedded PostgreSQL if a run left it running"
 	@echo "make lint | format | migrate | seed | bench | clean-db"
-	@echo "make cluster - primary + replica, PgBouncer, 2 app servers, HAProxy, worker on http://$(HOST):$(CLUSTER_PORT) (docs/SCALING.md)"
+	@echo "make cluster - primary + replica, PgBouncer, 2 app servers, HAProxy, worker on http://127.0.0.1:$(CLUSTER_PORT) (docs/SCALING.md)"
 	@echo "make cluster-stop | cluster-status | cluster-failover"
 
 $(BIN)/python:
