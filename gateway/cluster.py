@@ -592,7 +592,7 @@ class Topology:
         stopped = time.time()
         with replica.connect() as conn:
             received = conn.execute("SELECT pg_last_wal_receive_lsn()").fetchone()[0]
-        unreplicated = self._commits_after(primary, received)
+        unreplicated = self.commits_after(primary, received)
         replica.promote()
         promoted = time.time()
         self.state["postgres"] = {
@@ -618,7 +618,7 @@ class Topology:
             "new_primary": f"127.0.0.1:{replica.port}",
         }
 
-    def _commits_after(self, node: PostgresNode, lsn) -> int:
+    def commits_after(self, node: PostgresNode, lsn) -> int:
         """Commit records in ``node``'s WAL after ``lsn`` (the stopped server's WAL, read with pg_waldump)."""
         result = subprocess.run(
             [str(bin_dir() / "pg_waldump"), "--path", str(node.data_dir / "pg_wal"), "--start", str(lsn),

@@ -107,10 +107,13 @@ def test_a_failover_with_synchronous_replication_loses_no_acknowledged_write(top
         while not stop.is_set():
             writes.append((time.monotonic(), *new_document(topology, category)))
 
+    with topology.node("primary").connect() as conn:
+        began_at_lsn = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
     writer = threading.Thread(target=write)
     writer.start()
     try:
         time.sleep(2)
+        crashed_at = time.monotonic()
         report = topology.failover()
         failed_over_at = time.monotonic()
         time.sleep(3)
@@ -128,3 +131,6 @@ def test_a_failover_with_synchronous_replication_loses_no_acknowledged_write(top
         status == 201 for at, _, status in writes if at > failed_over_at + 1
     ), writes[-20:]
     assert request(topology, "GET", "/health/ready") == 200
+    # The drill's count of what a replica had not received reads real commits from the old primary's WAL.
+    acknowledged_before = sum(1 for at, _, status in writes if at < crashed_at and 200 <= status < 300)
+    assert topology.commits_after(topology.node("old primary"), began_at_lsn) >= acknowledged_before > 0
