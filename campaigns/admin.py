@@ -6,10 +6,12 @@ variant are computed in the list query. Status changes and winners go through ``
 
 from django import forms
 from django.contrib import admin
-from django.db.models import F, Func, IntegerField, JSONField
 from django.utils.html import format_html, format_html_join
 
-from campaigns import stats
+from campaigns import (
+    admin_dashboard,  # noqa: F401  (registers the home page's experiments panel)
+    stats,
+)
 from campaigns.charts import campaign_performance_chart, experiment_evaluation_chart
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment
@@ -28,30 +30,6 @@ from gateway.admin.inlines import ReadOnlyLatestInline
 from gateway.admin.links import admin_link
 from media.models import Clip
 from users.models import User
-
-
-class VariantLeader(Func):
-    """The variant of an experiment with the best conversion rate (conversions / impressions), from the JSON.
-
-    ``{"id", "name", "rate"}`` of the first best variant, or NULL when no variant has numeric counts
-    and impressions. Computed per row in SQL from the row's own ``variants``: no extra query.
-    """
-
-    template = (
-        "(SELECT jsonb_build_object('id', v -> 'id', 'name', v -> 'name', "
-        "'rate', (v ->> 'conversions')::numeric / (v ->> 'impressions')::numeric) "
-        "FROM jsonb_array_elements(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' "
-        "THEN %(expressions)s ELSE '[]'::jsonb END) WITH ORDINALITY AS variant(v, position) "
-        "WHERE jsonb_typeof(v -> 'impressions') = 'number' AND jsonb_typeof(v -> 'conversions') = 'number' "
-        "AND (v ->> 'impressions')::numeric > 0 "
-        "ORDER BY (v ->> 'conversions')::numeric / (v ->> 'impressions')::numeric DESC, position LIMIT 1)"
-    )
-    output_field = JSONField()
-
-
-class VariantCount(Func):
-    template = "(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' THEN jsonb_array_length(%(expressions)s) END)"
-    output_field = IntegerField()
 
 
 class CampaignStatusForm(forms.Form):
@@ -320,11 +298,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
     actions = ("evaluate", "select_winner", "soft_delete_selected", "restore_selected")
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(leader=VariantLeader(F("variants")), variants_length=VariantCount(F("variants")))
-        )
+        return super().get_queryset(request).with_leader()
 
     @admin.display(description="campaign", ordering="campaign__name")
     def campaign_link(self, obj):
