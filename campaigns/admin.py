@@ -12,6 +12,7 @@ from campaigns import (
     admin_dashboard,  # noqa: F401  (registers the home page's experiments panel)
     stats,
 )
+from campaigns.admin_variants import ExperimentAdminForm
 from campaigns.charts import campaign_performance_chart, experiment_evaluation_chart
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment
@@ -238,6 +239,7 @@ class CampaignAdmin(SoftDeleteAdmin):
 
 @admin.register(Experiment)
 class ExperimentAdmin(SoftDeleteAdmin):
+    form = ExperimentAdminForm
     list_display = (
         "short_id",
         "name",
@@ -286,8 +288,9 @@ class ExperimentAdmin(SoftDeleteAdmin):
         (
             "Variants",
             {
-                "fields": ("variant_table", "variants"),
-                "description": 'A list of {"id", "name", "impressions", "clicks", "conversions"}; ids are unique.',
+                "fields": ("variants", "variant_table"),
+                "description": "One row per variant, ids unique. Blank rows are left out; tick “delete?” to remove "
+                "a variant. Other keys a variant has (e.g. control) are kept.",
             },
         ),
         ("Result", {"fields": ("leader_display", "winner_variant_id", "winner_selected_at", "confidence", "metrics")}),

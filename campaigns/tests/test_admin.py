@@ -12,6 +12,7 @@ from gateway.tests.admin_helpers import (
     change_url,
     changelist_url,
     each_model,
+    form_data,
     form_errors,
     messages_of,
     post_change_form,
@@ -290,19 +291,150 @@ class TestActions:
         assert "Select exactly one experiment." in messages_of(response)
 
 
-class TestForms:
-    def test_bad_json_in_variants_is_a_form_error(self, admin_client, campaign_rows):
-        experiment = campaign_rows["experiment"]
-        response = post_change_form(admin_client, experiment, variants="[{'id': 'a'}]")
-        assert_form_error(response, "variants")
+def variant_rows(client, experiment, rows: list[dict], *, delete=()) -> dict:
+    """The change form of ``experiment`` as shown, with its variant rows replaced by ``rows`` (each a dict of
+    column values; missing columns blank) and the rows at the indexes in ``delete`` ticked for deletion."""
+    data = {
+        name: value
+        for name, value in form_data(client.get(change_url(Experiment, experiment.pk))).items()
+        if not name.startswith("variants-") or name.endswith(("INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"))
+    }
+    data["variants-TOTAL_FORMS"] = str(len(rows))
+    for index, row in enumerate(rows):
+        for name, value in row.items():
+            data[f"variants-{index}-{name}"] = str(value)
+        if index in delete:
+            data[f"variants-{index}-DELETE"] = "on"
+    return data
 
-    def test_variants_with_duplicate_ids_are_a_form_error(self, admin_client, campaign_rows):
-        experiment = campaign_rows["experiment"]
-        response = post_change_form(
-            admin_client, experiment, variants='[{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]'
+
+def row_errors(response) -> list[dict]:
+    """The errors of each variant row the change form shows again."""
+    return [dict(row.errors) for row in response.context["adminform"].form.variant_rows.forms]
+
+
+class TestVariantRows:
+    def test_the_change_form_shows_a_row_per_variant_and_blank_rows(self, admin_client, campaign_rows):
+        response = admin_client.get(change_url(Experiment, campaign_rows["experiment"].pk))
+        content = response.content.decode()
+        assert 'name="variants-0-id" value="variant-a"' in content
+        assert 'name="variants-1-impressions" value="10000"' in content
+        assert 'name="variants-3-id"' in content
+        assert "<textarea" not in content.split('id="variants-rows"')[1].split("</table>")[0]
+
+    def test_valid_rows_are_saved_as_the_json_list_keeping_other_keys(self, admin_client):
+        experiment = ExperimentFactory(
+            variants=[
+                {"id": "a", "name": "A", "impressions": 100, "clicks": 10, "conversions": 1, "control": True},
+                {"id": "b", "name": "B", "impressions": 100, "clicks": 12, "conversions": 2},
+                {"id": "c", "name": "C", "impressions": 5, "clicks": 0, "conversions": 0},
+            ]
         )
-        assert "Variant id 'a' is used twice." in assert_form_error(response, "variants")
+        rows = [
+            {"id": "a", "name": "A", "impressions": 150, "clicks": 15, "conversions": 3},
+            {"id": "b", "name": "B", "impressions": 100, "clicks": 12, "conversions": 2},
+            {"id": "c", "name": "C", "impressions": 5, "clicks": 0, "conversions": 0},
+            {"id": "d", "name": "D", "impressions": 0},
+        ]
+        response = admin_client.post(
+            change_url(Experiment, experiment.pk), variant_rows(admin_client, experiment, rows, delete=[2])
+        )
+        assert response.status_code == 302, row_errors(response)
+        experiment.refresh_from_db()
+        assert experiment.variants == [
+            {"id": "a", "name": "A", "impressions": 150, "clicks": 15, "conversions": 3, "control": True},
+            {"id": "b", "name": "B", "impressions": 100, "clicks": 12, "conversions": 2},
+            {"id": "d", "name": "D", "impressions": 0},
+        ]
 
+    def test_blank_extra_rows_are_left_out(self, admin_client, campaign_rows):
+        experiment = campaign_rows["experiment"]
+        before = experiment.variants
+        response = post_change_form(admin_client, experiment, name="Renamed")
+        assert response.status_code == 302, row_errors(response)
+        experiment.refresh_from_db()
+        assert (experiment.name, experiment.variants) == ("Renamed", before)
+
+    def test_a_duplicate_id_is_shown_on_its_row_in_the_apis_words(self, admin_client, campaign_rows):
+        experiment = campaign_rows["experiment"]
+        before = experiment.variants
+        rows = [{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]
+        response = admin_client.post(
+            change_url(Experiment, experiment.pk), variant_rows(admin_client, experiment, rows)
+        )
+        assert response.status_code == 200
+        assert row_errors(response) == [{}, {"id": ["Variant id 'a' is used twice."]}]
+        assert "Correct the rows below." in assert_form_error(response, "variants")
+        experiment.refresh_from_db()
+        assert experiment.variants == before
+
+    def test_a_missing_name_or_id_is_shown_on_its_field(self, admin_client, campaign_rows):
+        experiment = campaign_rows["experiment"]
+        rows = [{"id": "a", "name": "A"}, {"id": "b"}, {"name": "No id"}]
+        response = admin_client.post(
+            change_url(Experiment, experiment.pk), variant_rows(admin_client, experiment, rows)
+        )
+        assert row_errors(response) == [
+            {},
+            {"name": ["Variant 1 needs a name."]},
+            {"id": ["Variant 2 needs a non-empty string id."]},
+        ]
+
+    def test_the_messages_are_the_apis(self, admin_client, admin_client_api, campaign_rows):
+        experiment = campaign_rows["experiment"]
+        rows = [{"id": "a", "name": "A"}, {"id": "a"}]
+        response = admin_client.post(
+            change_url(Experiment, experiment.pk), variant_rows(admin_client, experiment, rows)
+        )
+        shown = [message for errors in row_errors(response) for messages in errors.values() for message in messages]
+        api = admin_client_api.patch(f"/api/v1/experiments/{experiment.pk}/", {"variants": rows}, format="json")
+        assert api.status_code == 400
+        assert sorted(shown) == sorted(api.json()["variants"])
+
+    def test_a_negative_count_is_a_field_error_and_nothing_is_written(self, admin_client, campaign_rows):
+        experiment = campaign_rows["experiment"]
+        before = experiment.variants
+        rows = [{"id": "a", "name": "A", "clicks": -1}, {"id": "b", "name": "B"}]
+        response = admin_client.post(
+            change_url(Experiment, experiment.pk), variant_rows(admin_client, experiment, rows)
+        )
+        assert row_errors(response)[0] == {"clicks": ["Ensure this value is greater than or equal to 0."]}
+        experiment.refresh_from_db()
+        assert experiment.variants == before
+
+    def test_the_winner_must_stay(self, admin_client):
+        experiment = ExperimentFactory(winner_variant_id="variant-a", status=ExperimentStatus.COMPLETED)
+        rows = [{"id": "variant-a", "name": "Variant A"}, {"id": "variant-b", "name": "Variant B"}]
+        data = variant_rows(admin_client, experiment, rows, delete=[0])
+        response = admin_client.post(change_url(Experiment, experiment.pk), data)
+        assert response.status_code == 200
+        assert list(response.context["adminform"].form.variant_rows.non_form_errors()) == [
+            "Must keep the winning variant 'variant-a'."
+        ]
+
+    def test_a_new_experiment_gets_its_variants_from_rows(self, admin_client, campaign_rows):
+        campaign = campaign_rows["campaign"]
+        data = {
+            "campaign": str(campaign.pk),
+            "name": "Thumbnails",
+            "status": ExperimentStatus.DRAFT,
+            "variants-TOTAL_FORMS": "3",
+            "variants-INITIAL_FORMS": "0",
+            "variants-0-id": "a",
+            "variants-0-name": "A",
+            "variants-1-id": "b",
+            "variants-1-name": "B",
+            "variants-1-impressions": "10",
+            "metrics": "{}",
+            "metadata": "{}",
+        }
+        response = admin_client.post(add_url(Experiment), data)
+        assert response.status_code == 302, form_errors(response)
+        created = Experiment.objects.get(name="Thumbnails")
+        assert created.variants == [{"id": "a", "name": "A"}, {"id": "b", "name": "B", "impressions": 10}]
+
+
+class TestForms:
     def test_target_locations_must_be_a_list(self, admin_client, campaign_rows):
         campaign = campaign_rows["campaign"]
         response = post_change_form(admin_client, campaign, target_locations='{"country": "US"}')
