@@ -13,7 +13,14 @@ from campaigns import (
     stats,
 )
 from campaigns.admin_variants import ExperimentAdminForm
-from campaigns.charts import campaign_performance_chart, experiment_evaluation_chart
+from campaigns.charts import (
+    campaign_performance_chart,
+    experiment_evaluation_chart,
+    experiment_result,
+    live_evaluation,
+    select_winner_initial,
+    stored_parameters,
+)
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment
 from campaigns.services import (
@@ -23,7 +30,7 @@ from campaigns.services import (
     experiment_evaluate,
     experiment_select_winner,
 )
-from gateway.admin.actions import form_action, status_change_action
+from gateway.admin.actions import form_action, object_action_urls, status_change_action
 from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import id_filter, owner_filter, value_filter
 from gateway.admin.formatting import fixed, percent, transitions_help
@@ -71,9 +78,18 @@ class SelectWinnerForm(forms.Form):
 
 
 def winner_form_kwargs(queryset) -> dict:
-    """The winner form offers the variants of the one selected experiment (none when the selection is not one row)."""
+    """The winner form offers the variants of the one selected experiment (none when the selection is not one
+    row), the evaluated winner and its confidence chosen (``select_winner_initial``)."""
     selected = list(queryset[:2])
-    return {"variants": selected[0].variants if len(selected) == 1 else ()}
+    if len(selected) != 1:
+        return {"variants": ()}
+    return {"variants": selected[0].variants, "initial": select_winner_initial(selected[0])}
+
+
+def evaluate_form_kwargs(queryset) -> dict:
+    """The evaluation form starts from the parameters of the one selected experiment's last applied evaluation."""
+    selected = list(queryset[:2])
+    return {"initial": stored_parameters(selected[0])} if len(selected) == 1 else {}
 
 
 class ExperimentInline(ReadOnlyLatestInline):
@@ -240,6 +256,8 @@ class CampaignAdmin(SoftDeleteAdmin):
 @admin.register(Experiment)
 class ExperimentAdmin(SoftDeleteAdmin):
     form = ExperimentAdminForm
+    # The evaluate and select-winner buttons above the form (object_action_urls).
+    change_form_template = "admin/campaigns/experiment/change_form.html"
     list_display = (
         "short_id",
         "name",
@@ -278,7 +296,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
     search_help_text = "A name, or an id (experiment or campaign, full or first 8 characters)."
     date_hierarchy = "created_at"
     autocomplete_fields = ("campaign",)
-    readonly_fields = ("variant_table", "winner_variant_id", "winner_selected_at", "leader_display", "evaluation_chart")
+    readonly_fields = ("variant_table", "winner_variant_id", "winner_selected_at", "result", "evaluation_chart")
     change_only_fields = readonly_fields
     fieldsets = (
         (
@@ -293,7 +311,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
                 "a variant. Other keys a variant has (e.g. control) are kept.",
             },
         ),
-        ("Result", {"fields": ("leader_display", "winner_variant_id", "winner_selected_at", "confidence", "metrics")}),
+        ("Result", {"fields": ("result", "winner_variant_id", "winner_selected_at", "confidence", "metrics")}),
         ("Evaluation", {"fields": ("evaluation_chart",)}),
         ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
         ("Record", {"fields": ("id", "created_at", "updated_at", "deleted_at")}),
@@ -356,14 +374,26 @@ class ExperimentAdmin(SoftDeleteAdmin):
             rows,
         )
 
+    @admin.display(description="result")
+    def result(self, obj):
+        try:
+            evaluation = live_evaluation(obj)
+        except stats.EvaluationError:
+            evaluation = None
+        return experiment_result(obj, evaluation)
+
     @admin.display(description="variants compared")
     def evaluation_chart(self, obj):
         return experiment_evaluation_chart(obj)
+
+    def get_urls(self):
+        return [*object_action_urls(self, "evaluate", "select_winner"), *super().get_urls()]
 
     evaluate = form_action(
         action="evaluate",
         description="Evaluate selected experiments",
         form_class=EvaluateForm,
+        form_kwargs=evaluate_form_kwargs,
         title="Evaluate experiments",
         apply=lambda experiment, data: experiment_evaluate(
             experiment=experiment,

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 
+from campaigns.charts import live_evaluation
 from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
 from campaigns.models import Campaign, Conversion, Experiment
@@ -18,6 +19,7 @@ from gateway.tests.admin_helpers import (
     post_change_form,
     run_action,
     same_query_count,
+    staff_user,
 )
 from media.factories import ClipFactory
 
@@ -432,6 +434,87 @@ class TestVariantRows:
         assert response.status_code == 302, form_errors(response)
         created = Experiment.objects.get(name="Thumbnails")
         assert created.variants == [{"id": "a", "name": "A"}, {"id": "b", "name": "B", "impressions": 10}]
+
+
+def page_url(experiment, action: str) -> str:
+    return f"{change_url(Experiment, experiment.pk)}{action}/".replace("/change/", "/")
+
+
+CLEAR_WIN = [
+    {"id": "variant-a", "name": "Variant A", "impressions": 10_000, "clicks": 300, "conversions": 100},
+    {"id": "variant-b", "name": "Variant B", "impressions": 10_000, "clicks": 350, "conversions": 160},
+]
+
+
+class TestExperimentPage:
+    def test_the_change_page_has_evaluate_and_select_winner_buttons(self, admin_client, campaign_rows):
+        experiment = campaign_rows["experiment"]
+        content = admin_client.get(change_url(Experiment, experiment.pk)).content.decode()
+        assert f'href="{page_url(experiment, "evaluate")}"' in content
+        assert f'href="{page_url(experiment, "select-winner")}"' in content
+
+    def test_select_winner_proposes_the_evaluated_winner_and_its_confidence(self, admin_client):
+        experiment = ExperimentFactory(variants=CLEAR_WIN)
+        form = admin_client.get(page_url(experiment, "select-winner")).context["form"]
+        assert form["variant_id"].value() == "variant-b"
+        assert form["confidence"].value() == pytest.approx(live_evaluation(experiment).confidence)
+        assert form["confidence"].value() > 0.95
+
+    def test_select_winner_from_the_page_calls_the_service_and_returns_to_it(self, admin_client, campaign_rows):
+        experiment = campaign_rows["experiment"]
+        url = page_url(experiment, "select-winner")
+        response = admin_client.post(url, {"apply": "1", "variant_id": "variant-a", "confidence": "0.9"})
+        assert response.status_code == 302
+        assert response.url == change_url(Experiment, experiment.pk)
+        experiment.refresh_from_db()
+        assert (experiment.winner_variant_id, experiment.status, experiment.confidence) == (
+            "variant-a",
+            ExperimentStatus.COMPLETED,
+            0.9,
+        )
+
+    def test_evaluate_from_the_page_records_the_winner(self, admin_client):
+        experiment = ExperimentFactory(variants=CLEAR_WIN)
+        response = admin_client.get(page_url(experiment, "evaluate"))
+        assert response.context["form"]["metric"].value() == "conversion_rate"
+        answer = {"apply": "1", "metric": "conversion_rate", "threshold": "0.95", "min_sample": "1000", "record": "on"}
+        response = admin_client.post(page_url(experiment, "evaluate"), answer, follow=True)
+        assert response.redirect_chain[-1][0] == change_url(Experiment, experiment.pk)
+        experiment.refresh_from_db()
+        assert (experiment.winner_variant_id, experiment.status) == ("variant-b", ExperimentStatus.COMPLETED)
+        assert "the winner is &#x27;variant-b&#x27;" in response.content.decode()
+
+    def test_a_refusal_comes_back_to_the_page_as_a_message(self, admin_client, campaign_rows):
+        experiment = campaign_rows["experiment"]
+        Experiment.objects.filter(pk=experiment.pk).update(status=ExperimentStatus.CANCELLED)
+        response = admin_client.post(
+            page_url(experiment, "select-winner"), {"apply": "1", "variant_id": "variant-a"}, follow=True
+        )
+        assert any("cancelled experiment cannot have a winner" in message for message in messages_of(response))
+
+    def test_the_recorded_winner_is_the_one_result_shown(self, admin_client):
+        # Counts that alone do not decide (0.30% vs 0.40% of 10,000), with a winner recorded at 0.96.
+        experiment = ExperimentFactory(
+            winner_variant_id="variant-b", status=ExperimentStatus.COMPLETED, confidence=0.96
+        )
+        content = admin_client.get(change_url(Experiment, experiment.pk)).content.decode()
+        assert "Completed: the winner is &#x27;variant-b&#x27;" in content
+        assert "confidence 0.9600" in content
+        assert "No winner yet" not in content
+
+    def test_without_a_winner_the_result_is_the_evaluation(self, admin_client, campaign_rows):
+        content = admin_client.get(change_url(Experiment, campaign_rows["experiment"].pk)).content.decode()
+        assert content.count("No winner yet") >= 1
+        assert "the winner is" not in content
+
+    def test_an_unknown_experiment_is_a_404(self, admin_client):
+        url = "/admin/campaigns/experiment/00000000-0000-0000-0000-000000000000/evaluate/"
+        assert admin_client.get(url).status_code == 404
+        assert admin_client.get("/admin/campaigns/experiment/not-a-uuid/evaluate/").status_code == 404
+
+    def test_staff_who_may_only_view_cannot_evaluate(self, client, campaign_rows):
+        client.force_login(staff_user("campaigns.view_experiment"))
+        assert client.get(page_url(campaign_rows["experiment"], "evaluate")).status_code == 403
 
 
 class TestForms:
