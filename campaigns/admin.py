@@ -307,7 +307,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
             "Variants",
             {
                 "fields": ("variants", "variant_table"),
-                "description": "One row per variant, ids unique. Blank rows are left out; tick “delete?” to remove "
+                "description": "One row per variant, ids unique. Blank rows are left out; tick “Delete” to remove "
                 "a variant. Other keys a variant has (e.g. control) are kept.",
             },
         ),

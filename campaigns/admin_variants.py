@@ -22,8 +22,8 @@ def count_field() -> forms.IntegerField:
 class VariantForm(forms.Form):
     """One variant. A blank cell is an absent key: the list's rules then say what is missing, in the API's words."""
 
-    id = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 14}))
-    name = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 24}))
+    id = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 12}))
+    name = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 20}))
     impressions = count_field()
     clicks = count_field()
     conversions = count_field()

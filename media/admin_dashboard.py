@@ -34,8 +34,8 @@ def performance_kpis(periods) -> KpiSection:
             Kpi("CTR", figures(lambda t: ratio(t["clicks"], t["impressions"])), share, help="Clicks / impressions."),
         ],
         chart=daily_performance_charts(date_from=longest.start, date_to=longest.end),
-        note="From the ad platforms' daily performance metrics of every asset; each figure is compared with the "
-        "period of the same length just before it (hover a line for the dates).",
+        note="From the ad platforms' daily performance metrics of every asset. Today, the last 7 and the last 30 days, "
+        "each against the period of the same length just before it (hover a line for the dates).",
     )
 
 

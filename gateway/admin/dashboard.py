@@ -31,7 +31,7 @@ from gateway.admin.links import changelist_url
 # LIMIT keeps each count an index range scan of bounded length on tables of millions of rows.
 QUEUE_COUNT_LIMIT = 1000
 # (label, days): each KPI is shown over these periods, each against the same number of days before it.
-PERIOD_LENGTHS = (("Today", 1), ("Last 7 days", 7), ("Last 30 days", 30))
+PERIOD_LENGTHS = (("Today", 1), ("7 days", 7), ("30 days", 30))
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Period:
 
 
 def periods(today: date | None = None) -> list[Period]:
-    """Today, the last 7 and the last 30 days (each ending today, in the site's time zone)."""
+    """Today, the last 7 and the last 30 days, each ending today (in the site's time zone)."""
     today = today or timezone.localdate()
     return [Period(label, days, today) for label, days in PERIOD_LENGTHS]
 
