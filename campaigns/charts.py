@@ -137,11 +137,13 @@ def experiment_evaluation_chart(experiment: Experiment, **parameters) -> str:
 
 def select_winner_initial(experiment: Experiment) -> dict:
     """What the "Select the winner" form proposes: the recorded winner, else the evaluated winner, else the
-    variant most likely best, with the evaluation's confidence (nothing when the variants cannot be evaluated)."""
+    variant most likely best, with the evaluation's confidence to 4 decimals (nothing when the variants cannot be
+    evaluated)."""
     try:
         evaluation = live_evaluation(experiment)
     except stats.EvaluationError:
         return {"variant_id": experiment.winner_variant_id} if experiment.winner_variant_id else {}
     best = max(evaluation.variants, key=lambda variant: variant.probability_best, default=None)
     variant_id = experiment.winner_variant_id or evaluation.winner or (best.id if best else None)
-    return {"variant_id": variant_id, "confidence": evaluation.confidence}
+    confidence = None if evaluation.confidence is None else round(evaluation.confidence, 4)
+    return {"variant_id": variant_id, "confidence": confidence}
