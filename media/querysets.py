@@ -64,22 +64,32 @@ class PerformanceMetricQuerySet(OwnedQuerySet):
         )
 
     def totals_over(self, ranges: list[tuple[date, date]]) -> list[dict]:
-        """The summed ``PERFORMANCE_TOTALS`` over each ``(first, last)`` date range (inclusive), in one query
-        over the union of the ranges (a range of the date index); 0 where a range has no rows."""
+        """The summed ``PERFORMANCE_TOTALS`` over each ``(first, last)`` date range (inclusive); 0 where a range
+        has no rows.
+
+        One statement: the rows of the union of the ranges are summed per day first (one pass over a range
+        of the date index, as ``daily_totals``), then each range's totals are filtered sums of those few
+        daily rows, rather than one filtered sum per range and figure over every row.
+        """
         if not ranges:
             return []
-        aggregates = {
-            f"r{index}_{name}": Coalesce(
-                Sum(name, filter=Q(date__range=bounds)),
-                Value(0),
-                output_field=MONEY_TOTAL if name in ("spend", "revenue") else BigIntegerField(),
-            )
-            for index, bounds in enumerate(ranges)
-            for name in PERFORMANCE_TOTALS
-        }
-        row = self.filter(
-            date__gte=min(first for first, _ in ranges), date__lte=max(last for _, last in ranges)
-        ).aggregate(**aggregates)
+        daily = (
+            self.filter(date__gte=min(first for first, _ in ranges), date__lte=max(last for _, last in ranges))
+            .order_by()
+            .values("date")
+            .annotate(**{f"day_{name}": Sum(name) for name in PERFORMANCE_TOTALS})
+        )
+        row = daily.aggregate(
+            **{
+                f"r{index}_{name}": Coalesce(
+                    Sum(f"day_{name}", filter=Q(date__range=bounds)),
+                    Value(0),
+                    output_field=MONEY_TOTAL if name in ("spend", "revenue") else BigIntegerField(),
+                )
+                for index, bounds in enumerate(ranges)
+                for name in PERFORMANCE_TOTALS
+            }
+        )
         return [{name: row[f"r{index}_{name}"] for name in PERFORMANCE_TOTALS} for index in range(len(ranges))]
 
 

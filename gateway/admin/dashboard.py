@@ -247,7 +247,8 @@ def _figure_row(kpi: Kpi, period: Period, figure: Figure) -> dict:
 def capped_count(queryset: QuerySet, limit: int = QUEUE_COUNT_LIMIT) -> tuple[int, str]:
     """How many rows ``queryset`` has, counted up to ``limit`` + 1 (one ``LIMIT``-ed query), and that number
     worded ("1,000+" past the limit)."""
-    count = queryset[: limit + 1].count()
+    # Without an ordering the LIMIT stops the scan at limit + 1 rows instead of sorting every match first.
+    count = queryset.order_by()[: limit + 1].count()
     return count, f"{limit:,}+" if count > limit else f"{count:,}"
 
 
