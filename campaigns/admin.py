@@ -2,6 +2,8 @@
 
 Campaign performance (CTR, CPC, CPA, ROAS, spend against budget) and each experiment's leading
 variant are computed in the list query. Status changes and winners go through ``campaigns.services``.
+An experiment's variants are edited as rows (``campaigns.admin_variants``); its page states one result
+and has "Evaluate" and "Select winner" buttons, the list actions run on that row alone.
 """
 
 from django import forms

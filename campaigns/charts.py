@@ -4,6 +4,9 @@ Each function returns safe HTML built from ``gateway.charts`` SVG (which escapes
 ``format_html`` for the surrounding prose.
 """
 
+import json
+from functools import lru_cache
+
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -62,8 +65,19 @@ def stored_parameters(experiment: Experiment) -> dict:
 
 def live_evaluation(experiment: Experiment, **parameters) -> stats.Evaluation:
     """The experiment's variants evaluated now, with the parameters of its last applied evaluation (default:
-    conversion rate, 0.95, 1,000) unless given; raises ``stats.EvaluationError`` for variants it cannot read."""
-    return stats.evaluate(experiment.variants, **{**stored_parameters(experiment), **parameters})
+    conversion rate, 0.95, 1,000) unless given; raises ``stats.EvaluationError`` for variants it cannot read.
+
+    The result is shared by whoever asks for the same variants and parameters (the page's result line, its
+    chart, the winner form): an evaluation draws Monte Carlo samples, a noticeable part of a page, and with
+    its fixed seed it always gives the same answer for the same input.
+    """
+    parameters = {**stored_parameters(experiment), **parameters}
+    return _evaluate(json.dumps(experiment.variants, sort_keys=True), tuple(sorted(parameters.items())))
+
+
+@lru_cache(maxsize=256)
+def _evaluate(variants: str, parameters: tuple) -> stats.Evaluation:
+    return stats.evaluate(json.loads(variants), **dict(parameters))
 
 
 def experiment_result(experiment: Experiment, evaluation: stats.Evaluation | None) -> str:

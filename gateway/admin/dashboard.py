@@ -1,6 +1,7 @@
 """The console's home page (``/admin/``): the state of the business above the list of models.
 
-The floor knows no domain app, so each app registers its pieces in its own ``admin.py``:
+The floor knows no domain app, so each app registers its pieces in ``<app>/admin_dashboard.py``, which its
+``admin.py`` imports:
 
 - **KPI sections** (:meth:`Dashboard.kpis`): a function of the :class:`Period` list that returns a
   :class:`KpiSection`: tiles, each a figure over today, the last 7 and the last 30 days against the
