@@ -158,7 +158,7 @@ class TestWorkQueues:
         AssetFactory(status=AssetStatus.FAILED).soft_delete()
         assert queue(admin_client.get(HOME), "Assets that failed processing")["count"] == 0
 
-    def test_counts_stop_past_the_limit(self, monkeypatch):
+    def test_counts_stop_past_the_limit(self):
         AssetFactory.create_batch(3, status=AssetStatus.FAILED)
         assert capped_count(Asset.objects.failed(), limit=2) == (3, "2+")
         assert capped_count(Asset.objects.failed(), limit=QUEUE_COUNT_LIMIT) == (3, "3")
