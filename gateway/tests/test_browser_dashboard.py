@@ -68,14 +68,24 @@ def test_a_work_queue_links_to_its_filtered_changelist(page, console, business):
     assert page.locator("#result_list tbody tr").count() == 3
 
 
-def test_variant_rows_save_and_show_errors_next_to_the_field(page, console):
+def test_a_bad_variant_row_shows_the_apis_message_next_to_its_field(page, console):
     experiment = ExperimentFactory(name="Thumbnail test", status=ExperimentStatus.DRAFT)
     log_in(page, console)
     page.goto(f"{console.url}/admin/campaigns/experiment/{experiment.pk}/change/")
     page.fill("input[name='variants-1-id']", "variant-a")
+    page.fill("input[name='variants-2-id']", "variant-c")
     page.click("input[name='_continue']")
-    error = page.locator("tr.gv-row.errors td.field-id .errorlist")
-    assert error.inner_text() == "Variant id 'variant-a' is used twice."
+    assert page.locator("tr.gv-row[data-row='1'] td.field-id .errorlist").inner_text() == (
+        "Variant id 'variant-a' is used twice."
+    )
+    assert page.locator("tr.gv-row[data-row='2'] td.field-name .errorlist").inner_text() == "Variant 2 needs a name."
+    assert Experiment.objects.get(pk=experiment.pk).variants == experiment.variants
+
+
+def test_variant_rows_are_saved(page, console):
+    experiment = ExperimentFactory(name="Thumbnail test", status=ExperimentStatus.DRAFT)
+    log_in(page, console)
+    page.goto(f"{console.url}/admin/campaigns/experiment/{experiment.pk}/change/")
     page.fill("input[name='variants-1-id']", "variant-c")
     page.fill("input[name='variants-1-impressions']", "12000")
     page.fill("input[name='variants-2-id']", "variant-d")
