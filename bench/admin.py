@@ -12,7 +12,7 @@ running experiments and capped work-queue counts over the whole data set.
 
 from contextlib import contextmanager
 
-from bench.harness import Row, explain, median, paired, raw_connection, timed
+from bench.harness import Row, explain, median, paired, print_plans, raw_connection, timed
 from bench.inprocess import Server, baseline_of, capture, measure
 
 REPEAT = 7
@@ -126,10 +126,7 @@ def run(*, repeat: int = REPEAT, verbose: bool = False) -> dict:
                     f"\n{name}: {figure:.1f} ms (Django's full count: {full_ms:.1f} ms, its SQL alone "
                     f"{median(sql_baselines):.1f} ms), {len(queries)} queries  [{path}]"
                 )
-                for plan in plans:
-                    print(f"  -- {plan['sql'][:300]}{'...' if len(plan['sql']) > 300 else ''}")
-                    for line in plan["plan"]:
-                        print(f"     {line}")
+                print_plans(plans)
         results.append(_dashboard_row(server, cookie, raw, repeat=repeat, extra=extra, verbose=verbose))
     return {"rows": results, "extra": extra}
 
@@ -150,10 +147,7 @@ def _dashboard_row(server, cookie: str, raw, *, repeat: int, extra: dict, verbos
             f"\n{name}: {measured.figure_ms:.1f} ms (its SQL alone {measured.baseline_ms:.1f} ms), "
             f"{len(measured.queries)} queries  [{path}]"
         )
-        for plan in measured.plans:
-            print(f"  -- {plan['sql'][:300]}{'...' if len(plan['sql']) > 300 else ''}")
-            for line in plan["plan"]:
-                print(f"     {line}")
+        print_plans(measured.plans)
     return Row(
         name,
         "ms",
