@@ -24,6 +24,15 @@ def performance_kpis(periods) -> KpiSection:
         return [Figure(value(current), value(previous)) for current, previous in pairs]
 
     longest = max(periods, key=lambda period: period.days)
+    note = (
+        "From the ad platforms' daily performance metrics of every asset. Today, the last 7 and the last 30 days, "
+        "each against the period of the same length just before it (hover a line for the dates)."
+    )
+    if not any(total["impressions"] or total["spend"] for total in totals):
+        note += (
+            " No metrics in these days yet: they arrive through POST /api/v1/performance-metrics/ingest/ "
+            "(the platforms' daily import)."
+        )
     return KpiSection(
         title="Ad performance",
         kpis=[
@@ -34,8 +43,7 @@ def performance_kpis(periods) -> KpiSection:
             Kpi("CTR", figures(lambda t: ratio(t["clicks"], t["impressions"])), share, help="Clicks / impressions."),
         ],
         chart=daily_performance_charts(date_from=longest.start, date_to=longest.end),
-        note="From the ad platforms' daily performance metrics of every asset. Today, the last 7 and the last 30 days, "
-        "each against the period of the same length just before it (hover a line for the dates).",
+        note=note,
     )
 
 

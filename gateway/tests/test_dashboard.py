@@ -114,6 +114,10 @@ class TestKpiTiles:
         today = tile(admin_client.get(HOME), "Revenue")["Today"]
         assert (today["value"], today["change"], today["trend"]) == ("0.00", "no data before", "none")
 
+    def test_without_metrics_the_section_says_where_they_come_from(self, admin_client):
+        (section,) = admin_client.get(HOME).context["kpi_sections"]
+        assert "No metrics in these days yet" in section["note"]
+
     def test_the_daily_chart_has_a_point_per_day_with_metrics(self, admin_client, business):
         content = admin_client.get(HOME).content.decode()
         assert f'data-label="{day(0).isoformat()}" data-value="100.0"' in content
