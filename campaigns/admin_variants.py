@@ -88,6 +88,9 @@ class ExperimentAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.variant_rows = None
+        if "variants" not in self.fields:  # read-only for staff who may only view experiments
+            return
         saved = self.instance.pk is not None
         self.variant_rows = bind_rows(
             self,

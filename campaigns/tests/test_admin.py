@@ -512,6 +512,13 @@ class TestExperimentPage:
         assert admin_client.get(url).status_code == 404
         assert admin_client.get("/admin/campaigns/experiment/not-a-uuid/evaluate/").status_code == 404
 
+    def test_staff_who_may_only_view_see_the_page_without_buttons(self, client, campaign_rows):
+        client.force_login(staff_user("campaigns.view_experiment"))
+        response = client.get(change_url(Experiment, campaign_rows["experiment"].pk))
+        assert response.status_code == 200
+        assert b"variant-a" in response.content
+        assert b"gv-evaluate" not in response.content
+
     def test_staff_who_may_only_view_cannot_evaluate(self, client, campaign_rows):
         client.force_login(staff_user("campaigns.view_experiment"))
         assert client.get(page_url(campaign_rows["experiment"], "evaluate")).status_code == 403
