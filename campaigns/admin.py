@@ -2,15 +2,27 @@
 
 Campaign performance (CTR, CPC, CPA, ROAS, spend against budget) and each experiment's leading
 variant are computed in the list query. Status changes and winners go through ``campaigns.services``.
+An experiment's variants are edited as rows (``campaigns.admin_variants``); its page states one result
+and has "Evaluate" and "Select winner" buttons, the list actions run on that row alone.
 """
 
 from django import forms
 from django.contrib import admin
-from django.db.models import F, Func, IntegerField, JSONField
 from django.utils.html import format_html, format_html_join
 
-from campaigns import stats
-from campaigns.charts import campaign_performance_chart, experiment_evaluation_chart
+from campaigns import (
+    admin_dashboard,  # noqa: F401  (registers the home page's experiments panel)
+    stats,
+)
+from campaigns.admin_variants import ExperimentAdminForm
+from campaigns.charts import (
+    campaign_performance_chart,
+    experiment_evaluation_chart,
+    experiment_result,
+    live_evaluation,
+    select_winner_initial,
+    stored_parameters,
+)
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment
 from campaigns.resources import (
@@ -26,7 +38,7 @@ from campaigns.services import (
     experiment_evaluate,
     experiment_select_winner,
 )
-from gateway.admin.actions import form_action, status_change_action
+from gateway.admin.actions import form_action, object_action_urls, status_change_action
 from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import id_filter, owner_filter, value_filter
 from gateway.admin.formatting import fixed, percent, transitions_help
@@ -35,30 +47,6 @@ from gateway.admin.links import admin_link
 from gateway.admin.transfer import TransferAdminMixin
 from media.models import Clip
 from users.models import User
-
-
-class VariantLeader(Func):
-    """The variant of an experiment with the best conversion rate (conversions / impressions), from the JSON.
-
-    ``{"id", "name", "rate"}`` of the first best variant, or NULL when no variant has numeric counts
-    and impressions. Computed per row in SQL from the row's own ``variants``: no extra query.
-    """
-
-    template = (
-        "(SELECT jsonb_build_object('id', v -> 'id', 'name', v -> 'name', "
-        "'rate', (v ->> 'conversions')::numeric / (v ->> 'impressions')::numeric) "
-        "FROM jsonb_array_elements(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' "
-        "THEN %(expressions)s ELSE '[]'::jsonb END) WITH ORDINALITY AS variant(v, position) "
-        "WHERE jsonb_typeof(v -> 'impressions') = 'number' AND jsonb_typeof(v -> 'conversions') = 'number' "
-        "AND (v ->> 'impressions')::numeric > 0 "
-        "ORDER BY (v ->> 'conversions')::numeric / (v ->> 'impressions')::numeric DESC, position LIMIT 1)"
-    )
-    output_field = JSONField()
-
-
-class VariantCount(Func):
-    template = "(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' THEN jsonb_array_length(%(expressions)s) END)"
-    output_field = IntegerField()
 
 
 class CampaignStatusForm(forms.Form):
@@ -99,9 +87,18 @@ class SelectWinnerForm(forms.Form):
 
 
 def winner_form_kwargs(queryset) -> dict:
-    """The winner form offers the variants of the one selected experiment (none when the selection is not one row)."""
+    """The winner form offers the variants of the one selected experiment (none when the selection is not one
+    row), the evaluated winner and its confidence chosen (``select_winner_initial``)."""
     selected = list(queryset[:2])
-    return {"variants": selected[0].variants if len(selected) == 1 else ()}
+    if len(selected) != 1:
+        return {"variants": ()}
+    return {"variants": selected[0].variants, "initial": select_winner_initial(selected[0])}
+
+
+def evaluate_form_kwargs(queryset) -> dict:
+    """The evaluation form starts from the parameters of the one selected experiment's last applied evaluation."""
+    selected = list(queryset[:2])
+    return {"initial": stored_parameters(selected[0])} if len(selected) == 1 else {}
 
 
 class ExperimentInline(ReadOnlyLatestInline):
@@ -269,6 +266,9 @@ class CampaignAdmin(TransferAdminMixin, SoftDeleteAdmin):
 
 @admin.register(Experiment)
 class ExperimentAdmin(SoftDeleteAdmin):
+    form = ExperimentAdminForm
+    # The evaluate and select-winner buttons above the form (object_action_urls).
+    change_form_template = "admin/campaigns/experiment/change_form.html"
     list_display = (
         "short_id",
         "name",
@@ -307,7 +307,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
     search_help_text = "A name, or an id (experiment or campaign, full or first 8 characters)."
     date_hierarchy = "created_at"
     autocomplete_fields = ("campaign",)
-    readonly_fields = ("variant_table", "winner_variant_id", "winner_selected_at", "leader_display", "evaluation_chart")
+    readonly_fields = ("variant_table", "winner_variant_id", "winner_selected_at", "result", "evaluation_chart")
     change_only_fields = readonly_fields
     fieldsets = (
         (
@@ -317,11 +317,12 @@ class ExperimentAdmin(SoftDeleteAdmin):
         (
             "Variants",
             {
-                "fields": ("variant_table", "variants"),
-                "description": 'A list of {"id", "name", "impressions", "clicks", "conversions"}; ids are unique.',
+                "fields": ("variants", "variant_table"),
+                "description": "One row per variant, ids unique. Blank rows are left out; tick “Delete” to remove "
+                "a variant. Other keys a variant has (e.g. control) are kept.",
             },
         ),
-        ("Result", {"fields": ("leader_display", "winner_variant_id", "winner_selected_at", "confidence", "metrics")}),
+        ("Result", {"fields": ("result", "winner_variant_id", "winner_selected_at", "confidence", "metrics")}),
         ("Evaluation", {"fields": ("evaluation_chart",)}),
         ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
         ("Record", {"fields": ("id", "created_at", "updated_at", "deleted_at")}),
@@ -329,11 +330,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
     actions = ("evaluate", "select_winner", "soft_delete_selected", "restore_selected")
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(leader=VariantLeader(F("variants")), variants_length=VariantCount(F("variants")))
-        )
+        return super().get_queryset(request).with_leader()
 
     @admin.display(description="campaign", ordering="campaign__name")
     def campaign_link(self, obj):
@@ -388,14 +385,26 @@ class ExperimentAdmin(SoftDeleteAdmin):
             rows,
         )
 
+    @admin.display(description="result")
+    def result(self, obj):
+        try:
+            evaluation = live_evaluation(obj)
+        except stats.EvaluationError:
+            evaluation = None
+        return experiment_result(obj, evaluation)
+
     @admin.display(description="variants compared")
     def evaluation_chart(self, obj):
         return experiment_evaluation_chart(obj)
+
+    def get_urls(self):
+        return [*object_action_urls(self, "evaluate", "select_winner"), *super().get_urls()]
 
     evaluate = form_action(
         action="evaluate",
         description="Evaluate selected experiments",
         form_class=EvaluateForm,
+        form_kwargs=evaluate_form_kwargs,
         title="Evaluate experiments",
         apply=lambda experiment, data: experiment_evaluate(
             experiment=experiment,

@@ -194,19 +194,37 @@ class Experiment(SoftDeleteModel):
             )
 
 
-def validate_variants(variants) -> list[str]:
-    """Problems with an experiment's variant list: not a list, items without a unique string id or a name."""
+def variant_problems(variants):
+    """Each problem of an experiment's variant list as ``(index, field, message)``: not a list (index None),
+    an item that is not an object, without a unique non-empty string ``id`` or without a string ``name``.
+
+    ``field`` is the variant's key the message is about (``"id"``, ``"name"``), or None for the whole item.
+    The API reports the messages together (``validate_variants``); the console's variant rows each next to
+    its row and field.
+    """
     if not isinstance(variants, list):
-        return ["Must be a list of variants."]
-    errors = []
+        yield None, None, "Must be a list of variants."
+        return
     for index, variant, shape in variant_entries(variants):
         if shape in VARIANT_SHAPE_ERRORS:
-            errors.append(VARIANT_SHAPE_ERRORS[shape].format(index=index))
+            yield index, "id" if shape == "id" else None, VARIANT_SHAPE_ERRORS[shape].format(index=index)
         elif shape == "duplicate":
-            errors.append(f"Variant id {variant['id']!r} is used twice.")
+            yield index, "id", f"Variant id {variant['id']!r} is used twice."
         if shape != "object" and not isinstance(variant.get("name"), str):
-            errors.append(f"Variant {index} needs a name.")
-    return errors
+            yield index, "name", f"Variant {index} needs a name."
+
+
+def validate_variants(variants) -> list[str]:
+    """Problems with an experiment's variant list: not a list, items without a unique string id or a name."""
+    return [message for _, _, message in variant_problems(variants)]
+
+
+def dropped_winner(winner: str | None, variants: list) -> str | None:
+    """The message when a change of ``variants`` drops the experiment's recorded ``winner``, else None."""
+    ids = [variant.get("id") for variant in variants if isinstance(variant, dict)]
+    if winner is not None and winner not in ids:
+        return f"Must keep the winning variant {winner!r}."
+    return None
 
 
 class Conversion(BaseModel):

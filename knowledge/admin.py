@@ -21,6 +21,7 @@ from gateway.admin.inlines import ReadOnlyLatestInline
 from gateway.admin.links import admin_link
 from gateway.admin.search import is_autocomplete, is_id_term
 from gateway.admin.transfer import TransferAdminMixin
+from knowledge import admin_dashboard  # noqa: F401  (registers the home page's work queue)
 from knowledge.embedding import EmbeddingError
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument, KnowledgeDocumentVersion
 from knowledge.querysets import text_rank, websearch_query

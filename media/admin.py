@@ -20,6 +20,7 @@ from gateway.admin.inlines import ReadOnlyLatestInline
 from gateway.admin.links import admin_link
 from gateway.admin.transfer import TransferAdminMixin
 from gateway.services import copy_row
+from media import admin_dashboard  # noqa: F401  (registers the home page's KPI tiles and work queues)
 from media.analytics_admin import prediction_accuracy_view
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction

@@ -244,7 +244,12 @@ class PerformanceMetric(BaseModel):
         ]
         indexes = [
             models.Index(fields=["asset"], name="media_perfmetric_asset_idx"),
-            models.Index(fields=["date"], name="media_perfmetric_date_idx"),
+            # Carries the summed figures, so the console's daily and period totals read the index alone.
+            models.Index(
+                fields=["date"],
+                include=["spend", "revenue", "impressions", "clicks", "conversions"],
+                name="media_perfmetric_date_sums_idx",
+            ),
             models.Index(fields=["platform"], name="media_perfmetric_platform_idx"),
         ]
 
