@@ -16,30 +16,44 @@ from gateway.history import history_events, history_of
 class HistoryChangeSerializer(serializers.Serializer):
     """One field an event changed, with its value before and after (as stored: JSON numbers, strings, objects)."""
 
-    field = serializers.CharField(help_text="The field, as the resource names it (``budget``, ``user``).")
-    old = serializers.JSONField(allow_null=True, help_text="The value before the change.")
-    new = serializers.JSONField(allow_null=True, help_text="The value after the change.")
+    field = serializers.CharField(
+        read_only=True, help_text="The field, as the resource names it (``budget``, ``user``)."
+    )
+    old = serializers.JSONField(read_only=True, allow_null=True, help_text="The value before the change.")
+    new = serializers.JSONField(read_only=True, allow_null=True, help_text="The value after the change.")
 
 
 class HistoryActorSerializer(serializers.Serializer):
     """Who made a change: a user (and the API key used), a job, a command; all null for raw SQL outside the app."""
 
-    user = serializers.UUIDField(allow_null=True, help_text="The id of the user who made or queued the change.")
-    api_key_prefix = serializers.CharField(allow_null=True, help_text="The prefix of the API key of the request.")
-    job = serializers.CharField(allow_null=True, help_text="The task of the job that made the change.")
-    command = serializers.CharField(allow_null=True, help_text="The management command that made the change.")
+    user = serializers.UUIDField(
+        read_only=True, allow_null=True, help_text="The id of the user who made or queued the change."
+    )
+    api_key_prefix = serializers.CharField(
+        read_only=True, allow_null=True, help_text="The prefix of the API key of the request."
+    )
+    job = serializers.CharField(read_only=True, allow_null=True, help_text="The task of the job that made the change.")
+    command = serializers.CharField(
+        read_only=True, allow_null=True, help_text="The management command that made the change."
+    )
 
 
 class HistoryEventSerializer(serializers.Serializer):
     """One change of a row: when, what (``insert``, ``update``, ``delete``), which fields, by whom, in which request."""
 
-    id = serializers.IntegerField(help_text="The event's number; later events of a row have larger ones.")
-    created_at = serializers.DateTimeField(help_text="When the change's transaction began.")
-    event = serializers.ChoiceField(choices=["insert", "update", "delete"])
-    changes = HistoryChangeSerializer(many=True, help_text="The fields changed (empty for an insert or a delete).")
-    actor = HistoryActorSerializer(source="*")
+    id = serializers.IntegerField(
+        read_only=True, help_text="The event's number; later events of a row have larger ones."
+    )
+    created_at = serializers.DateTimeField(read_only=True, help_text="When the change's transaction began.")
+    event = serializers.ChoiceField(read_only=True, choices=["insert", "update", "delete"])
+    changes = HistoryChangeSerializer(
+        read_only=True, many=True, help_text="The fields changed (empty for an insert or a delete)."
+    )
+    actor = HistoryActorSerializer(read_only=True, source="*")
     request_id = serializers.CharField(
-        allow_null=True, help_text="The request id of the change (or of the request that queued its job)."
+        read_only=True,
+        allow_null=True,
+        help_text="The request id of the change (or of the request that queued its job).",
     )
 
 

@@ -19,6 +19,7 @@ from campaigns.factories import CampaignFactory, ExperimentFactory
 from campaigns.models import Campaign, Experiment
 from gateway import history
 from gateway.admin.links import history_url as admin_history_url
+from gateway.seeding.scale import seed_scale
 from gateway.tests.admin_helpers import post_change_form
 from gateway.tests.api_helpers import client_for
 from gateway.tests.job_helpers import run_worker_once, worker_environment
@@ -259,3 +260,21 @@ class TestOutsideRequests:
         event = latest(key)
         assert "revoked_at" in changed(event)
         assert event.command == "revokeapikey"
+
+
+class TestWritesThatKeepNoHistory:
+    pytestmark = pytest.mark.django_db
+
+    def test_the_scale_data_set_is_written_without_events(self):
+        seed_scale(1, seed=7)
+
+        assert Campaign.objects.exists() and Clip.objects.exists()
+        for model in (Campaign, Clip, Experiment):
+            assert not history.event_model_of(model).objects.exists()
+
+    def test_triggers_fire_again_after_the_seed(self, user):
+        seed_scale(1, seed=8)
+
+        campaign = CampaignFactory(user=user)
+
+        assert [event.event for event in events_of(campaign)] == ["insert"]
