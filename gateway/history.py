@@ -25,6 +25,7 @@ The apps declare what they track: ``@tracked(exclude=[...])`` on the model (this
 import contextlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pghistory
@@ -168,6 +169,16 @@ class HistoryEvent:
         return "database (no context)"
 
 
+def as_shown(field: models.Field, value):
+    """A value of an event's JSON as the API shows the field: a decimal as a string with its places ("12.50").
+
+    The events' JSON holds decimals as numbers, which read back as floats (``12.5``).
+    """
+    if value is None or not isinstance(field, models.DecimalField) or isinstance(value, bool):
+        return value
+    return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-field.decimal_places)))
+
+
 def history_of(obj):
     """The events of ``obj``'s row, newest first, each with its diff against the one before (a queryset)."""
     from pghistory.models import Events  # manage.py imports this module before Django's apps are ready
@@ -188,6 +199,7 @@ def history_events(model, rows) -> list[HistoryEvent]:
             field = by_column.get(column)
             if field is None:
                 continue
+            old, new = as_shown(field, old), as_shown(field, new)
             changes.append(Change(field=field.name, label=str(field.verbose_name), old=old, new=new))
         events.append(
             HistoryEvent(

@@ -14,7 +14,7 @@ from gateway.history import history_events, history_of
 
 
 class HistoryChangeSerializer(serializers.Serializer):
-    """One field an event changed, with its value before and after (as stored: JSON numbers, strings, objects)."""
+    """One field an event changed, with its value before and after (as the resource shows it: decimals as strings)."""
 
     field = serializers.CharField(
         read_only=True, help_text="The field, as the resource names it (``budget``, ``user``)."

@@ -33,8 +33,8 @@ def test_an_api_change_is_on_the_rows_history_page(page, console):  # noqa: F811
     newest = page.locator("tr.gv-history-event").first
     assert newest.get_attribute("data-event") == "update"
     diff = newest.locator("table.gv-history-diff tr", has_text="budget")
-    assert diff.locator(".gv-old").inner_text() == "1000.0"
-    assert diff.locator(".gv-new").inner_text() == "2500.0"
+    assert diff.locator(".gv-old").inner_text() == "1000.00"
+    assert diff.locator(".gv-new").inner_text() == "2500.00"
     assert "owner@example.com" in newest.locator(".gv-history-actor").inner_text()
     assert key.prefix in newest.locator(".gv-history-actor").inner_text()
     assert newest.locator(".gv-history-request").inner_text() == "req-browser-history"

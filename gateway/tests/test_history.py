@@ -66,7 +66,7 @@ class TestThroughTheApi:
         assert response.status_code == 200, response.json()
         event = latest(campaign)
         assert event.event == "update"
-        assert changed(event) == {"budget": (1000.0, 2500.0)}
+        assert changed(event) == {"budget": ("1000.00", "2500.00")}
         assert (event.user, event.api_key_prefix, event.request_id) == (str(user.pk), key.prefix, "req-api-1")
 
     def test_a_services_queryset_update_is_recorded(self, user, user_client):
