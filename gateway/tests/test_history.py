@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from procrastinate.contrib.django.utils import connector_params
+from rest_framework.test import APIClient
 
 from campaigns.choices import ExperimentStatus
 from campaigns.factories import CampaignFactory, ExperimentFactory
@@ -55,7 +56,7 @@ class TestThroughTheApi:
 
     def test_an_api_change_names_the_user_the_key_and_the_request(self, user):
         key = ApiKeyFactory(user=user)
-        client = client_for(user)
+        client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key.secret}")
         campaign = CampaignFactory(user=user, budget="1000.00")
 
