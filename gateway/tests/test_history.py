@@ -16,7 +16,7 @@ from procrastinate.contrib.django.utils import connector_params
 from rest_framework.test import APIClient
 
 from campaigns.choices import ExperimentStatus
-from campaigns.factories import CampaignFactory, ExperimentFactory
+from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
 from campaigns.models import Campaign, Experiment
 from gateway import history
 from gateway.admin.links import history_url as admin_history_url
@@ -24,7 +24,7 @@ from gateway.seeding.scale import seed_scale
 from gateway.tests.admin_helpers import post_change_form
 from gateway.tests.api_helpers import client_for
 from gateway.tests.job_helpers import run_worker_once, worker_environment
-from media.factories import AssetFactory, ClipFactory
+from media.factories import AssetFactory, ClipFactory, PredictionFactory
 from media.models import Clip
 from users.factories import ApiKeyFactory
 from users.models import ApiKey
@@ -199,6 +199,30 @@ class TestThroughTheAdmin:
             page = admin_client.get(admin_history_url(Campaign, campaign.pk))
 
         assert page.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda user: user,
+        lambda user: ApiKeyFactory(user=user),
+        lambda user: AssetFactory(user=user),
+        lambda user: ClipFactory(asset=AssetFactory(user=user)),
+        lambda user: PredictionFactory(clip=ClipFactory(asset=AssetFactory(user=user))),
+        lambda user: CampaignFactory(user=user),
+        lambda user: ExperimentFactory(campaign=CampaignFactory(user=user)),
+        lambda user: ConversionFactory(campaign=CampaignFactory(user=user)),
+    ],
+    ids=["user", "api key", "asset", "clip", "prediction", "campaign", "experiment", "conversion"],
+)
+def test_every_tracked_models_admin_shows_its_events(make, admin_client, user):
+    row = make(user)
+
+    page = admin_client.get(admin_history_url(type(row), row.pk))
+
+    assert page.status_code == 200
+    assert page.content.decode().count('class="gv-history-event"') == 1
 
 
 class TestOutsideRequests:
