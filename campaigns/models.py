@@ -16,6 +16,7 @@ from campaigns.querysets import (
     ExperimentQuerySet,
 )
 from campaigns.stats import VARIANT_SHAPE_ERRORS, variant_entries
+from gateway.history import tracked
 from gateway.models import BaseModel, SoftDeleteModel
 
 CURRENCY_REGEX = r"^[A-Z]{3}$"
@@ -28,6 +29,7 @@ WINNER_AS_VARIANT = Func(
 )
 
 
+@tracked()
 class Campaign(SoftDeleteModel):
     """An ad campaign run on an ad platform, with its running totals."""
 
@@ -116,6 +118,7 @@ class Campaign(SoftDeleteModel):
         return self.name
 
 
+@tracked()
 class Experiment(SoftDeleteModel):
     """An A/B test inside a campaign. ``variants`` is a list of ``{"id", "name", counts...}``."""
 
@@ -227,6 +230,7 @@ def dropped_winner(winner: str | None, variants: list) -> str | None:
     return None
 
 
+@tracked()
 class Conversion(BaseModel):
     """A conversion reported by an ad platform; ``external_id`` makes deliveries idempotent."""
 

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import environ
+import pghistory
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +49,9 @@ INSTALLED_APPS = [
     "procrastinate.contrib.django",
     # Export and import of changelists in the staff console (docs/CONSOLE.md).
     "import_export",
+    # The history of every change, written by database triggers (gateway/history.py, docs/HISTORY.md).
+    "pgtrigger",
+    "pghistory",
     "gateway",
     "users",
     "media",
@@ -71,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who made each tracked change and in which request: pghistory's context (gateway/history.py).
+    "gateway.history.HistoryContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last before the metrics, as django-axes requires: turns a locked-out login into its 429 answer.
@@ -360,6 +366,10 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 # A periodic run a worker missed (none was running) is made up when one starts within this many seconds.
 PROCRASTINATE_PERIODIC_DEFAULTS = {"max_delay": env.float("JOB_PERIODIC_MAX_DELAY_SECONDS", default=600)}
 # Adds the task middleware (the job's request id in its log lines, its result and error on its record).
+# History (gateway/history.py): the copied foreign keys of an event are not indexed (events are read by their
+# row, pgh_obj, which is), so tracking costs one narrow insert per change.
+PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
+
 PROCRASTINATE_ON_APP_READY = "gateway.jobs.on_app_ready"
 # The staff console shows Procrastinate's job pages read-only; retry, cancel and abort are its actions.
 PROCRASTINATE_READONLY_MODELS = True

@@ -5,6 +5,7 @@ from django.contrib.postgres.indexes import HashIndex
 from django.db import models
 from django.db.models import F, Q
 
+from gateway.history import tracked
 from gateway.models import BaseModel, SoftDeleteModel
 from media.choices import AssetStatus, ClipStatus
 from media.querysets import (
@@ -19,6 +20,7 @@ from media.querysets import (
 UNIT_INTERVAL_SCORES = ("score", "viral_score", "engagement_score", "brand_safety_score")
 
 
+@tracked()
 class Asset(SoftDeleteModel):
     """An uploaded video stored in Google Cloud Storage."""
 
@@ -76,6 +78,7 @@ class Asset(SoftDeleteModel):
         return self.original_name or self.filename
 
 
+@tracked()
 class Clip(SoftDeleteModel):
     """A scored segment of an asset; ``duration`` is computed by the database from the times."""
 
@@ -154,6 +157,7 @@ class Clip(SoftDeleteModel):
         return f"{self.asset_id} [{self.start_time:g}s–{self.end_time:g}s]"
 
 
+@tracked()
 class Prediction(BaseModel):
     """An ML model's forecast of a clip's ad performance, and the actual figures when they arrive."""
 

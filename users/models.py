@@ -8,12 +8,14 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework_api_key.crypto import KeyGenerator
 
+from gateway.history import tracked
 from gateway.models import AllObjectsManager, BaseModel, SoftDeleteModel
 from users.choices import Role
 from users.emails import canonical_email, normalize_email
 from users.querysets import ApiKeyQuerySet, UserManager
 
 
+@tracked(exclude=("password", "last_login"))
 class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     """A person or system using the platform; logs in by email (in any spelling of it, see ``users.emails``).
 
@@ -82,6 +84,7 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
         return {"is_staff": is_admin, "is_superuser": is_admin}
 
 
+@tracked(exclude=("hashed_key", "last_used_at"))
 class ApiKey(BaseModel):
     """An API key of a user. Only a hash of the secret is stored; the secret is shown once.
 

@@ -18,6 +18,7 @@ One module per concept; import each thing from the module that owns it
 - ``search``: search by full UUID or short id, and whether a request is an autocomplete.
 - ``links``: URLs of change pages and changelists, and links to a row.
 - ``formatting``: how values are worded (short ids, numbers, percentages, deleted markers, errors).
+- ``history``: the "History" page of a tracked row (old and new values, actor, request id).
 - ``transfer``: export and import of changelists (``TransferAdminMixin``, django-import-export).
 - ``exports``: the "Exports" page, a staff member's exports built by jobs, and their download.
 - ``site``: the console's titles and home page on Django's admin site.

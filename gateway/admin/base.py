@@ -3,7 +3,8 @@
 - :class:`BaseAdmin`: an estimated-count paginator (no full ``COUNT(*)`` on big tables), no facet
   counts, JSON fields edited as pretty-printed validated JSON, index-friendly search (ids, short ids,
   exact values), foreign keys whose choices include soft-deleted rows, read-only timestamps, a date
-  hierarchy that never scans the table, and changes that write only the fields the form changed.
+  hierarchy that never scans the table, changes that write only the fields the form changed, and a
+  "History" page of the row's changes, field by field, when the model is tracked (``history``).
 - :class:`SoftDeleteAdmin`: sees soft-deleted rows (behind the "deleted" filter, hidden by default),
   shows them as deleted, and replaces Django's bulk delete with soft delete and restore actions;
   hard delete stays with superusers.
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_POST
 from gateway.admin.actions import limited_rows
 from gateway.admin.filters import DeletedFilter
 from gateway.admin.formatting import deleted_marker, plural, short_pk
+from gateway.admin.history import HistoryAdminMixin
 from gateway.admin.json_fields import PrettyJSONField, json_shape
 from gateway.admin.links import change_url
 from gateway.admin.paginator import EstimatedCountPaginator
@@ -46,7 +48,7 @@ class DeferringChangeList(ChangeList):
         return queryset.defer(*defer) if defer else queryset
 
 
-class BaseAdmin(admin.ModelAdmin):
+class BaseAdmin(HistoryAdminMixin, admin.ModelAdmin):
     """The base of every model admin of the console; see the module docstring."""
 
     paginator = EstimatedCountPaginator

@@ -13,6 +13,12 @@ def change_url(model, pk) -> str:
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(pk)])
 
 
+def history_url(model, pk) -> str:
+    """The "History" page of ``model`` row ``pk``."""
+    opts = model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[quote(pk)])
+
+
 def changelist_url(model, **params) -> str:
     opts = model._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")

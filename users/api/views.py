@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from gateway.api.history import HistoryViewSetMixin
 from gateway.api.permissions import IsAdmin
 from gateway.api.viewsets import HARD_DELETE_PARAMETER, ScopedModelViewSet, SoftDeleteModelViewSet, query_flag
 from users.api.filters import ApiKeyFilterSet, UserFilterSet
@@ -24,7 +25,7 @@ ADMIN_WRITE_ACTIONS = {"create", "update", "partial_update", "destroy"}
     partial_update=extend_schema(summary="Update a user (ADMIN)"),
     destroy=extend_schema(summary="Delete a user (ADMIN; soft unless ?hard=true)"),
 )
-class UserViewSet(SoftDeleteModelViewSet):
+class UserViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     """Users. ADMIN users see and manage all; everyone else sees only themselves and edits ``users/me/``.
 
     Writes go through the services of ``users.services``: console access follows the role, the last
@@ -90,7 +91,7 @@ class UserViewSet(SoftDeleteModelViewSet):
     ),
     destroy=extend_schema(summary="Revoke an API key (the row stays, marked revoked)"),
 )
-class ApiKeyViewSet(ScopedModelViewSet):
+class ApiKeyViewSet(HistoryViewSetMixin, ScopedModelViewSet):
     """API keys: never their secret, except once in the response that creates one."""
 
     queryset = ApiKey.objects.all()
