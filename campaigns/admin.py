@@ -156,9 +156,12 @@ class CampaignAdmin(SoftDeleteAdmin):
         "metadata",
         "user__settings",
     )
-    search_fields = ("name", "=meta_campaign_id")
+    search_fields = ("name", "=meta_campaign_id", "=user__email")
+    global_search_fields = ("name", "=meta_campaign_id")
     uuid_search_fields = ("pk", "user_id")
-    search_help_text = "A name, the exact Meta campaign id, or an id (campaign or owner, full or first 8 characters)."
+    search_help_text = (
+        "A name, the exact Meta campaign id or owner email, or an id (campaign or owner, full or first 8 characters)."
+    )
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
     readonly_fields = ("ctr", "cpc", "cpa", "roas", "revenue_display", "spend_vs_budget", "performance_chart")
@@ -294,6 +297,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
         "campaign__metadata",
     )
     search_fields = ("name",)
+    global_search_fields = ("name",)
     uuid_search_fields = ("pk", "campaign_id")
     search_help_text = "A name, or an id (experiment or campaign, full or first 8 characters)."
     date_hierarchy = "created_at"
@@ -444,6 +448,7 @@ class ConversionAdmin(BaseAdmin):
         "campaign__metadata",
     )
     search_fields = ("=external_id",)
+    global_search_fields = ("=external_id",)
     uuid_search_fields = ("pk", "campaign_id", "attributed_clip_id")
     search_help_text = "The exact external id, or an id (conversion, campaign or clip; full or first 8 characters)."
     date_hierarchy = "timestamp"

@@ -82,7 +82,8 @@ WSGI_APPLICATION = "gateway.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The console's own templates first, so its ``admin/base_site.html`` wins over the admin app's.
+        "DIRS": [BASE_DIR / "gateway" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -96,9 +96,12 @@ class AssetAdmin(SoftDeleteAdmin):
     list_filter = ("status", owner_filter(), "created_at")
     list_select_related = ("user",)
     list_defer = ("metadata", "processing_error")
-    search_fields = ("original_name", "filename", "=gcs_url")
+    search_fields = ("original_name", "filename", "=gcs_url", "=user__email")
+    global_search_fields = ("original_name", "=gcs_url")
     uuid_search_fields = ("pk", "user_id")
-    search_help_text = "A name or filename, the exact GCS URL, or an id (asset or owner, full or first 8 characters)."
+    search_help_text = (
+        "A name or filename, the exact GCS URL or owner email, or an id (asset or owner, full or first 8 characters)."
+    )
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
     readonly_fields = ("clip_count",)
@@ -179,9 +182,10 @@ class ClipAdmin(SoftDeleteAdmin):
     )
     list_select_related = ("asset", "asset__user")
     list_defer = ("features", "metadata", "asset__metadata", "asset__processing_error", "asset__user__settings")
-    search_fields = ("=clip_url",)
+    search_fields = ("=clip_url", "asset__original_name")
+    global_search_fields = ("=clip_url",)
     uuid_search_fields = ("pk", "asset_id")
-    search_help_text = "An id (clip or asset, full or first 8 characters), or the exact clip URL."
+    search_help_text = "The asset's name, the exact clip URL, or an id (clip or asset, full or first 8 characters)."
     date_hierarchy = "created_at"
     autocomplete_fields = ("asset",)
     readonly_fields = ("duration",)
@@ -196,6 +200,11 @@ class ClipAdmin(SoftDeleteAdmin):
     )
     inlines = (PredictionInline,)
     actions = ("change_status", "soft_delete_selected", "restore_selected")
+
+    def get_queryset(self, request):
+        # A clip's title names its asset (breadcrumbs, messages, the autocomplete of predictions and conversions).
+        # All of the list's joins: the changelist adds its own only to a queryset that has none.
+        return super().get_queryset(request).select_related(*self.list_select_related)
 
     @admin.display(description="asset", ordering="asset__original_name")
     def asset_link(self, obj):

@@ -162,6 +162,7 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
     list_display_links = ("short_id", "email")
     list_filter = ("role", "is_active", "is_staff", "is_superuser", "created_at", "last_login")
     search_fields = ("email", "name")
+    global_search_fields = ("=email", "name")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     readonly_fields = ("last_login", "is_staff", "is_superuser")
@@ -324,7 +325,8 @@ class ApiKeyAdmin(BaseAdmin):
         "created_at",
     )
     list_select_related = ("user",)
-    search_fields = ("=prefix", "name", "user__email")
+    search_fields = ("=prefix", "name", "=user__email")
+    global_search_fields = ("=prefix",)
     uuid_search_fields = ("pk", "user_id")
     search_help_text = "A key's prefix, name or owner email; or an id (key or user, full or first 8 characters)."
     date_hierarchy = "created_at"
