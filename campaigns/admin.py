@@ -164,13 +164,22 @@ class CampaignAdmin(SoftDeleteAdmin):
     )
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
-    readonly_fields = ("ctr", "cpc", "cpa", "roas", "revenue_display", "spend_vs_budget", "performance_chart")
+    readonly_fields = ("owner", "ctr", "cpc", "cpa", "roas", "revenue_display", "spend_vs_budget", "performance_chart")
     # Totals only move through the metrics service (atomic increments from the platforms), never a form.
     change_readonly_fields = ("status", *METRIC_FIELDS.values())
     # The computed figures exist once there is a row to compute them from.
-    change_only_fields = ("spend_vs_budget", "revenue_display", "ctr", "cpc", "cpa", "roas", "performance_chart")
+    change_only_fields = (
+        "owner",
+        "spend_vs_budget",
+        "revenue_display",
+        "ctr",
+        "cpc",
+        "cpa",
+        "roas",
+        "performance_chart",
+    )
     fieldsets = (
-        ("Campaign", {"fields": ("user", "name", "description", "objective", "status")}),
+        ("Campaign", {"fields": ("user", "owner", "name", "description", "objective", "status")}),
         ("Budget and schedule", {"fields": ("budget", "daily_budget", "currency", "start_date", "end_date")}),
         ("Meta", {"fields": ("meta_campaign_id", "meta_ad_set_id", "meta_account_id")}),
         ("Targeting", {"fields": ("target_audience", "target_locations", "target_age_range")}),

@@ -104,11 +104,12 @@ class AssetAdmin(SoftDeleteAdmin):
     )
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
-    readonly_fields = ("clip_count",)
+    readonly_fields = ("clip_count", "owner")
     # Status moves only along the allowed transitions: the "Change status" action.
     change_readonly_fields = ("status",)
+    change_only_fields = ("owner",)
     fieldsets = (
-        ("File", {"fields": ("user", "original_name", "filename", "mime_type", "file_size")}),
+        ("File", {"fields": ("user", "owner", "original_name", "filename", "mime_type", "file_size")}),
         ("Storage", {"fields": ("gcs_url", "gcs_bucket", "gcs_path", "thumbnail_url")}),
         ("Video", {"fields": ("duration", "width", "height", "fps", "bitrate", "codec")}),
         ("Processing", {"fields": ("status", "processing_error", "clip_count")}),

@@ -28,6 +28,7 @@ from gateway.admin.filters import owner_filter
 from gateway.admin.formatting import plural, validation_message
 from gateway.admin.inlines import ReadOnlyLatestInline
 from gateway.admin.links import admin_link, change_url
+from gateway.admin.owners import owned_rows_links
 from gateway.services import copy_row
 from users.emails import normalize_email
 from users.models import ApiKey, User
@@ -165,9 +166,11 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
     global_search_fields = ("=email", "name")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
-    readonly_fields = ("last_login", "is_staff", "is_superuser")
+    readonly_fields = ("last_login", "is_staff", "is_superuser", "owned_rows")
+    change_only_fields = ("owned_rows",)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
+        ("Their rows", {"fields": ("owned_rows",)}),
         ("Profile", {"fields": ("name", "role", "settings")}),
         (
             "Permissions",
@@ -190,6 +193,10 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
     )
     inlines = (ApiKeyInline,)
     actions = ("issue_api_key", "soft_delete_selected", "restore_selected", "delete_selected")
+
+    @admin.display(description="lists")
+    def owned_rows(self, obj):
+        return owned_rows_links(obj)
 
     def save_model(self, request, obj, form, change):
         """New users come from ``user_create``; changes go through ``user_update`` (changed fields only)."""

@@ -145,6 +145,17 @@ class TestFilters:
         response = admin_client.get(changelist_url(Campaign, q="meta-123"))
         assert [row.pk for row in response.context["cl"].result_list] == [campaign_rows["campaign"].pk]
 
+    def test_campaign_search_by_owner_email(self, admin_client, campaign_rows):
+        CampaignFactory()
+        owner = campaign_rows["campaign"].user
+        response = admin_client.get(changelist_url(Campaign, q=owner.email.upper()))
+        assert [row.pk for row in response.context["cl"].result_list] == [campaign_rows["campaign"].pk]
+
+    def test_campaign_page_links_back_to_its_owner(self, admin_client, campaign_rows):
+        campaign = campaign_rows["campaign"]
+        content = admin_client.get(change_url(Campaign, campaign.pk)).content.decode()
+        assert f'href="{change_url(type(campaign.user), campaign.user_id)}"' in content
+
     def test_experiments_with_a_winner(self, admin_client, campaign_rows):
         decided = ExperimentFactory(winner_variant_id="variant-a", status=ExperimentStatus.COMPLETED)
         response = admin_client.get(changelist_url(Experiment, winner_variant_id__isempty="0"))
