@@ -54,7 +54,7 @@ def searchable_admins(request, site=admin.site) -> list:
 def global_search(request, term: str, site=admin.site) -> list[HitGroup]:
     """The rows of every model matching ``term``, grouped by model (models without hits left out)."""
     term = term.strip()[:MAX_TERM_LENGTH]
-    if not term:
+    if not term or "\x00" in term:  # PostgreSQL text cannot hold NUL: nothing can match it
         return []
     groups = []
     for model_admin in searchable_admins(request, site):

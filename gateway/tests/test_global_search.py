@@ -6,6 +6,7 @@ from django.db import connection
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
 from gateway.admin.global_search import GLOBAL_SEARCH_LIMIT
 from gateway.tests.admin_helpers import change_url, staff_user
+from knowledge.factories import KnowledgeDocumentFactory
 from media.factories import AssetFactory, ClipFactory
 from media.models import Asset
 from users.factories import UserFactory
@@ -63,6 +64,13 @@ class TestGlobalSearch:
     def test_finds_an_asset_by_gcs_url(self, admin_client):
         asset = AssetFactory(original_name="raw.mp4")
         assert hit_models(search(admin_client, asset.gcs_url))["asset"] == ["raw.mp4"]
+
+    def test_finds_a_knowledge_document_by_words_of_its_text(self, admin_client):
+        KnowledgeDocumentFactory(name="Daily Budget Pacing", content="Spread spend evenly through the day.")
+        assert hit_models(search(admin_client, "budget pacing")) == {"knowledgedocument": ["Daily Budget Pacing"]}
+
+    def test_a_null_character_finds_nothing(self, admin_client):
+        assert search(admin_client, "budget\x00").context["groups"] == []
 
     def test_hits_link_to_their_change_pages(self, admin_client):
         asset = AssetFactory(original_name="teaser.mp4")
