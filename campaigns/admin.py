@@ -23,11 +23,10 @@ from campaigns.services import (
 from gateway.admin.actions import form_action, status_change_action
 from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import id_filter, owner_filter, value_filter
-from gateway.admin.formatting import fixed, percent, transitions_help
+from gateway.admin.formatting import compact, compact_number, fixed, percent, transitions_help
 from gateway.admin.inlines import ReadOnlyLatestInline
-from gateway.admin.links import admin_link
+from gateway.admin.links import admin_link, owner_link
 from media.models import Clip
-from users.models import User
 
 
 class VariantLeader(Func):
@@ -134,7 +133,6 @@ class CampaignAdmin(SoftDeleteAdmin):
         "name",
         "owner",
         "status",
-        "objective",
         "spend_vs_budget",
         "impressions",
         "clicks",
@@ -143,7 +141,6 @@ class CampaignAdmin(SoftDeleteAdmin):
         "cpc",
         "cpa",
         "roas",
-        "created_at",
     )
     list_display_links = ("short_id", "name")
     list_filter = ("status", "objective", owner_filter(), "start_date", "end_date", "created_at")
@@ -213,31 +210,30 @@ class CampaignAdmin(SoftDeleteAdmin):
 
     @admin.display(description="owner", ordering="user__email")
     def owner(self, obj):
-        return admin_link(User, obj.user_id, obj.user.email)
+        return owner_link(obj.user_id, obj.user.email)
 
     @admin.display(description="spend / budget", ordering="budget_used")
     def spend_vs_budget(self, obj):
+        """Compact figures ("1.23M / 5M USD 25%"), the exact ones in the title; over budget in red."""
         used = getattr(obj, "budget_used", None)
-        text = f"{obj.total_spend:,.2f} / {obj.budget:,.2f} {obj.currency}"
-        if used is None:
-            return format_html('<span class="gv-nowrap">{}</span>', text)
-        if used > 1:
-            return format_html(
-                '<span class="gv-nowrap">{} <span class="gv-deleted">({})</span></span>', text, percent(used, 0)
-            )
-        return format_html('<span class="gv-nowrap">{} ({})</span>', text, percent(used, 0))
+        exact = f"{obj.total_spend:,.2f} / {obj.budget:,.2f} {obj.currency}"
+        text = f"{compact_number(obj.total_spend)} / {compact_number(obj.budget)} {obj.currency}"
+        share = format_html(
+            ' <span class="{}">{}</span>', "gv-deleted" if used is not None and used > 1 else "", percent(used, 0)
+        )
+        return format_html('<span class="gv-nowrap" title="{}">{}{}</span>', exact, text, share if used else "")
 
     @admin.display(description="impr.", ordering="total_impressions")
     def impressions(self, obj):
-        return f"{obj.total_impressions:,}"
+        return compact(obj.total_impressions)
 
     @admin.display(description="clicks", ordering="total_clicks")
     def clicks(self, obj):
-        return f"{obj.total_clicks:,}"
+        return compact(obj.total_clicks)
 
     @admin.display(description="conv.", ordering="total_conversions")
     def conversions(self, obj):
-        return f"{obj.total_conversions:,}"
+        return compact(obj.total_conversions)
 
     @admin.display(description="revenue")
     def revenue_display(self, obj):
@@ -255,8 +251,9 @@ class CampaignAdmin(SoftDeleteAdmin):
     def cpa(self, obj):
         return fixed(obj.cpa_value, 2)
 
-    # Not sortable: ordering by it would sum every campaign's conversions.
-    @admin.display(description="ROAS")
+    # Sorting by ROAS sums the conversions of every campaign in the list (a subquery per campaign, on the
+    # (campaign, timestamp) index): filter a big list first.
+    @admin.display(description="ROAS", ordering="roas_value")
     def roas(self, obj):
         return fixed(obj.roas_value, 2)
 
@@ -351,7 +348,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
     def variant_count(self, obj):
         return "–" if obj.variants_length is None else obj.variants_length
 
-    @admin.display(description="leader (conv. rate)")
+    @admin.display(description="leader (conv. rate)", ordering="leader__rate")
     def leader_display(self, obj):
         leader = getattr(obj, "leader", None)
         if not leader:

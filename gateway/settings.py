@@ -198,6 +198,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# Compact ISO dates and times in the staff console (gateway/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["gateway.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

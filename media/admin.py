@@ -17,7 +17,7 @@ from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import id_filter, owner_filter, value_filter
 from gateway.admin.formatting import fixed, percent, transitions_help, validation_message
 from gateway.admin.inlines import ReadOnlyLatestInline
-from gateway.admin.links import admin_link
+from gateway.admin.links import admin_link, owner_link
 from gateway.services import copy_row
 from media.analytics_admin import prediction_accuracy_view
 from media.choices import AssetStatus, ClipStatus
@@ -30,7 +30,6 @@ from media.services import (
     clip_update,
     prediction_update,
 )
-from users.models import User
 
 
 class AssetStatusForm(forms.Form):
@@ -133,7 +132,7 @@ class AssetAdmin(SoftDeleteAdmin):
 
     @admin.display(description="owner", ordering="user__email")
     def owner(self, obj):
-        return admin_link(User, obj.user_id, obj.user.email)
+        return owner_link(obj.user_id, obj.user.email)
 
     @admin.display(description="size", ordering="file_size")
     def size(self, obj):
@@ -143,7 +142,8 @@ class AssetAdmin(SoftDeleteAdmin):
     def resolution(self, obj):
         return f"{obj.width}×{obj.height}" if obj.width and obj.height else "–"
 
-    @admin.display(description="clips")
+    # Sorting by it counts the clips of every asset in the list: filter a big list first.
+    @admin.display(description="clips", ordering="clip_count")
     def clip_count(self, obj):
         return obj.clip_count
 
@@ -211,9 +211,9 @@ class ClipAdmin(SoftDeleteAdmin):
     def asset_link(self, obj):
         return admin_link(Asset, obj.asset_id, str(obj.asset))
 
-    @admin.display(description="owner")
+    @admin.display(description="owner", ordering="asset__user__email")
     def owner(self, obj):
-        return admin_link(User, obj.asset.user_id, obj.asset.user.email)
+        return owner_link(obj.asset.user_id, obj.asset.user.email)
 
     @admin.display(description="time (s)", ordering="start_time")
     def time_range(self, obj):

@@ -27,7 +27,7 @@ from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import owner_filter
 from gateway.admin.formatting import plural, validation_message
 from gateway.admin.inlines import ReadOnlyLatestInline
-from gateway.admin.links import admin_link, change_url
+from gateway.admin.links import change_url, owner_link
 from gateway.admin.owners import owned_rows_links
 from gateway.services import copy_row
 from users.emails import normalize_email
@@ -353,7 +353,7 @@ class ApiKeyAdmin(BaseAdmin):
 
     @admin.display(description="owner", ordering="user__email")
     def owner(self, obj):
-        return admin_link(User, obj.user_id, obj.user.email)
+        return owner_link(obj.user_id, obj.user.email)
 
     @admin.display(description="state")
     def state(self, obj):

@@ -220,7 +220,11 @@ class SoftDeleteAdmin(BaseAdmin):
         return (DeletedFilter, *super().get_list_filter(request))
 
     def get_list_display(self, request):
-        return (*super().get_list_display(request), "deleted_marker")
+        # The "deleted" column only where the "deleted" filter lets deleted rows in: elsewhere it is blank.
+        columns = super().get_list_display(request)
+        if request.GET.get(DeletedFilter.parameter_name) in ("yes", "all"):
+            return (*columns, "deleted_marker")
+        return columns
 
     def get_search_results(self, request, queryset, search_term):
         if is_autocomplete(request):
