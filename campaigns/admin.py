@@ -10,6 +10,7 @@ from django.db.models import F, Func, IntegerField, JSONField
 from django.utils.html import format_html, format_html_join
 
 from campaigns import stats
+from campaigns.api.serializers import CampaignSerializer, ConversionSerializer, ExperimentSerializer
 from campaigns.charts import campaign_performance_chart, experiment_evaluation_chart
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment
@@ -128,6 +129,7 @@ class ConversionInline(ReadOnlyLatestInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(SoftDeleteAdmin):
+    api_serializer = CampaignSerializer
     list_display = (
         "short_id",
         "name",
@@ -269,6 +271,7 @@ class CampaignAdmin(SoftDeleteAdmin):
 
 @admin.register(Experiment)
 class ExperimentAdmin(SoftDeleteAdmin):
+    api_serializer = ExperimentSerializer
     list_display = (
         "short_id",
         "name",
@@ -426,6 +429,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
 
 @admin.register(Conversion)
 class ConversionAdmin(BaseAdmin):
+    api_serializer = ConversionSerializer
     list_display = (
         "short_id",
         "external_id",

@@ -20,6 +20,7 @@ from gateway.admin.inlines import ReadOnlyLatestInline
 from gateway.admin.links import admin_link, owner_link
 from gateway.services import copy_row
 from media.analytics_admin import prediction_accuracy_view
+from media.api.serializers import AssetSerializer, ClipSerializer, PerformanceMetricSerializer, PredictionSerializer
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
 from media.services import (
@@ -80,6 +81,7 @@ class PredictionInline(ReadOnlyLatestInline):
 
 @admin.register(Asset)
 class AssetAdmin(SoftDeleteAdmin):
+    api_serializer = AssetSerializer
     list_display = (
         "short_id",
         "original_name",
@@ -157,6 +159,7 @@ class AssetAdmin(SoftDeleteAdmin):
 
 @admin.register(Clip)
 class ClipAdmin(SoftDeleteAdmin):
+    api_serializer = ClipSerializer
     list_display = (
         "short_id",
         "asset_link",
@@ -241,6 +244,7 @@ class ClipAdmin(SoftDeleteAdmin):
 
 @admin.register(Prediction)
 class PredictionAdmin(BaseAdmin):
+    api_serializer = PredictionSerializer
     list_display = (
         "short_id",
         "clip_link",
@@ -319,6 +323,7 @@ class PredictionAdmin(BaseAdmin):
 
 @admin.register(PerformanceMetric)
 class PerformanceMetricAdmin(BaseAdmin):
+    api_serializer = PerformanceMetricSerializer
     list_display = (
         "short_id",
         "asset_link",

@@ -23,6 +23,7 @@ from django.utils.text import smart_split, unescape_string_literal
 from django.views.decorators.http import require_POST
 
 from gateway.admin.actions import limited_rows
+from gateway.admin.api_rules import ApiRulesFormMixin, api_validators
 from gateway.admin.filters import DeletedFilter
 from gateway.admin.formatting import deleted_marker, plural, short_pk
 from gateway.admin.json_fields import PrettyJSONField, json_shape
@@ -68,6 +69,9 @@ class BaseAdmin(admin.ModelAdmin):
     change_readonly_fields: tuple[str, ...] = ()
     # Computed from the row, so left out of the add form's fieldsets.
     change_only_fields: tuple[str, ...] = ()
+    # The app's API serializer of the model: its fields' limits and its ``ranges`` checked on the forms, in its
+    # words (``gateway.admin.api_rules``).
+    api_serializer = None
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -114,11 +118,19 @@ class BaseAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return DeferringChangeList
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if self.api_serializer is None:
+            return form
+        return type(form.__name__, (ApiRulesFormMixin, form), {"api_serializer": self.api_serializer})
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.JSONField):
             kwargs.setdefault("form_class", PrettyJSONField)
             kwargs.setdefault("expected_type", json_shape(db_field))
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and self.api_serializer is not None:
+            formfield.validators = [*formfield.validators, *api_validators(self.api_serializer, db_field.name)]
         if formfield is not None:
             # The form carries the value the staff member saw, so ``changed_data`` names what they changed,
             # not what someone else changed since the page was loaded (see ``save_model``).
