@@ -19,6 +19,8 @@ from gateway.admin.links import change_url, changelist_url
 # Hits shown per model; "all matches" opens the model's changelist searched for the same term.
 GLOBAL_SEARCH_LIMIT = 10
 MAX_TERM_LENGTH = 255
+# A trigram index cannot narrow a substring shorter than a trigram: such a term would read whole tables.
+MIN_TERM_LENGTH = 3
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def searchable_admins(request, site=admin.site) -> list:
 def global_search(request, term: str, site=admin.site) -> list[HitGroup]:
     """The rows of every model matching ``term``, grouped by model (models without hits left out)."""
     term = term.strip()[:MAX_TERM_LENGTH]
-    if not term or "\x00" in term:  # PostgreSQL text cannot hold NUL: nothing can match it
+    if len(term) < MIN_TERM_LENGTH or "\x00" in term:  # PostgreSQL text cannot hold NUL: nothing can match it
         return []
     groups = []
     for model_admin in searchable_admins(request, site):
@@ -89,6 +91,7 @@ def global_search_view(request):
         "global_search_term": term,
         "groups": global_search(request, term, site),
         "limit": GLOBAL_SEARCH_LIMIT,
+        "min_length": MIN_TERM_LENGTH,
     }
     request.current_app = site.name
     return TemplateResponse(request, "admin/gateway/global_search.html", context)

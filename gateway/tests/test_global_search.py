@@ -69,6 +69,13 @@ class TestGlobalSearch:
         KnowledgeDocumentFactory(name="Daily Budget Pacing", content="Spread spend evenly through the day.")
         assert hit_models(search(admin_client, "budget pacing")) == {"knowledgedocument": ["Daily Budget Pacing"]}
 
+    def test_a_term_shorter_than_a_trigram_searches_nothing(self, admin_client, django_assert_max_num_queries):
+        CampaignFactory(name="Summer sale")
+        with django_assert_max_num_queries(2):
+            response = search(admin_client, "su")
+        assert response.context["groups"] == []
+        assert "Type at least 3 characters" in response.content.decode()
+
     def test_a_null_character_finds_nothing(self, admin_client):
         assert search(admin_client, "budget\x00").context["groups"] == []
 
