@@ -14,6 +14,12 @@ from campaigns.api.serializers import CampaignSerializer, ConversionSerializer, 
 from campaigns.charts import campaign_performance_chart, experiment_evaluation_chart
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment
+from campaigns.resources import (
+    CampaignImportResource,
+    CampaignResource,
+    ConversionImportResource,
+    ConversionResource,
+)
 from campaigns.services import (
     CAMPAIGN_TRANSITIONS,
     METRIC_FIELDS,
@@ -27,6 +33,7 @@ from gateway.admin.filters import id_filter, owner_filter, value_filter
 from gateway.admin.formatting import compact, compact_number, fixed, percent, transitions_help
 from gateway.admin.inlines import ReadOnlyLatestInline
 from gateway.admin.links import admin_link, owner_link
+from gateway.admin.transfer import TransferAdminMixin
 from media.models import Clip
 
 
@@ -128,7 +135,9 @@ class ConversionInline(ReadOnlyLatestInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(SoftDeleteAdmin):
+class CampaignAdmin(TransferAdminMixin, SoftDeleteAdmin):
+    export_resource_class = CampaignResource
+    import_resource_class = CampaignImportResource
     api_serializer = CampaignSerializer
     list_display = (
         "short_id",
@@ -428,7 +437,9 @@ class ExperimentAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Conversion)
-class ConversionAdmin(BaseAdmin):
+class ConversionAdmin(TransferAdminMixin, BaseAdmin):
+    export_resource_class = ConversionResource
+    import_resource_class = ConversionImportResource
     api_serializer = ConversionSerializer
     list_display = (
         "short_id",

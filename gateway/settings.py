@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django_prometheus",
     # Jobs (docs/JOBS.md): Procrastinate's tables, admin pages and `manage.py procrastinate worker`.
     "procrastinate.contrib.django",
+    # Export and import of changelists in the staff console (docs/CONSOLE.md).
+    "import_export",
     "gateway",
     "users",
     "media",
@@ -335,6 +337,23 @@ JOB_STALLED_CHECK_SECONDS = env.int("JOB_STALLED_CHECK_SECONDS", default=60)
 # Running experiments are evaluated every EXPERIMENT_EVALUATION_MINUTES (a divisor of 60, or a multiple of
 # 60 dividing 1440); the winner is applied only to experiments with auto_apply set.
 EXPERIMENT_EVALUATION_MINUTES = env.int("EXPERIMENT_EVALUATION_MINUTES", default=15)
+# Staff console export and import (django-import-export; docs/CONSOLE.md). A changelist export of more than
+# ADMIN_EXPORT_SYNC_ROWS rows is built by a job and kept in the database for ADMIN_EXPORT_RETENTION_HOURS; one of
+# more than ADMIN_EXPORT_MAX_ROWS is refused (the file is built in memory). An import file may hold at most
+# ADMIN_IMPORT_MAX_BYTES and ADMIN_IMPORT_MAX_ROWS rows (the dry run and the import each run in one request).
+ADMIN_EXPORT_SYNC_ROWS = env.int("ADMIN_EXPORT_SYNC_ROWS", default=5_000)
+ADMIN_EXPORT_MAX_ROWS = env.int("ADMIN_EXPORT_MAX_ROWS", default=100_000)
+ADMIN_EXPORT_RETENTION_HOURS = env.int("ADMIN_EXPORT_RETENTION_HOURS", default=72)
+ADMIN_IMPORT_MAX_BYTES = env.int("ADMIN_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+ADMIN_IMPORT_MAX_ROWS = env.int("ADMIN_IMPORT_MAX_ROWS", default=1_000)
+# An upload waits for its confirmation in PostgreSQL, which every app server reaches (not a local temp folder).
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "gateway.admin.transfer.DatabaseTmpStorage"
+# Exporting needs the model's view permission, importing its change permission.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_CHUNK_SIZE = 2_000
+# A control character in a text (a file name...) is escaped in an XLSX export rather than failing it.
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": JOB_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": JOB_STALLED_WORKER_SECONDS,

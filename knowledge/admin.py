@@ -22,9 +22,11 @@ from gateway.admin.formatting import validation_message
 from gateway.admin.inlines import ReadOnlyLatestInline
 from gateway.admin.links import admin_link
 from gateway.admin.search import is_autocomplete, is_id_term
+from gateway.admin.transfer import TransferAdminMixin
 from knowledge.embedding import EmbeddingError
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument, KnowledgeDocumentVersion
 from knowledge.querysets import websearch_query
+from knowledge.resources import KnowledgeDocumentResource
 from knowledge.search import TEXT, render_snippet, snippet_expression, text_then_fuzzy_hits, validate_search_params
 from knowledge.services import (
     EDITABLE_FIELDS,
@@ -93,7 +95,8 @@ class VersionInline(ReadOnlyLatestInline):
 
 
 @admin.register(KnowledgeDocument)
-class KnowledgeDocumentAdmin(SoftDeleteAdmin):
+class KnowledgeDocumentAdmin(TransferAdminMixin, SoftDeleteAdmin):
+    export_resource_class = KnowledgeDocumentResource
     list_display = (
         "short_id",
         "name",

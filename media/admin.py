@@ -18,11 +18,13 @@ from gateway.admin.filters import id_filter, owner_filter, value_filter
 from gateway.admin.formatting import fixed, percent, transitions_help, validation_message
 from gateway.admin.inlines import ReadOnlyLatestInline
 from gateway.admin.links import admin_link, owner_link
+from gateway.admin.transfer import TransferAdminMixin
 from gateway.services import copy_row
 from media.analytics_admin import prediction_accuracy_view
 from media.api.serializers import AssetSerializer, ClipSerializer, PerformanceMetricSerializer, PredictionSerializer
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
+from media.resources import AssetResource, ClipResource, ClipScoresResource, PredictionResource
 from media.services import (
     ASSET_TRANSITIONS,
     CLIP_TRANSITIONS,
@@ -80,7 +82,8 @@ class PredictionInline(ReadOnlyLatestInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(SoftDeleteAdmin):
+class AssetAdmin(TransferAdminMixin, SoftDeleteAdmin):
+    export_resource_class = AssetResource
     api_serializer = AssetSerializer
     list_display = (
         "short_id",
@@ -158,7 +161,9 @@ class AssetAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Clip)
-class ClipAdmin(SoftDeleteAdmin):
+class ClipAdmin(TransferAdminMixin, SoftDeleteAdmin):
+    export_resource_class = ClipResource
+    import_resource_class = ClipScoresResource
     api_serializer = ClipSerializer
     list_display = (
         "short_id",
@@ -243,7 +248,8 @@ class ClipAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Prediction)
-class PredictionAdmin(BaseAdmin):
+class PredictionAdmin(TransferAdminMixin, BaseAdmin):
+    export_resource_class = PredictionResource
     api_serializer = PredictionSerializer
     list_display = (
         "short_id",

@@ -16,9 +16,12 @@ One module per concept; import each thing from the module that owns it
 - ``links``: URLs of change pages and changelists, and links to a row.
 - ``formatting``: how values are worded (short ids, numbers, percentages, deleted markers, errors).
 - ``site``: the console's titles on Django's admin site.
+- ``transfer``: export and import of changelists (``TransferAdminMixin``, django-import-export).
+- ``exports``: the "Exports" page, a staff member's exports built by jobs, and their download.
 
 Templates stay under ``gateway/templates/admin/gateway/``.
 """
 
-# Django's admin autodiscovery imports this package (``gateway`` is an installed app): the titles apply then.
-from gateway.admin import site  # noqa: F401
+# Django's admin autodiscovery imports this package (``gateway`` is an installed app): the titles apply then,
+# and the Exports page is registered.
+from gateway.admin import exports, site  # noqa: F401
