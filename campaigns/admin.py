@@ -176,16 +176,7 @@ class CampaignAdmin(TransferAdminMixin, SoftDeleteAdmin):
     # Totals only move through the metrics service (atomic increments from the platforms), never a form.
     change_readonly_fields = ("status", *METRIC_FIELDS.values())
     # The computed figures exist once there is a row to compute them from.
-    change_only_fields = (
-        "owner",
-        "spend_vs_budget",
-        "revenue_display",
-        "ctr",
-        "cpc",
-        "cpa",
-        "roas",
-        "performance_chart",
-    )
+    change_only_fields = readonly_fields
     fieldsets = (
         ("Campaign", {"fields": ("user", "owner", "name", "description", "objective", "status")}),
         ("Budget and schedule", {"fields": ("budget", "daily_budget", "currency", "start_date", "end_date")}),
