@@ -15,6 +15,7 @@ from campaigns import (
     stats,
 )
 from campaigns.admin_variants import ExperimentAdminForm
+from campaigns.api.serializers import CampaignSerializer, ConversionSerializer, ExperimentSerializer
 from campaigns.charts import (
     campaign_performance_chart,
     experiment_evaluation_chart,
@@ -41,12 +42,11 @@ from campaigns.services import (
 from gateway.admin.actions import form_action, object_action_urls, status_change_action
 from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import id_filter, owner_filter, value_filter
-from gateway.admin.formatting import fixed, percent, transitions_help
+from gateway.admin.formatting import compact, compact_number, fixed, percent, transitions_help
 from gateway.admin.inlines import ReadOnlyLatestInline
-from gateway.admin.links import admin_link
+from gateway.admin.links import admin_link, owner_link
 from gateway.admin.transfer import TransferAdminMixin
 from media.models import Clip
-from users.models import User
 
 
 class CampaignStatusForm(forms.Form):
@@ -135,12 +135,12 @@ class ConversionInline(ReadOnlyLatestInline):
 class CampaignAdmin(TransferAdminMixin, SoftDeleteAdmin):
     export_resource_class = CampaignResource
     import_resource_class = CampaignImportResource
+    api_serializer = CampaignSerializer
     list_display = (
         "short_id",
         "name",
         "owner",
         "status",
-        "objective",
         "spend_vs_budget",
         "impressions",
         "clicks",
@@ -149,7 +149,6 @@ class CampaignAdmin(TransferAdminMixin, SoftDeleteAdmin):
         "cpc",
         "cpa",
         "roas",
-        "created_at",
     )
     list_display_links = ("short_id", "name")
     list_filter = ("status", "objective", owner_filter(), "start_date", "end_date", "created_at")
@@ -162,18 +161,21 @@ class CampaignAdmin(TransferAdminMixin, SoftDeleteAdmin):
         "metadata",
         "user__settings",
     )
-    search_fields = ("name", "=meta_campaign_id")
+    search_fields = ("name", "=meta_campaign_id", "=user__email")
+    global_search_fields = ("name", "=meta_campaign_id")
     uuid_search_fields = ("pk", "user_id")
-    search_help_text = "A name, the exact Meta campaign id, or an id (campaign or owner, full or first 8 characters)."
+    search_help_text = (
+        "A name, the exact Meta campaign id or owner email, or an id (campaign or owner, full or first 8 characters)."
+    )
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
-    readonly_fields = ("ctr", "cpc", "cpa", "roas", "revenue_display", "spend_vs_budget", "performance_chart")
+    readonly_fields = ("owner", "ctr", "cpc", "cpa", "roas", "revenue_display", "spend_vs_budget", "performance_chart")
     # Totals only move through the metrics service (atomic increments from the platforms), never a form.
     change_readonly_fields = ("status", *METRIC_FIELDS.values())
     # The computed figures exist once there is a row to compute them from.
-    change_only_fields = ("spend_vs_budget", "revenue_display", "ctr", "cpc", "cpa", "roas", "performance_chart")
+    change_only_fields = readonly_fields
     fieldsets = (
-        ("Campaign", {"fields": ("user", "name", "description", "objective", "status")}),
+        ("Campaign", {"fields": ("user", "owner", "name", "description", "objective", "status")}),
         ("Budget and schedule", {"fields": ("budget", "daily_budget", "currency", "start_date", "end_date")}),
         ("Meta", {"fields": ("meta_campaign_id", "meta_ad_set_id", "meta_account_id")}),
         ("Targeting", {"fields": ("target_audience", "target_locations", "target_age_range")}),
@@ -207,31 +209,30 @@ class CampaignAdmin(TransferAdminMixin, SoftDeleteAdmin):
 
     @admin.display(description="owner", ordering="user__email")
     def owner(self, obj):
-        return admin_link(User, obj.user_id, obj.user.email)
+        return owner_link(obj.user_id, obj.user.email)
 
     @admin.display(description="spend / budget", ordering="budget_used")
     def spend_vs_budget(self, obj):
+        """Compact figures ("1.23M / 5M USD 25%"), the exact ones in the title; over budget in red."""
         used = getattr(obj, "budget_used", None)
-        text = f"{obj.total_spend:,.2f} / {obj.budget:,.2f} {obj.currency}"
-        if used is None:
-            return format_html('<span class="gv-nowrap">{}</span>', text)
-        if used > 1:
-            return format_html(
-                '<span class="gv-nowrap">{} <span class="gv-deleted">({})</span></span>', text, percent(used, 0)
-            )
-        return format_html('<span class="gv-nowrap">{} ({})</span>', text, percent(used, 0))
+        exact = f"{obj.total_spend:,.2f} / {obj.budget:,.2f} {obj.currency}"
+        text = f"{compact_number(obj.total_spend)} / {compact_number(obj.budget)} {obj.currency}"
+        share = format_html(
+            ' <span class="{}">{}</span>', "gv-deleted" if used is not None and used > 1 else "", percent(used, 0)
+        )
+        return format_html('<span class="gv-nowrap" title="{}">{}{}</span>', exact, text, share if used else "")
 
     @admin.display(description="impr.", ordering="total_impressions")
     def impressions(self, obj):
-        return f"{obj.total_impressions:,}"
+        return compact(obj.total_impressions)
 
     @admin.display(description="clicks", ordering="total_clicks")
     def clicks(self, obj):
-        return f"{obj.total_clicks:,}"
+        return compact(obj.total_clicks)
 
     @admin.display(description="conv.", ordering="total_conversions")
     def conversions(self, obj):
-        return f"{obj.total_conversions:,}"
+        return compact(obj.total_conversions)
 
     @admin.display(description="revenue")
     def revenue_display(self, obj):
@@ -249,8 +250,9 @@ class CampaignAdmin(TransferAdminMixin, SoftDeleteAdmin):
     def cpa(self, obj):
         return fixed(obj.cpa_value, 2)
 
-    # Not sortable: ordering by it would sum every campaign's conversions.
-    @admin.display(description="ROAS")
+    # Sorting by ROAS sums the conversions of every campaign in the list (a subquery per campaign, on the
+    # (campaign, timestamp) index): filter a big list first.
+    @admin.display(description="ROAS", ordering="roas_value")
     def roas(self, obj):
         return fixed(obj.roas_value, 2)
 
@@ -269,6 +271,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
     form = ExperimentAdminForm
     # The evaluate and select-winner buttons above the form (object_action_urls).
     change_form_template = "admin/campaigns/experiment/change_form.html"
+    api_serializer = ExperimentSerializer
     list_display = (
         "short_id",
         "name",
@@ -303,6 +306,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
         "campaign__metadata",
     )
     search_fields = ("name",)
+    global_search_fields = ("name",)
     uuid_search_fields = ("pk", "campaign_id")
     search_help_text = "A name, or an id (experiment or campaign, full or first 8 characters)."
     date_hierarchy = "created_at"
@@ -344,7 +348,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
     def variant_count(self, obj):
         return "–" if obj.variants_length is None else obj.variants_length
 
-    @admin.display(description="leader (conv. rate)")
+    @admin.display(description="leader (conv. rate)", ordering="leader__rate")
     def leader_display(self, obj):
         leader = getattr(obj, "leader", None)
         if not leader:
@@ -436,6 +440,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
 class ConversionAdmin(TransferAdminMixin, BaseAdmin):
     export_resource_class = ConversionResource
     import_resource_class = ConversionImportResource
+    api_serializer = ConversionSerializer
     list_display = (
         "short_id",
         "external_id",
@@ -464,6 +469,7 @@ class ConversionAdmin(TransferAdminMixin, BaseAdmin):
         "campaign__metadata",
     )
     search_fields = ("=external_id",)
+    global_search_fields = ("=external_id",)
     uuid_search_fields = ("pk", "campaign_id", "attributed_clip_id")
     search_help_text = "The exact external id, or an id (conversion, campaign or clip; full or first 8 characters)."
     date_hierarchy = "timestamp"

@@ -17,7 +17,7 @@ from campaigns.querysets import (
 )
 from campaigns.stats import VARIANT_SHAPE_ERRORS, variant_entries
 from gateway.history import tracked
-from gateway.models import BaseModel, SoftDeleteModel
+from gateway.models import BaseModel, SoftDeleteModel, substring_search_index
 
 CURRENCY_REGEX = r"^[A-Z]{3}$"
 
@@ -112,6 +112,8 @@ class Campaign(SoftDeleteModel):
             models.Index(fields=["meta_campaign_id"], name="campaigns_campaign_meta_id_idx"),
             models.Index(fields=["created_at"], name="campaigns_campaign_created_idx"),
             models.Index(fields=["start_date", "end_date"], name="campaigns_campaign_dates_idx"),
+            # The console's search by name (its changelist and the header's global search).
+            substring_search_index("name", "campaigns_camp_name_trgm_idx"),
         ]
 
     def __str__(self):
@@ -177,6 +179,7 @@ class Experiment(SoftDeleteModel):
             models.Index(fields=["campaign"], name="campaigns_exp_camp_idx"),
             models.Index(fields=["status"], name="campaigns_exp_status_idx"),
             models.Index(fields=["created_at"], name="campaigns_exp_created_idx"),
+            substring_search_index("name", "campaigns_exp_name_trgm_idx"),
         ]
 
     def __str__(self):

@@ -90,7 +90,8 @@ WSGI_APPLICATION = "gateway.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The console's own templates first, so its ``admin/base_site.html`` wins over the admin app's.
+        "DIRS": [BASE_DIR / "gateway" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -205,6 +206,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# Compact ISO dates and times in the staff console (gateway/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["gateway.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

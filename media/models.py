@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from gateway.history import tracked
-from gateway.models import BaseModel, SoftDeleteModel
+from gateway.models import BaseModel, SoftDeleteModel, substring_search_index
 from media.choices import AssetStatus, ClipStatus
 from media.querysets import (
     AssetManager,
@@ -72,6 +72,9 @@ class Asset(SoftDeleteModel):
             models.Index(fields=["created_at"], name="media_asset_created_at_idx"),
             # The admin's "deleted" list: few rows, newest first, without walking the whole table.
             models.Index(fields=["created_at"], name="media_asset_deleted_idx", condition=Q(deleted_at__isnull=False)),
+            # The console's search by name or filename (assets, clips by their asset's name, the global search).
+            substring_search_index("original_name", "media_asset_name_trgm_idx"),
+            substring_search_index("filename", "media_asset_filename_trgm_idx"),
         ]
 
     def __str__(self):
@@ -154,7 +157,8 @@ class Clip(SoftDeleteModel):
         ]
 
     def __str__(self):
-        return f"{self.asset_id} [{self.start_time:g}s–{self.end_time:g}s]"
+        """The asset's name and the segment, e.g. "launch.mp4 [80s–95s]" (reads ``asset``: select it with the clip)."""
+        return f"{self.asset} [{self.start_time:g}s–{self.end_time:g}s]"
 
 
 @tracked()

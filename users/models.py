@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework_api_key.crypto import KeyGenerator
 
 from gateway.history import tracked
-from gateway.models import AllObjectsManager, BaseModel, SoftDeleteModel
+from gateway.models import AllObjectsManager, BaseModel, SoftDeleteModel, substring_search_index
 from users.choices import Role
 from users.emails import canonical_email, normalize_email
 from users.querysets import ApiKeyQuerySet, UserManager
@@ -48,7 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
             models.UniqueConstraint(Lower("email"), name="users_user_email_ci_unique"),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="users_user_role_valid"),
         ]
-        indexes = [models.Index(fields=["created_at"], name="users_user_created_at_idx")]
+        indexes = [
+            models.Index(fields=["created_at"], name="users_user_created_at_idx"),
+            # The console's search by name (its changelist and the header's global search).
+            substring_search_index("name", "users_user_name_trgm_idx"),
+        ]
 
     def __str__(self):
         return self.email

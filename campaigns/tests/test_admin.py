@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 
+from campaigns.admin import CampaignAdmin, ExperimentAdmin
 from campaigns.charts import live_evaluation
 from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
@@ -89,7 +90,7 @@ class TestComputedColumns:
         assert row.revenue == Decimal("500.00")
         assert row.roas_value == pytest.approx(2.0)
         assert row.budget_used == pytest.approx(0.25)
-        assert b"250.00 / 1,000.00 USD (25%)" in response.content
+        assert b'title="250.00 / 1,000.00 USD">250 / 1K USD <span class="">25%</span>' in response.content
 
     def test_zero_denominators_show_a_dash(self, admin_client):
         CampaignFactory(total_spend=0, total_impressions=0, total_clicks=0, total_conversions=0)
@@ -104,6 +105,21 @@ class TestComputedColumns:
         assert row.leader["id"] == "variant-b"
         assert float(row.leader["rate"]) == pytest.approx(0.004)
         assert b"variant-b (0.40%)" in response.content
+
+    def test_campaigns_sort_by_roas(self, admin_client):
+        low, high = CampaignFactory(total_spend=100), CampaignFactory(total_spend=100)
+        ConversionFactory(campaign=low, value=Decimal("50"))
+        ConversionFactory(campaign=high, value=Decimal("500"))
+        column = CampaignAdmin.list_display.index("roas") + 1
+        response = admin_client.get(changelist_url(Campaign, o=f"-{column}"))
+        assert [row.pk for row in response.context["cl"].result_list] == [high.pk, low.pk]
+
+    def test_experiments_sort_by_the_leaders_conversion_rate(self, admin_client):
+        low = ExperimentFactory(variants=[{"id": "a", "name": "A", "impressions": 100, "conversions": 1}])
+        high = ExperimentFactory(variants=[{"id": "a", "name": "A", "impressions": 100, "conversions": 9}])
+        column = ExperimentAdmin.list_display.index("leader_display") + 1
+        response = admin_client.get(changelist_url(Experiment, o=str(column)))
+        assert [row.pk for row in response.context["cl"].result_list] == [low.pk, high.pk]
 
     def test_experiment_leader_ignores_variants_without_counts(self, admin_client):
         ExperimentFactory(
@@ -147,6 +163,17 @@ class TestFilters:
     def test_campaign_search_by_meta_id(self, admin_client, campaign_rows):
         response = admin_client.get(changelist_url(Campaign, q="meta-123"))
         assert [row.pk for row in response.context["cl"].result_list] == [campaign_rows["campaign"].pk]
+
+    def test_campaign_search_by_owner_email(self, admin_client, campaign_rows):
+        CampaignFactory()
+        owner = campaign_rows["campaign"].user
+        response = admin_client.get(changelist_url(Campaign, q=owner.email.upper()))
+        assert [row.pk for row in response.context["cl"].result_list] == [campaign_rows["campaign"].pk]
+
+    def test_campaign_page_links_back_to_its_owner(self, admin_client, campaign_rows):
+        campaign = campaign_rows["campaign"]
+        content = admin_client.get(change_url(Campaign, campaign.pk)).content.decode()
+        assert f'href="{change_url(type(campaign.user), campaign.user_id)}"' in content
 
     def test_experiments_with_a_winner(self, admin_client, campaign_rows):
         decided = ExperimentFactory(winner_variant_id="variant-a", status=ExperimentStatus.COMPLETED)
