@@ -86,6 +86,8 @@ format: install
 check-migrations: install
 	$(MANAGE) makemigrations --check --dry-run
 
+# The browser tests leave a screenshot of each page they check here (git-ignored), for a reviewer to look at.
+export BROWSER_SCREENSHOTS ?= $(CURDIR)/browser-screenshots
 test: lint check-migrations
 	$(BIN)/pytest $(PYTEST_ARGS)
 
