@@ -218,7 +218,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         # django-filter's, skipping the FilterSet when the query string names none of its filters.
         "gateway.api.backends.FilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "gateway.api.backends.SearchFilter",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "users.api.authentication.ApiKeyAuthentication",
@@ -263,6 +263,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "gateway.api.schema.allow_empty_query_values",
+        "gateway.api.schema.closed_request_bodies",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI and Redoc assets come from drf-spectacular-sidecar's static files: the docs work offline.

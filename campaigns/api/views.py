@@ -173,6 +173,7 @@ class ConversionViewSet(ScopedModelViewSet):
     queryset = Conversion.objects.all()
     serializer_class = ConversionSerializer
     filterset_class = ConversionFilterSet
+    search_fields = ["external_id", "attributed_ad_id", "campaign__name"]
     live_parent = "campaign"
     # ``?cursor=`` pages through a million conversions without counting them (gateway/api/pagination.py).
     pagination_class = PageNumberOrCursorPagination

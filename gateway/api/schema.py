@@ -86,6 +86,21 @@ class DecimalFieldExtension(OpenApiSerializerFieldExtension):
         return schema
 
 
+class IngestItemsFieldExtension(OpenApiSerializerFieldExtension):
+    """An ingest batch's items as its item serializer's component, so typed clients send their own models.
+
+    The field takes any JSON value and reports a bad item in the answer's ``errors`` (gateway/api/validation.py);
+    the schema says what a good item is.
+    """
+
+    target_class = "gateway.api.validation.IngestItemsField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        schema["items"] = auto_schema.resolve_serializer(self.target.item_serializer, direction).ref
+        return schema
+
+
 # A character that is not whitespace for Python's ``str.strip``, spelled out so that ECMAScript and Python
 # regular expressions agree (their ``\s`` differ on U+001C-U+001F, U+0085 and U+FEFF).
 NOT_WHITESPACE = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
@@ -157,4 +172,16 @@ def allow_empty_query_values(result, generator, request, public):
                 is_number = numeric.get("type") in ("number", "integer") and "maximum" not in numeric
                 if is_number and parameter["name"] not in ("page", "page_size"):
                     numeric["maximum"] = FILTER_MAXIMUM
+    return result
+
+
+def closed_request_bodies(result, generator, request, public):
+    """Postprocessing hook: request components have ``additionalProperties: false``.
+
+    The API refuses a key that is not a writable field (gateway/api/serializers.py); drf-spectacular names
+    every request component ``...Request`` (``COMPONENT_SPLIT_REQUEST``).
+    """
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema["additionalProperties"] = False
     return result
