@@ -58,6 +58,10 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # The request id, the access log line and the database time of every request (gateway/request_context.py).
     "gateway.request_context.RequestContextMiddleware",
+    # Under /api/ every error answer is JSON, DEBUG's pages included (gateway/api/exceptions.py).
+    "gateway.api.exceptions.JsonApiErrorsMiddleware",
+    # RateLimit-Limit/-Remaining/-Reset on every answer the API throttle saw (gateway/api/throttling.py).
+    "gateway.api.throttling.RateLimitHeadersMiddleware",
     # Read replicas: notes the request's writes and pins its client to the primary afterwards (gateway/db/router.py).
     "gateway.db.router.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
