@@ -7,6 +7,8 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from gateway.api.throttling import ApiKeyRateThrottle
+
 
 class ErrorDetailSerializer(serializers.Serializer):
     """The body of every error but a 400."""
@@ -30,6 +32,13 @@ FIELD_ERRORS_SCHEMA = {
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
+# The rate-limit headers of every answer (gateway/api/throttling.py), as header components.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": "Requests allowed per window (the API key's rate, or the anonymous one).",
+    "RateLimit-Remaining": "Requests left in the window after this one.",
+    "RateLimit-Reset": "Seconds until the oldest request counted leaves the window (one more is allowed then).",
+}
+
 
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema with the shared error responses added to each operation."""
@@ -45,6 +54,12 @@ class AutoSchema(openapi.AutoSchema):
                 response = OpenApiResponse(ErrorDetailSerializer, description=description)
             responses[code] = self._get_response_for_code(response, code, direction=direction)
         return responses
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        if any(isinstance(throttle, ApiKeyRateThrottle) for throttle in self.view.get_throttles()):
+            headers = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS} | headers
+        return headers
 
     def _error_responses(self):
         public = any(isinstance(permission, AllowAny) for permission in self.view.get_permissions())
@@ -184,4 +199,12 @@ def closed_request_bodies(result, generator, request, public):
     for name, schema in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request") and schema.get("type") == "object":
             schema["additionalProperties"] = False
+    return result
+
+
+def rate_limit_header_components(result, generator, request, public):
+    """Postprocessing hook: the ``RateLimit-*`` header components every throttled answer refers to."""
+    headers = result.setdefault("components", {}).setdefault("headers", {})
+    for name, description in RATE_LIMIT_HEADERS.items():
+        headers[name] = {"description": description, "schema": {"type": "integer", "minimum": 0}}
     return result
