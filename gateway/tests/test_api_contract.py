@@ -14,7 +14,7 @@ from drf_spectacular.generators import SchemaGenerator
 from campaigns.choices import ConversionSource
 from campaigns.factories import CampaignFactory, ConversionFactory
 from gateway import urls as project_urls
-from gateway.api.serializers import REPEATED_PARAMETER
+from gateway.api.serializers import REPEATED_PARAMETER, StrictInputMixin
 from gateway.tests.api_helpers import client_for, error_body, ids, refusal
 from knowledge.factories import KnowledgeDocumentFactory
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
@@ -273,6 +273,26 @@ class TestRequestSchema:
         items = schema["components"]["schemas"][envelope]["properties"][field]["items"]
         assert items == {"$ref": f"#/components/schemas/{item}"}
         assert "asset" in schema["components"]["schemas"][item]["properties"] or field == "conversions"
+
+    def test_every_request_body_is_a_component(self, schema):
+        bodies = [
+            (method, url, media)
+            for url, operations in schema["paths"].items()
+            for method, operation in operations.items()
+            for media in operation.get("requestBody", {}).get("content", {}).values()
+        ]
+        assert bodies
+        assert [(method, url) for method, url, media in bodies if "$ref" not in media["schema"]] == []
+
+    def test_every_request_body_refuses_unknown_fields(self):
+        generator = SchemaGenerator()
+        generator.get_schema(request=None, public=True)
+        requests = [
+            component
+            for component in generator.registry._components.values()
+            if component.type == "schemas" and component.name.endswith("Request")
+        ]
+        assert [component.name for component in requests if not isinstance(component.object, StrictInputMixin)] == []
 
     def test_request_components_allow_no_other_properties(self, schema):
         requests = {name: body for name, body in schema["components"]["schemas"].items() if name.endswith("Request")}
