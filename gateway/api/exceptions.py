@@ -9,7 +9,10 @@ violated constraint, never a 500; a database data error (a value the column cann
 with a message of our own for its kind (:func:`data_error_message`), never the database's text, which
 can name types, columns and the statement. Requests Django itself refuses under ``/api/`` answer in the
 same shape: an unknown URL (``not_found``), a ``Host`` header not in ``ALLOWED_HOSTS``
-(``bad_request``), a permission refused outside a view (``permission_denied``).
+(``bad_request``), a permission refused outside a view (``permission_denied``); with ``DEBUG`` on, where
+Django answers its debug pages instead, :class:`JsonApiErrorsMiddleware` puts the same JSON in their place.
+An error answered here also tells the client's rate-limit state (``gateway.api.throttling``) when the
+throttle had not run yet (a 401 or 403).
 """
 
 import contextlib
