@@ -64,6 +64,10 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # The request id, the access log line and the database time of every request (gateway/request_context.py).
     "gateway.request_context.RequestContextMiddleware",
+    # Under /api/ every error answer is JSON, DEBUG's pages included (gateway/api/exceptions.py).
+    "gateway.api.exceptions.JsonApiErrorsMiddleware",
+    # RateLimit-Limit/-Remaining/-Reset on every answer the API throttle saw (gateway/api/throttling.py).
+    "gateway.api.throttling.RateLimitHeadersMiddleware",
     # Read replicas: notes the request's writes and pins its client to the primary afterwards (gateway/db/router.py).
     "gateway.db.router.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -229,7 +233,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         # django-filter's, skipping the FilterSet when the query string names none of its filters.
         "gateway.api.backends.FilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "gateway.api.backends.SearchFilter",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "users.api.authentication.ApiKeyAuthentication",
@@ -274,6 +278,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "gateway.api.schema.allow_empty_query_values",
+        "gateway.api.schema.closed_request_bodies",
+        "gateway.api.schema.rate_limit_header_components",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI and Redoc assets come from drf-spectacular-sidecar's static files: the docs work offline.

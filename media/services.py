@@ -1,5 +1,6 @@
 """Writes on assets, clips, predictions and performance metrics (the former DatabaseService's media methods)."""
 
+import math
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -144,15 +145,20 @@ def prediction_error(prediction: Prediction) -> float | None:
     """Mean absolute percentage error of the prediction, as a fraction (0.2 means 20%).
 
     Over the metrics that have both a predicted and a non-zero actual value:
-    ``mean(|predicted - actual| / |actual|)``. None when no metric qualifies.
+    ``mean(|predicted - actual| / |actual|)``. None when no metric qualifies. A metric whose error is
+    beyond a double (values near a double's limits, or a tiny actual) does not qualify: infinity can be
+    stored but not answered in JSON.
     """
     errors = []
     for metric in Prediction.METRICS:
         predicted = getattr(prediction, f"predicted_{metric}")
         actual = getattr(prediction, f"actual_{metric}")
         if predicted is not None and actual not in (None, 0):
-            errors.append(abs(predicted - actual) / abs(actual))
-    return sum(errors) / len(errors) if errors else None
+            error = abs(predicted - actual) / abs(actual)
+            if math.isfinite(error):
+                errors.append(error)
+    # Each term divided first: the sum of several errors near a double's limit would overflow.
+    return sum(error / len(errors) for error in errors) if errors else None
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from campaigns import stats
 from gateway.api import strict
+from gateway.api.serializers import Serializer
 
 
 @extend_schema_field({"type": "number", "format": "double", "minimum": 0.5, "maximum": 1, "exclusiveMaximum": True})
@@ -18,7 +19,7 @@ class ThresholdField(strict.FloatField):
         return value
 
 
-class ExperimentEvaluateSerializer(serializers.Serializer):
+class ExperimentEvaluateSerializer(Serializer):
     """Input of ``POST experiments/{id}/evaluate/``; every field is optional."""
 
     metric = serializers.ChoiceField(
@@ -97,7 +98,7 @@ class ExperimentEvaluationSerializer(serializers.Serializer):
     methods = serializers.DictField(child=strict.CharField(), help_text="The statistical methods used.")
 
 
-class CampaignPerformanceQuerySerializer(serializers.Serializer):
+class CampaignPerformanceQuerySerializer(Serializer):
     """Query of ``GET campaigns/{id}/performance/``: ``from`` and ``to`` (inclusive dates, both optional)."""
 
     to = serializers.DateField(required=False, help_text="Last day (inclusive); default: the campaign's end or today.")

@@ -1,11 +1,10 @@
 """FilterSets of campaigns, experiments and conversions."""
 
-import django_filters
-
 from campaigns.choices import CampaignStatus, ConversionSource, ExperimentStatus
 from campaigns.models import Campaign, Conversion, Experiment
 from gateway.api.filters import (
     FilterSet,
+    OrderingFilter,
     SoftDeleteFilterSet,
     choice_filters,
     datetime_range_filters,
@@ -20,7 +19,7 @@ class CampaignFilterSet(SoftDeleteFilterSet):
     meta_campaign_id, meta_campaign_id__in = text_filters("meta_campaign_id")
     start_date_after, start_date_before = datetime_range_filters("start_date")
     end_date_after, end_date_before = datetime_range_filters("end_date")
-    ordering = django_filters.OrderingFilter(
+    ordering = OrderingFilter(
         fields=["created_at", "updated_at", "name", "budget", "start_date", "end_date", "total_spend", "status"]
     )
 
@@ -32,7 +31,7 @@ class CampaignFilterSet(SoftDeleteFilterSet):
 class ExperimentFilterSet(SoftDeleteFilterSet):
     campaign, campaign__in = related_filters("campaign")
     status, status__in = choice_filters("status", ExperimentStatus.choices)
-    ordering = django_filters.OrderingFilter(fields=["created_at", "updated_at", "name", "start_date", "end_date"])
+    ordering = OrderingFilter(fields=["created_at", "updated_at", "name", "start_date", "end_date"])
 
     class Meta:
         model = Experiment
@@ -45,7 +44,7 @@ class ConversionFilterSet(FilterSet):
     external_id, external_id__in = text_filters("external_id")
     source, source__in = choice_filters("source", ConversionSource.choices)
     timestamp_after, timestamp_before = datetime_range_filters("timestamp")
-    ordering = django_filters.OrderingFilter(fields=["timestamp", "created_at", "value"])
+    ordering = OrderingFilter(fields=["timestamp", "created_at", "value"])
 
     class Meta:
         model = Conversion

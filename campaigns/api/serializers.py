@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment, dropped_winner, validate_variants
-from campaigns.services import campaign_update
+from campaigns.services import METRIC_FIELDS, campaign_update
 from gateway.api import strict
 from gateway.api.fields import (
     CurrencyField,
@@ -18,7 +18,7 @@ from gateway.api.fields import (
     UniqueOrNullValidator,
 )
 from gateway.api.permissions import is_admin
-from gateway.api.serializers import ModelSerializer
+from gateway.api.serializers import ModelSerializer, Serializer
 from gateway.api.validation import IngestItemsField, existing_pks, ingest_error_serializer, validate_batch
 from media.models import Clip
 from users.api.serializers import OwnerField, UserSummarySerializer
@@ -255,10 +255,10 @@ class ConversionIngestItemSerializer(ConversionSerializer):
         return attrs
 
 
-class ConversionIngestSerializer(serializers.Serializer):
+class ConversionIngestSerializer(Serializer):
     """Input of ``POST conversions/ingest/``: up to 1,000 conversions."""
 
-    conversions = IngestItemsField()
+    conversions = IngestItemsField(item_serializer=ConversionIngestItemSerializer)
 
     def validated_rows(self) -> tuple[list[dict], list[dict]]:
         """Split the batch into rows to insert and ``{"index", "errors"}`` for the items that are invalid.
@@ -311,30 +311,53 @@ class ConversionIngestResultSerializer(serializers.Serializer):
     errors = IngestErrorSerializer(many=True)
 
 
-class CampaignMetricsSerializer(serializers.Serializer):
-    """Input of ``POST campaigns/{id}/metrics/``: totals to set, or with ``increment`` to add."""
+class CampaignMetricsSerializer(Serializer):
+    """Input of ``POST campaigns/{id}/metrics/``: totals to set, or with ``increment`` to add.
 
-    spend = strict.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False)
-    impressions = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
-    clicks = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
-    conversions = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
+    The totals take the names the campaign is read with (``total_spend``...); the short names (``spend``...)
+    are aliases, kept for the clients that used them. The service takes the short names.
+    """
+
+    total_spend = strict.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False)
+    total_impressions = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
+    total_clicks = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
+    total_conversions = strict.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False)
+    spend = strict.DecimalField(
+        max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False, help_text="Alias of `total_spend`."
+    )
+    impressions = strict.IntegerField(
+        min_value=0, max_value=MAX_BIGINT, required=False, help_text="Alias of `total_impressions`."
+    )
+    clicks = strict.IntegerField(
+        min_value=0, max_value=MAX_BIGINT, required=False, help_text="Alias of `total_clicks`."
+    )
+    conversions = strict.IntegerField(
+        min_value=0, max_value=MAX_BIGINT, required=False, help_text="Alias of `total_conversions`."
+    )
     increment = strict.BooleanField(default=False, help_text="Add to the totals instead of replacing them.")
 
     def validate(self, attrs):
-        if not set(attrs) - {"increment"}:
-            raise serializers.ValidationError(
-                {"non_field_errors": ["Give at least one of spend, impressions, clicks, conversions."]}
-            )
-        return attrs
+        metrics, errors = {}, {}
+        for alias, name in METRIC_FIELDS.items():
+            if name in attrs and alias in attrs:
+                errors[alias] = [f"Give {name} or its alias {alias}, not both."]
+            elif name in attrs or alias in attrs:
+                metrics[alias] = attrs[name] if name in attrs else attrs[alias]
+        if errors:
+            raise serializers.ValidationError(errors)
+        if not metrics:
+            names = ", ".join(METRIC_FIELDS.values())
+            raise serializers.ValidationError({"non_field_errors": [f"Give at least one of {names}."]})
+        return {**metrics, "increment": attrs["increment"]}
 
 
-class CampaignStatusSerializer(serializers.Serializer):
+class CampaignStatusSerializer(Serializer):
     """Input of ``POST campaigns/{id}/status/``."""
 
     status = serializers.ChoiceField(choices=CampaignStatus.choices)
 
 
-class ExperimentWinnerSerializer(serializers.Serializer):
+class ExperimentWinnerSerializer(Serializer):
     """Input of ``POST experiments/{id}/select-winner/``."""
 
     variant_id = strict.CharField(max_length=100)

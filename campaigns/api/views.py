@@ -63,9 +63,10 @@ class CampaignViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
         CampaignSerializer,
         summary="Set or add to a campaign's totals",
         description=(
-            "Sets total spend, impressions, clicks and conversions to the values given, or with "
-            '`"increment": true` adds them in one database UPDATE (`total = total + n`), so concurrent '
-            "increments never lose each other's update. Values must not be negative."
+            "Sets `total_spend`, `total_impressions`, `total_clicks` and `total_conversions` to the values given, "
+            'or with `"increment": true` adds them in one database UPDATE (`total = total + n`), so concurrent '
+            "increments never lose each other's update. Values must not be negative. `spend`, `impressions`, "
+            "`clicks` and `conversions` are aliases; a total under both of its names is a 400."
         ),
     )
     def metrics(self, request, pk=None):
@@ -174,6 +175,7 @@ class ConversionViewSet(HistoryViewSetMixin, ScopedModelViewSet):
     queryset = Conversion.objects.all()
     serializer_class = ConversionSerializer
     filterset_class = ConversionFilterSet
+    search_fields = ["external_id", "attributed_ad_id", "campaign__name"]
     live_parent = "campaign"
     # ``?cursor=`` pages through a million conversions without counting them (gateway/api/pagination.py).
     pagination_class = PageNumberOrCursorPagination

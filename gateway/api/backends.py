@@ -2,7 +2,10 @@
 
 from django.core.validators import ProhibitNullCharactersValidator
 from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters
 from rest_framework.exceptions import ValidationError
+
+from gateway.api.serializers import REPEATED_PARAMETER
 
 NUL_MESSAGE = ProhibitNullCharactersValidator.message
 
@@ -18,13 +21,59 @@ def reject_nul_characters(query_params) -> None:
             raise ValidationError({name: [NUL_MESSAGE]})
 
 
+def multi_valued_parameters(filterset_class) -> frozenset[str]:
+    """The parameters of ``filterset_class`` that take several values (``gateway.api.filters.MultiValueFilter``).
+
+    Told by the filters' ``multi_valued`` mark: this module is loaded while DRF's views are, before
+    ``gateway.api.filters`` can be imported.
+    """
+    if filterset_class is None:
+        return frozenset()
+    declared = filterset_class.base_filters.items()
+    return frozenset(name for name, item in declared if getattr(item, "multi_valued", False))
+
+
+def reject_repeated_parameters(query_params, multi_valued=frozenset()) -> None:
+    """A 400 naming every query parameter given more than once that is not one of ``multi_valued``.
+
+    Django keeps every value of a repeated parameter, but a reader of one value gets the last: ``?page=1&page=2``
+    would silently be page 2, ``?status=READY&status=FAILED`` the FAILED rows only.
+    """
+    repeated = {name: [REPEATED_PARAMETER] for name, values in query_params.lists() if len(values) > 1}
+    for name in multi_valued:
+        repeated.pop(name, None)
+    if repeated:
+        raise ValidationError(repeated)
+
+
+class SearchFilter(filters.SearchFilter):
+    """DRF's search, advertised in the schema only on views that search something (have ``search_fields``).
+
+    The parameter's description names the fields searched.
+    """
+
+    def get_schema_operation_parameters(self, view):
+        fields = getattr(view, "search_fields", None)
+        if not fields:
+            return []
+        parameters = super().get_schema_operation_parameters(view)
+        searched = ", ".join(f"`{field.lstrip('^=@$').replace('__', '.')}`" for field in fields)
+        for parameter in parameters:
+            parameter["description"] = (
+                f"Words to find (case-insensitive, each word in one of the fields): {searched}. "
+                "Words are separated by spaces or commas."
+            )
+        return parameters
+
+
 class FilterBackend(DjangoFilterBackend):
     """django-filter's backend, minus the work when there is nothing to filter.
 
     Every view of the API that filters its rows (lists, details, writes: ``get_object`` filters too) comes
     here first, so this is where query strings holding a NUL character are refused
-    (:func:`reject_nul_characters`), whatever reads them afterwards (``search``, ``ordering``, a view's
-    own ``q``).
+    (:func:`reject_nul_characters`), and parameters given twice that take one value
+    (:func:`reject_repeated_parameters`: all but the FilterSet's multi-valued filters), whatever reads them
+    afterwards (``search``, ``page``, ``hard``, a view's own ``q``).
 
     Building a FilterSet validates a form of every filter (about a millisecond for twenty filters), and
     most requests name none of them (a detail, a plain page). When no query parameter names a filter of the
@@ -35,6 +84,7 @@ class FilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request, queryset, view):
         reject_nul_characters(request.query_params)
         filterset_class = self.get_filterset_class(view, queryset)
+        reject_repeated_parameters(request.query_params, multi_valued_parameters(filterset_class))
         if filterset_class is not None:
             names = tuple(filterset_class.base_filters)
             if not any(parameter.startswith(names) for parameter in request.query_params):

@@ -9,9 +9,13 @@ violated constraint, never a 500; a database data error (a value the column cann
 with a message of our own for its kind (:func:`data_error_message`), never the database's text, which
 can name types, columns and the statement. Requests Django itself refuses under ``/api/`` answer in the
 same shape: an unknown URL (``not_found``), a ``Host`` header not in ``ALLOWED_HOSTS``
-(``bad_request``), a permission refused outside a view (``permission_denied``).
+(``bad_request``), a permission refused outside a view (``permission_denied``); with ``DEBUG`` on, where
+Django answers its debug pages instead, :class:`JsonApiErrorsMiddleware` puts the same JSON in their place.
+An error answered here also tells the client's rate-limit state (``gateway.api.throttling``) when the
+throttle had not run yet (a 401 or 403).
 """
 
+import contextlib
 import functools
 import logging
 
@@ -28,6 +32,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from gateway.api.throttling import peek_rate_limit
 from gateway.request_context import with_request_id
 
 logger = logging.getLogger(__name__)
@@ -80,7 +85,16 @@ def exception_handler(exc, context):
     if response is not None:
         set_rollback()
         with_request_id(response.data)
+        if context.get("view") is not None and context.get("request") is not None:
+            rate_limit_of_refused(context["request"], context["view"])
     return response
+
+
+def rate_limit_of_refused(request, view) -> None:
+    """The client's rate-limit state for an answer refused before the throttle ran (401, 403, 406)."""
+    # A 406 comes before authentication; authenticating now fails the same way: no headers then.
+    with contextlib.suppress(exceptions.APIException):
+        peek_rate_limit(request, view)
 
 
 def django_validation_detail(error: DjangoValidationError) -> dict:
@@ -187,6 +201,51 @@ def not_found(request, exception=None):
     if _is_api(request):
         return JsonResponse(with_request_id({"detail": "Not found."}), status=404)
     return defaults.page_not_found(request, exception)
+
+
+# Non-JSON error answers under /api/ (Django's debug pages, a middleware's own page) become this detail.
+HANDLERS = {400: bad_request, 403: permission_denied, 404: not_found}
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+class JsonApiErrorsMiddleware:
+    """Every error answer under ``/api/`` is JSON, in every mode.
+
+    With ``DEBUG`` on, Django answers an unknown URL and an uncaught exception with its HTML (or plain
+    text) debug pages instead of ``handler404`` and ``handler500``. This middleware replaces any error
+    answer under ``/api/`` that is not JSON and was not rendered by DRF (whose browsable API answers HTML
+    only when the client asks for it) by the API's JSON body for its status: ``{"detail": ...}`` with the
+    request id. The traceback of a 500 is still logged (Django logs it before answering).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and _is_api(request)
+            and getattr(response, "accepted_renderer", None) is None
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return as_json_error(request, response)
+        return response
+
+
+def as_json_error(request, response) -> JsonResponse:
+    """The API's JSON answer in place of ``response`` (same status, its ``Allow``/``Retry-After`` kept)."""
+    status_code = response.status_code
+    if status_code in HANDLERS:
+        replacement = HANDLERS[status_code](request)
+    elif status_code == 500:
+        replacement = server_error(request)
+    else:
+        replacement = JsonResponse(with_request_id({"detail": response.reason_phrase + "."}), status=status_code)
+    for name in KEPT_HEADERS:
+        if name in response:
+            replacement[name] = response[name]
+    return replacement
 
 
 def server_error(request):

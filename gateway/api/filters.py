@@ -4,20 +4,76 @@ import re
 
 import django_filters
 from django import forms
+from django_filters.fields import BaseCSVField
+from django_filters.widgets import BaseCSVWidget
 
 from gateway.api.viewsets import FALSE_VALUES, TRUE_VALUES
 
-
-class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
-    """Comma-separated UUIDs: ``?asset__in=<id>,<id>``."""
+MULTIPLE_VALUES_HELP = "Several values: repeat the parameter (`x=a&x=b`) or separate them with commas (`x=a,b`)."
 
 
-class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
-    """Comma-separated strings: ``?platform__in=meta,google``."""
+class RepeatedOrCSVWidget(BaseCSVWidget):
+    """The values of a parameter given once with commas (``?x=a,b``), repeated (``?x=a&x=b``), or both.
+
+    django-filter's CSV widget reads the last value of a repeated parameter only: ``?x=a&x=b`` would
+    silently mean ``?x=b``. Empty values are left out; a parameter given only empty is an empty list
+    (no filter), as django-filter reads ``?x=``.
+    """
+
+    def value_from_datadict(self, data, files, name):
+        if not hasattr(data, "getlist"):
+            return super().value_from_datadict(data, files, name)
+        given = data.getlist(name)
+        if not given:
+            return None
+        return [part for value in given if value != "" for part in value.split(",")]
 
 
-class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
-    """Comma-separated numbers: ``?score__in=0.5,0.75``."""
+class MultiValueField(BaseCSVField):
+    """django-filter's CSV form field, reading repeated parameters too (:class:`RepeatedOrCSVWidget`)."""
+
+    base_widget_class = RepeatedOrCSVWidget
+
+
+class MultiValueFilter(django_filters.BaseCSVFilter):
+    """A filter taking several values, repeated or comma-separated; ``FilterBackend`` lets only these repeat."""
+
+    base_field_class = MultiValueField
+    multi_valued = True
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("help_text", MULTIPLE_VALUES_HELP)
+        super().__init__(*args, **kwargs)
+
+
+class InFilter(MultiValueFilter, django_filters.BaseInFilter):
+    """Any of several values: ``?<name>__in=a,b`` or ``?<name>__in=a&<name>__in=b``."""
+
+
+class OrderingFilter(MultiValueFilter, django_filters.OrderingFilter):
+    """Ordering by several fields, repeated or comma-separated: ``?ordering=-value,timestamp``.
+
+    ``?ordering=-value&ordering=timestamp`` is the same order, not ``timestamp`` alone.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "Sort keys in order of precedence, `-` for descending: repeat the parameter or separate them with commas.",
+        )
+        super().__init__(*args, **kwargs)
+
+
+class UUIDInFilter(InFilter, django_filters.UUIDFilter):
+    """Several UUIDs: ``?asset__in=<id>,<id>``."""
+
+
+class CharInFilter(InFilter, django_filters.CharFilter):
+    """Several strings: ``?platform__in=meta,google``."""
+
+
+class NumberInFilter(InFilter, django_filters.NumberFilter):
+    """Several numbers: ``?score__in=0.5,0.75``."""
 
 
 class WholeNumberField(forms.IntegerField):
@@ -36,12 +92,12 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = WholeNumberField
 
 
-class IntegerInFilter(django_filters.BaseInFilter, IntegerFilter):
-    """Comma-separated whole numbers: ``?rank__in=1,2,3``."""
+class IntegerInFilter(InFilter, IntegerFilter):
+    """Several whole numbers: ``?rank__in=1,2,3``."""
 
 
-class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
-    """Comma-separated enum values, each checked: ``?status__in=READY,FAILED``."""
+class ChoiceInFilter(InFilter, django_filters.ChoiceFilter):
+    """Several enum values, each checked: ``?status__in=READY,FAILED``."""
 
 
 class StrictBooleanField(forms.Field):
@@ -65,7 +121,7 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 
 
 def related_filters(field_name):
-    """``<name>`` and ``<name>__in``: one related row's id, or any of a comma-separated list of them."""
+    """``<name>`` and ``<name>__in``: one related row's id, or any of several."""
     return (
         django_filters.UUIDFilter(field_name=field_name, lookup_expr="exact"),
         UUIDInFilter(field_name=field_name, lookup_expr="in"),
@@ -73,7 +129,7 @@ def related_filters(field_name):
 
 
 def text_filters(field_name):
-    """``<name>`` and ``<name>__in``: one string, or any of a comma-separated list."""
+    """``<name>`` and ``<name>__in``: one string, or any of several."""
     return (
         django_filters.CharFilter(field_name=field_name, lookup_expr="exact"),
         CharInFilter(field_name=field_name, lookup_expr="in"),
@@ -81,7 +137,7 @@ def text_filters(field_name):
 
 
 def choice_filters(field_name, choices):
-    """``<name>`` and ``<name>__in``: one enum value, or any of a comma-separated list, each checked."""
+    """``<name>`` and ``<name>__in``: one enum value, or any of several, each checked."""
     return (
         django_filters.ChoiceFilter(field_name=field_name, lookup_expr="exact", choices=choices),
         ChoiceInFilter(field_name=field_name, lookup_expr="in", choices=choices),

@@ -7,6 +7,8 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from gateway.api.throttling import ApiKeyRateThrottle
+
 
 class ErrorDetailSerializer(serializers.Serializer):
     """The body of every error but a 400."""
@@ -30,6 +32,13 @@ FIELD_ERRORS_SCHEMA = {
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
+# The rate-limit headers of every answer (gateway/api/throttling.py), as header components.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": "Requests allowed per window (the API key's rate, or the anonymous one).",
+    "RateLimit-Remaining": "Requests left in the window after this one.",
+    "RateLimit-Reset": "Seconds until the oldest request counted leaves the window (one more is allowed then).",
+}
+
 
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema with the shared error responses added to each operation."""
@@ -45,6 +54,12 @@ class AutoSchema(openapi.AutoSchema):
                 response = OpenApiResponse(ErrorDetailSerializer, description=description)
             responses[code] = self._get_response_for_code(response, code, direction=direction)
         return responses
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        if any(isinstance(throttle, ApiKeyRateThrottle) for throttle in self.view.get_throttles()):
+            headers = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS} | headers
+        return headers
 
     def _error_responses(self):
         public = any(isinstance(permission, AllowAny) for permission in self.view.get_permissions())
@@ -83,6 +98,21 @@ class DecimalFieldExtension(OpenApiSerializerFieldExtension):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         if schema.get("type") == "string" and "pattern" in schema:
             schema["pattern"] = decimal_pattern(self.target)
+        return schema
+
+
+class IngestItemsFieldExtension(OpenApiSerializerFieldExtension):
+    """An ingest batch's items as its item serializer's component, so typed clients send their own models.
+
+    The field takes any JSON value and reports a bad item in the answer's ``errors`` (gateway/api/validation.py);
+    the schema says what a good item is.
+    """
+
+    target_class = "gateway.api.validation.IngestItemsField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        schema["items"] = auto_schema.resolve_serializer(self.target.item_serializer, direction).ref
         return schema
 
 
@@ -157,4 +187,24 @@ def allow_empty_query_values(result, generator, request, public):
                 is_number = numeric.get("type") in ("number", "integer") and "maximum" not in numeric
                 if is_number and parameter["name"] not in ("page", "page_size"):
                     numeric["maximum"] = FILTER_MAXIMUM
+    return result
+
+
+def closed_request_bodies(result, generator, request, public):
+    """Postprocessing hook: request components have ``additionalProperties: false``.
+
+    The API refuses a key that is not a writable field (gateway/api/serializers.py); drf-spectacular names
+    every request component ``...Request`` (``COMPONENT_SPLIT_REQUEST``).
+    """
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+    return result
+
+
+def rate_limit_header_components(result, generator, request, public):
+    """Postprocessing hook: the ``RateLimit-*`` header components every throttled answer refers to."""
+    headers = result.setdefault("components", {}).setdefault("headers", {})
+    for name, description in RATE_LIMIT_HEADERS.items():
+        headers[name] = {"description": description, "schema": {"type": "integer", "minimum": 0}}
     return result

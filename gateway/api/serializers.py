@@ -1,17 +1,95 @@
-"""The base of the project's model serializers."""
+"""The bases of the project's serializers: every field sent must be one the serializer takes."""
 
+import difflib
+from collections.abc import Mapping
+
+from django.http import QueryDict
 from rest_framework import serializers
+from rest_framework.fields import HiddenField
 
 from gateway.api import strict
 from gateway.api.representation import FastRepresentationMixin
 from gateway.services import model_update
 
+UNKNOWN_FIELD = "Unknown field."
+REPEATED_PARAMETER = "Given more than once; this parameter takes one value."
 
-class ModelSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+
+class StrictInputMixin:
+    """Mixed in before a DRF serializer: nothing a client sends is silently dropped or misread.
+
+    - In a JSON body, a key that is no field of the serializer is a 400 naming it: ``"Unknown field."``,
+      with the closest writable field's name when there is one (``Did you mean "total_spend"?``). DRF would
+      ignore it, so a misspelt field would be lost without a word. The errors come together with the
+      fields' own. Read-only fields (``id``, ``created_at``) are still ignored, as DRF does, so a body
+      read from the API can be sent back.
+    - In a query string (the serializer reads ``request.query_params``), a parameter given more than once
+      for a field that takes one value is a 400 naming it: DRF would read the last value only. Other
+      parameters are not the serializer's business (``format``, a filter of another component).
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, QueryDict):
+            errors = self.repeated_parameter_errors(data)
+        elif isinstance(data, Mapping):
+            errors = self.unknown_field_errors(data)
+        else:
+            errors = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if errors and isinstance(error.detail, Mapping):
+                raise serializers.ValidationError({**error.detail, **errors}) from None
+            raise
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def unknown_field_errors(self, data: Mapping) -> dict:
+        """``{key: [message]}`` for each key of ``data`` that is no field of the serializer.
+
+        Read-only fields are known: a body read from the API can be sent back, its read-only values ignored.
+        """
+        fields = self.fields
+        writable = [
+            name for name, field in fields.items() if not field.read_only and not isinstance(field, HiddenField)
+        ]
+        return {
+            key: [unknown_field_message(str(key), writable)]
+            for key in data
+            if key not in fields or isinstance(fields[key], HiddenField)
+        }
+
+    def repeated_parameter_errors(self, data: QueryDict) -> dict:
+        """``{name: [message]}`` for each single-valued field given more than once in the query string."""
+        return {
+            name: [REPEATED_PARAMETER]
+            for name, field in self.fields.items()
+            if not isinstance(field, serializers.ListField | serializers.MultipleChoiceField)
+            and len(data.getlist(name)) > 1
+        }
+
+
+def unknown_field_message(key: str, known) -> str:
+    """``"Unknown field."``, followed by the closest of ``known`` names when one is close enough."""
+    closest = difflib.get_close_matches(key, sorted(known), n=1)
+    return f'{UNKNOWN_FIELD} Did you mean "{closest[0]}"?' if closest else UNKNOWN_FIELD
+
+
+class Serializer(StrictInputMixin, serializers.Serializer):
+    """DRF's ``Serializer`` refusing unknown fields and repeated parameters (:class:`StrictInputMixin`).
+
+    The base of every input serializer of the API (action bodies, ingest batches and their items, query
+    strings); declare its fields from ``gateway.api.strict``.
+    """
+
+
+class ModelSerializer(StrictInputMixin, FastRepresentationMixin, serializers.ModelSerializer):
     """DRF's ``ModelSerializer`` with strict JSON types, fast reads, and an ``update`` that writes only what was sent.
 
     - Model fields are built from the strict fields of ``gateway.api.strict`` (a JSON body must send the
       JSON type the schema documents); fields declared on a subclass use those classes too.
+    - A body's unknown keys are a 400 naming them (:class:`StrictInputMixin`).
     - Rows are represented through ``FastRepresentationMixin``; a serializer whose readable fields change
       from one request to another sets ``fast_representation = False``.
     - ``update`` writes only the fields the client sent, under the row's lock. DRF's own ``update`` saves

@@ -1,9 +1,38 @@
-"""Request rate limits per API key, counted in Django's default cache (Redis when REDIS_URL is set)."""
+"""Request rate limits per API key, counted in Django's default cache (Redis when REDIS_URL is set).
+
+Every answer of the API tells the client where it stands, in the headers of the IETF draft "RateLimit
+header fields for HTTP" (draft-ietf-httpapi-ratelimit-headers): ``RateLimit-Limit`` (requests allowed per
+window), ``RateLimit-Remaining`` (left in the window now) and ``RateLimit-Reset`` (seconds until the
+oldest request counted leaves the window, i.e. until one more is allowed when none remain). The throttle
+records them on the request (:class:`RateLimit`) and :class:`RateLimitHeadersMiddleware` writes them.
+"""
+
+import math
+from dataclasses import dataclass
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from gateway.metrics import throttled_requests
+
+REQUEST_ATTRIBUTE = "rate_limit"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Where a client stands against its limit after a request."""
+
+    limit: int
+    remaining: int
+    reset: int
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
@@ -12,6 +41,7 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     A session-authenticated user is counted per user with the same rate; a request that is not
     authenticated (the schema and docs) per client address with the ``anon`` rate. The rates are read
     on every request, so ``override_settings`` and a changed environment take effect without a restart.
+    Each decision is recorded on the request as a :class:`RateLimit` (see the module docstring).
     """
 
     scope = "api_key"
@@ -21,17 +51,39 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         # SimpleRateThrottle parses the rate at construction; defer it until the request is known.
         pass
 
-    def allow_request(self, request, view):
+    def configure(self, request) -> bool:
+        """Pick the scope and rate of ``request``; False when that scope has no limit."""
         authenticated = bool(request.user and request.user.is_authenticated)
         self.scope = "api_key" if authenticated else "anon"
         self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         if self.rate is None:
-            return True
+            return False
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        return True
+
+    def allow_request(self, request, view):
+        if not self.configure(request):
+            return True
         allowed = super().allow_request(request, view)
         if not allowed:
             throttled_requests.labels(scope=self.scope).inc()
+        record_rate_limit(request, self.rate_limit())
         return allowed
+
+    def peek(self, request, view) -> RateLimit | None:
+        """Where ``request``'s client stands, without counting the request (one that failed before throttling)."""
+        if not self.configure(request):
+            return None
+        self.key = self.get_cache_key(request, view)
+        self.now = self.timer()
+        self.history = [moment for moment in self.cache.get(self.key, []) if moment > self.now - self.duration]
+        return self.rate_limit()
+
+    def rate_limit(self) -> RateLimit:
+        """The state after ``allow_request`` or ``peek`` read the history (newest first) at ``now``."""
+        remaining = max(self.num_requests - len(self.history), 0)
+        reset = self.history[-1] + self.duration - self.now if self.history else 0
+        return RateLimit(limit=self.num_requests, remaining=remaining, reset=max(math.ceil(reset), 0))
 
     def get_cache_key(self, request, view):
         api_key = request.auth if getattr(request.auth, "prefix", None) else None
@@ -42,3 +94,35 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         else:
             ident = f"ip:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def record_rate_limit(request, rate_limit: RateLimit | None) -> None:
+    """Keep ``rate_limit`` on the Django request under ``request`` (a DRF request) for the middleware."""
+    if rate_limit is not None:
+        setattr(getattr(request, "_request", request), REQUEST_ATTRIBUTE, rate_limit)
+
+
+def peek_rate_limit(request, view) -> None:
+    """Record where the client stands when the view's throttles never ran (a 401 or 403 comes first)."""
+    django_request = getattr(request, "_request", request)
+    if hasattr(django_request, REQUEST_ATTRIBUTE):
+        return
+    for throttle in view.get_throttles():
+        if isinstance(throttle, ApiKeyRateThrottle):
+            record_rate_limit(request, throttle.peek(request, view))
+            return
+
+
+class RateLimitHeadersMiddleware:
+    """Adds the ``RateLimit-*`` headers of the request's :class:`RateLimit` to its answer, when it has one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        rate_limit = getattr(request, REQUEST_ATTRIBUTE, None)
+        if rate_limit is not None:
+            for name, value in rate_limit.headers.items():
+                response.headers.setdefault(name, value)
+        return response

@@ -54,13 +54,15 @@ class FastItemValidator:
     def __init__(self, serializer: serializers.Serializer, *, json_checked: bool = False):
         self.serializer = serializer
         self.checks = _plan(serializer, json_checked)
+        self.names = frozenset(check[0] for check in self.checks or ())
 
     def run_validation(self, item):
         """What ``serializer.run_validation(item)`` returns (or raises), mostly without calling it.
 
-        Keys that are not fields are ignored, as DRF ignores them.
+        An item with a key that is not a writable field goes to DRF, whose serializer names it (see
+        ``gateway.api.serializers.StrictInputMixin``).
         """
-        if self.checks is not None and type(item) is dict:
+        if self.checks is not None and type(item) is dict and item.keys() <= self.names:
             validated = {}
             for name, required, allow_null, check, field in self.checks:
                 value = item.get(name, MISSING)
@@ -359,9 +361,12 @@ class IngestItemsField(serializers.ListField):
 
     Any JSON value is taken here, null included, so that a bad item is reported in the answer's
     ``errors`` with its index (:func:`validate_batch`) instead of failing the whole request.
+    ``item_serializer`` (a class) is what each item must be: the schema documents the items as its
+    component (gateway/api/schema.py), so a typed client sends its own models.
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, item_serializer: type[serializers.Serializer], **kwargs):
+        self.item_serializer = item_serializer
         kwargs.setdefault("child", JSONValueField(allow_null=True))
         kwargs.setdefault("min_length", 1)
         kwargs.setdefault("max_length", MAX_INGEST_ITEMS)

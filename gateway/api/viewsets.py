@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from gateway.api.permissions import IsAdmin, is_admin
+from gateway.api.serializers import REPEATED_PARAMETER
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
@@ -23,10 +24,13 @@ HARD_DELETE_PARAMETER = OpenApiParameter(
 
 
 def query_flag(request, name: str) -> bool:
-    """A boolean query parameter; anything but a yes/no spelling is a 400 naming it."""
-    raw = request.query_params.get(name)
-    if raw is None:
+    """A boolean query parameter; anything but a yes/no spelling, or the parameter given twice, is a 400 naming it."""
+    given = request.query_params.getlist(name)
+    if not given:
         return False
+    if len(given) > 1:
+        raise exceptions.ValidationError({name: [REPEATED_PARAMETER]})
+    raw = given[0]
     value = raw.strip().lower()
     if value in TRUE_VALUES:
         return True

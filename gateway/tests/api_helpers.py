@@ -25,10 +25,12 @@ def ids(response) -> set[str]:
 
 def assert_exact_and_in(client, url: str, field: str, values: list, make) -> None:
     """``?field=`` and ``?field__in=`` pick rows by value: ``make(value)`` writes a row per value (three of them);
-    the first value finds the first row alone, the first two values (comma-separated) the first two rows."""
+    the first value finds the first row alone, the first two values (comma-separated, or the parameter
+    repeated) the first two rows."""
     rows = [str(make(value).pk) for value in values]
     assert ids(client.get(url, {field: values[0]})) == {rows[0]}
     assert ids(client.get(url, {f"{field}__in": f"{values[0]},{values[1]}"})) == {rows[0], rows[1]}
+    assert ids(client.get(url, {f"{field}__in": [values[0], values[1]]})) == {rows[0], rows[1]}
 
 
 def error_body(response) -> dict:

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from gateway.api import strict
 from gateway.api.exceptions import PayloadTooLarge
 from gateway.api.renderers import ORJSONParser
-from gateway.api.serializers import ModelSerializer
+from gateway.api.serializers import ModelSerializer, Serializer
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocumentVersion
 from knowledge.search import (
     DEFAULT_CLIENT_EMBEDDING_MODEL,
@@ -85,7 +85,7 @@ class EmbeddingField(serializers.Field):
         return list(value)
 
 
-class KnowledgeSearchSerializer(serializers.Serializer):
+class KnowledgeSearchSerializer(Serializer):
     """What ``POST knowledge-documents/search/`` takes: a query, an embedding, or both, and filters."""
 
     query = strict.CharField(
@@ -180,7 +180,7 @@ class KnowledgeDocumentVersionSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class RestoreVersionSerializer(serializers.Serializer):
+class RestoreVersionSerializer(Serializer):
     version = strict.IntegerField(
         min_value=1, max_value=2**31 - 1, help_text="The earlier version whose content comes back."
     )

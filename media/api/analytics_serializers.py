@@ -5,6 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from gateway.api import strict
+from gateway.api.serializers import Serializer
 from gateway.api.validation import IngestItemsField, existing_pks, ingest_error_serializer, validate_batch
 from media.models import Asset
 
@@ -12,7 +13,7 @@ MAX_BIGINT = 2**63 - 1
 NON_NEGATIVE_MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0")}
 
 
-class PerformanceMetricIngestItemSerializer(serializers.Serializer):
+class PerformanceMetricIngestItemSerializer(Serializer):
     """One day of one asset on one platform. CTR and ROAS are computed when left out."""
 
     asset = strict.UUIDField()
@@ -38,10 +39,10 @@ class PerformanceMetricIngestItemSerializer(serializers.Serializer):
     raw_data = serializers.JSONField(required=False, allow_null=True, help_text="Kept when a later upsert omits it.")
 
 
-class PerformanceMetricIngestSerializer(serializers.Serializer):
+class PerformanceMetricIngestSerializer(Serializer):
     """Input of ``POST performance-metrics/ingest/``: up to 1,000 daily rows."""
 
-    metrics = IngestItemsField()
+    metrics = IngestItemsField(item_serializer=PerformanceMetricIngestItemSerializer)
 
     def validated_items(self) -> tuple[list[tuple[int, dict]], list[dict]]:
         """``([(index, item)], errors)``: the items that are well-formed and name an asset the caller may use,
@@ -77,7 +78,7 @@ class PerformanceMetricIngestResultSerializer(serializers.Serializer):
     results = PerformanceMetricIngestedRowSerializer(many=True)
 
 
-class PredictionAccuracyQuerySerializer(serializers.Serializer):
+class PredictionAccuracyQuerySerializer(Serializer):
     """Query of ``GET predictions/accuracy/``."""
 
     model_version = strict.CharField(required=False, max_length=50, help_text="Only this model version.")

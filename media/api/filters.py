@@ -5,6 +5,7 @@ import django_filters
 from gateway.api.filters import (
     FilterSet,
     NumberInFilter,
+    OrderingFilter,
     SoftDeleteFilterSet,
     choice_filters,
     integer_filters,
@@ -19,7 +20,7 @@ class AssetFilterSet(SoftDeleteFilterSet):
     user, user__in = related_filters("user")
     status, status__in = choice_filters("status", AssetStatus.choices)
     gcs_url = django_filters.CharFilter(field_name="gcs_url", lookup_expr="exact")
-    ordering = django_filters.OrderingFilter(
+    ordering = OrderingFilter(
         fields=["created_at", "updated_at", "original_name", "filename", "file_size", "duration", "status"]
     )
 
@@ -36,7 +37,7 @@ class ClipFilterSet(SoftDeleteFilterSet):
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
     rank, rank__in, rank_min, rank_max = integer_filters("rank")
-    ordering = django_filters.OrderingFilter(
+    ordering = OrderingFilter(
         fields=[
             "created_at",
             "updated_at",
@@ -60,7 +61,7 @@ class PredictionFilterSet(FilterSet):
     asset = django_filters.UUIDFilter(field_name="clip__asset", lookup_expr="exact")
     model_version, model_version__in = text_filters("model_version")
     model_type = django_filters.CharFilter(field_name="model_type", lookup_expr="exact")
-    ordering = django_filters.OrderingFilter(fields=["created_at", "updated_at", "confidence", "prediction_error"])
+    ordering = OrderingFilter(fields=["created_at", "updated_at", "confidence", "prediction_error"])
 
     class Meta:
         model = Prediction
@@ -73,7 +74,7 @@ class PerformanceMetricFilterSet(FilterSet):
     date = django_filters.DateFilter(field_name="date", lookup_expr="exact")
     date_after = django_filters.DateFilter(field_name="date", lookup_expr="gte")
     date_before = django_filters.DateFilter(field_name="date", lookup_expr="lte")
-    ordering = django_filters.OrderingFilter(
+    ordering = OrderingFilter(
         fields=["date", "created_at", "impressions", "clicks", "conversions", "spend", "revenue", "roas", "ctr"]
     )
 

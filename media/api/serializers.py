@@ -12,7 +12,7 @@ from gateway.api.fields import (
     ScopedPrimaryKeyRelatedField,
     UniqueOrNullValidator,
 )
-from gateway.api.serializers import ModelSerializer
+from gateway.api.serializers import ModelSerializer, Serializer
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
 from media.services import asset_update, clip_update, prediction_create, prediction_update
@@ -262,7 +262,7 @@ class PerformanceMetricSerializer(ModelSerializer):
         return attrs
 
 
-class AssetStatusSerializer(serializers.Serializer):
+class AssetStatusSerializer(Serializer):
     """Input of ``POST assets/{id}/status/``."""
 
     status = serializers.ChoiceField(choices=AssetStatus.choices)
@@ -274,7 +274,7 @@ class AssetStatusSerializer(serializers.Serializer):
     )
 
 
-class ClipScoresSerializer(serializers.Serializer):
+class ClipScoresSerializer(Serializer):
     """Input of ``POST clips/{id}/scores/``: any of the scores (null clears one), rank and status."""
 
     score = strict.FloatField(required=False, allow_null=True, **UNIT_INTERVAL)
@@ -294,7 +294,7 @@ class ClipScoresSerializer(serializers.Serializer):
         return attrs
 
 
-class PredictionActualsSerializer(serializers.Serializer):
+class PredictionActualsSerializer(Serializer):
     """Input of ``POST predictions/{id}/actuals/``: any of the five actual metrics."""
 
     actual_roas = strict.FloatField(required=False, allow_null=True)
@@ -309,7 +309,7 @@ class PredictionActualsSerializer(serializers.Serializer):
         return attrs
 
 
-class TopClipsQuerySerializer(serializers.Serializer):
+class TopClipsQuerySerializer(Serializer):
     """Query of ``GET clips/top/``."""
 
     asset = strict.UUIDField(required=False, help_text="Only this asset's clips.")

@@ -75,6 +75,8 @@ class ClipViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     serializer_class = ClipSerializer
     serializer_classes = {"retrieve": ClipDetailSerializer, "top": ClipWithAssetSerializer}
     filterset_class = ClipFilterSet
+    # A clip has no text of its own: it is found by its asset's names.
+    search_fields = ["asset__original_name", "asset__filename"]
     soft_parent = "asset"
 
     def optimize_queryset(self, queryset):
@@ -129,6 +131,7 @@ class PredictionViewSet(HistoryViewSetMixin, ScopedModelViewSet):
     queryset = Prediction.objects.all()
     serializer_class = PredictionSerializer
     filterset_class = PredictionFilterSet
+    search_fields = ["model_version", "model_type"]
     live_parent = "clip"
     # ``?cursor=`` pages through the predictions without counting them (gateway/api/pagination.py).
     pagination_class = PageNumberOrCursorPagination
@@ -172,6 +175,7 @@ class PerformanceMetricViewSet(ScopedModelViewSet):
     queryset = PerformanceMetric.objects.all()
     serializer_class = PerformanceMetricSerializer
     filterset_class = PerformanceMetricFilterSet
+    search_fields = ["platform", "asset__original_name"]
     live_parent = "asset"
 
     @extend_schema(

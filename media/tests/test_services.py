@@ -176,6 +176,14 @@ class TestPredictionError:
     def test_a_perfect_prediction_has_no_error(self):
         assert prediction_error(Prediction(predicted_roas=2.5, actual_roas=2.5)) == 0
 
+    def test_skips_a_metric_whose_error_is_beyond_a_double(self):
+        prediction = Prediction(predicted_roas=1.7e308, actual_roas=-1.7e308, predicted_cpa=10.0, actual_cpa=8.0)
+        assert prediction_error(prediction) == pytest.approx(0.25)
+
+    def test_errors_near_a_doubles_limit_average_without_overflowing(self):
+        prediction = Prediction(predicted_roas=1.5e308, actual_roas=1.0, predicted_cpa=1.5e308, actual_cpa=1.0)
+        assert prediction_error(prediction) == pytest.approx(1.5e308)
+
 
 class TestPredictionRecordActuals:
     def test_stores_actuals_and_the_error(self):

@@ -2,7 +2,14 @@
 
 import django_filters
 
-from gateway.api.filters import FilterSet, SoftDeleteFilterSet, StrictBooleanFilter, choice_filters, related_filters
+from gateway.api.filters import (
+    FilterSet,
+    OrderingFilter,
+    SoftDeleteFilterSet,
+    StrictBooleanFilter,
+    choice_filters,
+    related_filters,
+)
 from users.choices import Role
 from users.emails import canonical_email
 from users.models import ApiKey, User
@@ -19,7 +26,7 @@ class UserFilterSet(SoftDeleteFilterSet):
     email = CanonicalEmailFilter(field_name="email", lookup_expr="exact")
     role, role__in = choice_filters("role", Role.choices)
     is_active = StrictBooleanFilter(field_name="is_active", lookup_expr="exact")
-    ordering = django_filters.OrderingFilter(fields=["created_at", "updated_at", "email", "name"])
+    ordering = OrderingFilter(fields=["created_at", "updated_at", "email", "name"])
 
     class Meta:
         model = User
@@ -30,7 +37,7 @@ class ApiKeyFilterSet(FilterSet):
     user, user__in = related_filters("user")
     prefix = django_filters.CharFilter(field_name="prefix", lookup_expr="exact")
     is_revoked = StrictBooleanFilter(field_name="revoked_at", lookup_expr="isnull", exclude=True)
-    ordering = django_filters.OrderingFilter(fields=["created_at", "last_used_at", "expires_at", "name"])
+    ordering = OrderingFilter(fields=["created_at", "last_used_at", "expires_at", "name"])
 
     class Meta:
         model = ApiKey
