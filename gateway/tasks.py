@@ -1,9 +1,14 @@
-"""Jobs of the floor: recovering the jobs of workers that died (Procrastinate's stalled-job recipe)."""
+"""Jobs of the floor: recovering the jobs of workers that died (Procrastinate's stalled-job recipe), and
+purging expired idempotency keys."""
 
 from django.conf import settings
 from procrastinate.contrib.django import app
 
-from gateway.jobs import cron_every
+from gateway.jobs import TRANSIENT_RETRY, cron_every
+from gateway.services import idempotency_keys_purge
+
+# Hourly: a key lives 24 hours, so an expired one stays at most an hour longer (and is ignored meanwhile).
+IDEMPOTENCY_PURGE_SECONDS = 3600
 
 
 @app.periodic(cron=cron_every(seconds=settings.JOB_STALLED_CHECK_SECONDS), periodic_id="stalled-jobs")
@@ -20,3 +25,10 @@ async def retry_stalled_jobs(context, timestamp: int) -> int:
     for job in stalled:
         await context.app.job_manager.retry_job(job)
     return len(stalled)
+
+
+@app.periodic(cron=cron_every(seconds=IDEMPOTENCY_PURGE_SECONDS), periodic_id="purge-idempotency-keys")
+@app.task(queueing_lock="gateway.purge_idempotency_keys", retry=TRANSIENT_RETRY)
+def purge_idempotency_keys(timestamp: int) -> int:
+    """Delete the idempotency keys past their 24 hours (``gateway.services.idempotency_keys_purge``); how many."""
+    return idempotency_keys_purge()
