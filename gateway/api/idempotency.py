@@ -129,14 +129,13 @@ def store(row: IdempotencyKey, response, *, secret_fields=()) -> None:
     if not 200 <= response.status_code < 300:
         row.delete()
         return
+    if hasattr(response, "render"):
+        response.render()  # and so its Content-Type
+    body = response.content
     data = getattr(response, "data", None)
     if secret_fields and isinstance(data, dict):
         redacted = {**data, **{name: None for name in secret_fields if name in data}}
         body = response.accepted_renderer.render(redacted, response.accepted_media_type, response.renderer_context)
-    else:
-        if hasattr(response, "render"):
-            response.render()
-        body = response.content
     row.status_code = response.status_code
     row.response_body = body
     row.response_headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
