@@ -18,7 +18,8 @@ Every default check is on. Two are narrowed, each where it cannot hold:
 - ``negative_data_rejection`` is not applied where the only "invalid" parts reach the server valid
   (``valid_on_the_wire``).
 - A 412 to an ``If-Match`` the case sent (a made-up ETag is stale) and a 422 to an ``Idempotency-Key`` an
-  earlier case used with another body are not counted against ``positive_data_acceptance`` either.
+  earlier case used with another body are not counted against ``positive_data_acceptance`` either, and
+  are the rejection ``negative_data_rejection`` asks for (preconditions are evaluated before the body).
 
 Requests run in the test's transaction like the test client's (each inside a savepoint, so a statement
 that fails in a view does not poison the requests after it). Rows the ids point at are created with fixed
@@ -295,9 +296,10 @@ def conditional_rejection(case, response) -> bool:
 
 def call_and_validate(case):
     response = case.call()
-    rejected = semantic_rejection(case, response) or conditional_rejection(case, response)
-    excluded = [positive_data_acceptance] if rejected else []
-    if valid_on_the_wire(case):
+    conditional = conditional_rejection(case, response)
+    excluded = [positive_data_acceptance] if conditional or semantic_rejection(case, response) else []
+    # Preconditions come before the body (RFC 9110, 13.2.2): a stale If-Match refuses even a malformed body.
+    if valid_on_the_wire(case) or conditional:
         excluded.append(negative_data_rejection)
     try:
         case.validate_response(response, excluded_checks=excluded)
