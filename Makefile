@@ -16,6 +16,7 @@ WEB_CONCURRENCY ?= 2
 GUNICORN_THREADS ?= 4
 
 .PHONY: run worker serve test lint format install migrate seed reset stop check-migrations bench clean-db help
+.PHONY: cluster cluster-stop cluster-status cluster-failover
 
 help:
 	@echo "make run     - install, migrate, seed and serve on http://$(HOST):$(PORT)"
@@ -25,6 +26,8 @@ help:
 	@echo "make reset   - delete every row and load the development data set again (asks; SEED_ARGS=--yes does not)"
 	@echo "make stop    - stop the embedded PostgreSQL if a run left it running"
 	@echo "make lint | format | migrate | seed | bench | clean-db"
+	@echo "make cluster - primary + replica, PgBouncer, 2 app servers, HAProxy, worker on http://127.0.0.1:$(CLUSTER_PORT) (docs/SCALING.md)"
+	@echo "make cluster-stop | cluster-status | cluster-failover"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -92,3 +95,24 @@ bench: install
 
 clean-db:
 	rm -rf .data/postgres
+
+
+# The scaled-out topology on this machine (docs/SCALING.md): a primary and a streaming replica (the embedded
+# PostgreSQL's programs), PgBouncer, Redis unless one runs on 127.0.0.1:6379, two app servers (gunicorn, DEBUG
+# off, a SECRET_KEY made for the run), HAProxy on CLUSTER_PORT and a job worker, all under .data/cluster/.
+# SYNCHRONOUS_STANDBY_NAMES= (empty) runs asynchronous replication; the failover drill then counts what it loses.
+CLUSTER_PORT ?= 8100
+SYNCHRONOUS_STANDBY_NAMES ?= replica1
+cluster: install
+	$(MANAGE) cluster start --port $(CLUSTER_PORT) --synchronous-standby-names '$(SYNCHRONOUS_STANDBY_NAMES)'
+
+# Stops exactly the processes `make cluster` recorded (pid files and start times in .data/cluster/).
+cluster-stop: install
+	$(MANAGE) cluster stop
+
+cluster-status: install
+	$(MANAGE) cluster status
+
+# Crash the primary, promote the replica, repoint PgBouncer; the app keeps serving through HAProxy.
+cluster-failover: install
+	$(MANAGE) cluster failover

@@ -11,7 +11,11 @@ def main():
     os.environ.setdefault("DEBUG", "true")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from gateway.history import command_context
+
+    # The history of what the command changes names it (gateway/history.py).
+    with command_context(sys.argv):
+        execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

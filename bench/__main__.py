@@ -2,7 +2,8 @@
 
 Names: ``dataset`` (build or reuse the scale data set), ``api``, ``admin``, ``ingest``, ``seed``,
 ``gunicorn``, ``knowledge``, and ``all`` (every one, the data set first); ``load`` runs the load harness
-(``python -m bench load --help``, bench/load). Each prints its table and
+(``python -m bench load --help``, bench/load); ``cluster`` runs it against the scaled-out topology through
+two faults and a failover (bench/cluster.py, docs/SCALING.md). Each prints its table and
 writes ``bench/results/<name>.json``; ``all`` also writes ``bench/results/all.json`` and prints the whole
 table at the end. See docs/PERFORMANCE.md.
 """
@@ -21,6 +22,10 @@ def main(argv=None) -> int:
         from bench.load.__main__ import main as load_main
 
         return load_main(argv[1:])
+    if argv[:1] == ["cluster"]:  # starts a topology of its own (bench/cluster.py); not part of ``all``
+        from bench.cluster import main as cluster_main
+
+        return cluster_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="+", choices=(*BENCHMARKS, "all"), metavar="name", help=", ".join(BENCHMARKS))
     parser.add_argument("-v", "--verbose", action="store_true", help="print the EXPLAIN plans and progress")

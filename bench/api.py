@@ -8,7 +8,7 @@ per-user share (10 assets, 100 clips, a campaign with 100 conversions), whose li
 
 from dataclasses import dataclass
 
-from bench.harness import Row, raw_connection
+from bench.harness import Row, print_plans, raw_connection
 from bench.inprocess import Measured, Server, measure
 
 REPEAT = 25
@@ -243,7 +243,4 @@ def print_case(case: Case, measured: Measured, row: Row) -> None:
         f"\n{case.name}: {measured.figure_ms:.2f} ms vs baseline {measured.baseline_ms:.2f} ms, "
         f"{len(measured.queries)} queries, {measured.size:,} bytes  [{case.path}]"
     )
-    for plan in measured.plans:
-        print(f"  -- {plan['sql'][:300]}{'...' if len(plan['sql']) > 300 else ''}")
-        for line in plan["plan"]:
-            print(f"     {line}")
+    print_plans(measured.plans)

@@ -102,6 +102,14 @@ def paired(figure: Callable, baseline: Callable, *, repeat: int, warmup: int = 2
     return figures, baselines
 
 
+def print_plans(plans: list[dict]) -> None:
+    """Each query (its first 300 characters) and its EXPLAIN plan, indented under a case's line (``-v``)."""
+    for plan in plans:
+        print(f"  -- {plan['sql'][:300]}{'...' if len(plan['sql']) > 300 else ''}")
+        for line in plan["plan"]:
+            print(f"     {line}")
+
+
 def median(values) -> float:
     return statistics.median(values) if values else 0.0
 

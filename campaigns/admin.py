@@ -2,17 +2,36 @@
 
 Campaign performance (CTR, CPC, CPA, ROAS, spend against budget) and each experiment's leading
 variant are computed in the list query. Status changes and winners go through ``campaigns.services``.
+An experiment's variants are edited as rows (``campaigns.admin_variants``); its page states one result
+and has "Evaluate" and "Select winner" buttons, the list actions run on that row alone.
 """
 
 from django import forms
 from django.contrib import admin
-from django.db.models import F, Func, IntegerField, JSONField
 from django.utils.html import format_html, format_html_join
 
-from campaigns import stats
-from campaigns.charts import campaign_performance_chart, experiment_evaluation_chart
+from campaigns import (
+    admin_dashboard,  # noqa: F401  (registers the home page's experiments panel)
+    stats,
+)
+from campaigns.admin_variants import ExperimentAdminForm
+from campaigns.api.serializers import CampaignSerializer, ConversionSerializer, ExperimentSerializer
+from campaigns.charts import (
+    campaign_performance_chart,
+    experiment_evaluation_chart,
+    experiment_result,
+    live_evaluation,
+    select_winner_initial,
+    stored_parameters,
+)
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign, Conversion, Experiment
+from campaigns.resources import (
+    CampaignImportResource,
+    CampaignResource,
+    ConversionImportResource,
+    ConversionResource,
+)
 from campaigns.services import (
     CAMPAIGN_TRANSITIONS,
     METRIC_FIELDS,
@@ -20,38 +39,14 @@ from campaigns.services import (
     experiment_evaluate,
     experiment_select_winner,
 )
-from gateway.admin.actions import form_action, status_change_action
+from gateway.admin.actions import form_action, object_action_urls, status_change_action
 from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import id_filter, owner_filter, value_filter
-from gateway.admin.formatting import fixed, percent, transitions_help
+from gateway.admin.formatting import compact, compact_number, fixed, percent, transitions_help
 from gateway.admin.inlines import ReadOnlyLatestInline
-from gateway.admin.links import admin_link
+from gateway.admin.links import admin_link, owner_link
+from gateway.admin.transfer import TransferAdminMixin
 from media.models import Clip
-from users.models import User
-
-
-class VariantLeader(Func):
-    """The variant of an experiment with the best conversion rate (conversions / impressions), from the JSON.
-
-    ``{"id", "name", "rate"}`` of the first best variant, or NULL when no variant has numeric counts
-    and impressions. Computed per row in SQL from the row's own ``variants``: no extra query.
-    """
-
-    template = (
-        "(SELECT jsonb_build_object('id', v -> 'id', 'name', v -> 'name', "
-        "'rate', (v ->> 'conversions')::numeric / (v ->> 'impressions')::numeric) "
-        "FROM jsonb_array_elements(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' "
-        "THEN %(expressions)s ELSE '[]'::jsonb END) WITH ORDINALITY AS variant(v, position) "
-        "WHERE jsonb_typeof(v -> 'impressions') = 'number' AND jsonb_typeof(v -> 'conversions') = 'number' "
-        "AND (v ->> 'impressions')::numeric > 0 "
-        "ORDER BY (v ->> 'conversions')::numeric / (v ->> 'impressions')::numeric DESC, position LIMIT 1)"
-    )
-    output_field = JSONField()
-
-
-class VariantCount(Func):
-    template = "(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' THEN jsonb_array_length(%(expressions)s) END)"
-    output_field = IntegerField()
 
 
 class CampaignStatusForm(forms.Form):
@@ -92,9 +87,18 @@ class SelectWinnerForm(forms.Form):
 
 
 def winner_form_kwargs(queryset) -> dict:
-    """The winner form offers the variants of the one selected experiment (none when the selection is not one row)."""
+    """The winner form offers the variants of the one selected experiment (none when the selection is not one
+    row), the evaluated winner and its confidence chosen (``select_winner_initial``)."""
     selected = list(queryset[:2])
-    return {"variants": selected[0].variants if len(selected) == 1 else ()}
+    if len(selected) != 1:
+        return {"variants": ()}
+    return {"variants": selected[0].variants, "initial": select_winner_initial(selected[0])}
+
+
+def evaluate_form_kwargs(queryset) -> dict:
+    """The evaluation form starts from the parameters of the one selected experiment's last applied evaluation."""
+    selected = list(queryset[:2])
+    return {"initial": stored_parameters(selected[0])} if len(selected) == 1 else {}
 
 
 class ExperimentInline(ReadOnlyLatestInline):
@@ -128,13 +132,15 @@ class ConversionInline(ReadOnlyLatestInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(SoftDeleteAdmin):
+class CampaignAdmin(TransferAdminMixin, SoftDeleteAdmin):
+    export_resource_class = CampaignResource
+    import_resource_class = CampaignImportResource
+    api_serializer = CampaignSerializer
     list_display = (
         "short_id",
         "name",
         "owner",
         "status",
-        "objective",
         "spend_vs_budget",
         "impressions",
         "clicks",
@@ -143,7 +149,6 @@ class CampaignAdmin(SoftDeleteAdmin):
         "cpc",
         "cpa",
         "roas",
-        "created_at",
     )
     list_display_links = ("short_id", "name")
     list_filter = ("status", "objective", owner_filter(), "start_date", "end_date", "created_at")
@@ -156,18 +161,21 @@ class CampaignAdmin(SoftDeleteAdmin):
         "metadata",
         "user__settings",
     )
-    search_fields = ("name", "=meta_campaign_id")
+    search_fields = ("name", "=meta_campaign_id", "=user__email")
+    global_search_fields = ("name", "=meta_campaign_id")
     uuid_search_fields = ("pk", "user_id")
-    search_help_text = "A name, the exact Meta campaign id, or an id (campaign or owner, full or first 8 characters)."
+    search_help_text = (
+        "A name, the exact Meta campaign id or owner email, or an id (campaign or owner, full or first 8 characters)."
+    )
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
-    readonly_fields = ("ctr", "cpc", "cpa", "roas", "revenue_display", "spend_vs_budget", "performance_chart")
+    readonly_fields = ("owner", "ctr", "cpc", "cpa", "roas", "revenue_display", "spend_vs_budget", "performance_chart")
     # Totals only move through the metrics service (atomic increments from the platforms), never a form.
     change_readonly_fields = ("status", *METRIC_FIELDS.values())
     # The computed figures exist once there is a row to compute them from.
-    change_only_fields = ("spend_vs_budget", "revenue_display", "ctr", "cpc", "cpa", "roas", "performance_chart")
+    change_only_fields = readonly_fields
     fieldsets = (
-        ("Campaign", {"fields": ("user", "name", "description", "objective", "status")}),
+        ("Campaign", {"fields": ("user", "owner", "name", "description", "objective", "status")}),
         ("Budget and schedule", {"fields": ("budget", "daily_budget", "currency", "start_date", "end_date")}),
         ("Meta", {"fields": ("meta_campaign_id", "meta_ad_set_id", "meta_account_id")}),
         ("Targeting", {"fields": ("target_audience", "target_locations", "target_age_range")}),
@@ -201,31 +209,30 @@ class CampaignAdmin(SoftDeleteAdmin):
 
     @admin.display(description="owner", ordering="user__email")
     def owner(self, obj):
-        return admin_link(User, obj.user_id, obj.user.email)
+        return owner_link(obj.user_id, obj.user.email)
 
     @admin.display(description="spend / budget", ordering="budget_used")
     def spend_vs_budget(self, obj):
+        """Compact figures ("1.23M / 5M USD 25%"), the exact ones in the title; over budget in red."""
         used = getattr(obj, "budget_used", None)
-        text = f"{obj.total_spend:,.2f} / {obj.budget:,.2f} {obj.currency}"
-        if used is None:
-            return format_html('<span class="gv-nowrap">{}</span>', text)
-        if used > 1:
-            return format_html(
-                '<span class="gv-nowrap">{} <span class="gv-deleted">({})</span></span>', text, percent(used, 0)
-            )
-        return format_html('<span class="gv-nowrap">{} ({})</span>', text, percent(used, 0))
+        exact = f"{obj.total_spend:,.2f} / {obj.budget:,.2f} {obj.currency}"
+        text = f"{compact_number(obj.total_spend)} / {compact_number(obj.budget)} {obj.currency}"
+        share = format_html(
+            ' <span class="{}">{}</span>', "gv-deleted" if used is not None and used > 1 else "", percent(used, 0)
+        )
+        return format_html('<span class="gv-nowrap" title="{}">{}{}</span>', exact, text, share if used else "")
 
     @admin.display(description="impr.", ordering="total_impressions")
     def impressions(self, obj):
-        return f"{obj.total_impressions:,}"
+        return compact(obj.total_impressions)
 
     @admin.display(description="clicks", ordering="total_clicks")
     def clicks(self, obj):
-        return f"{obj.total_clicks:,}"
+        return compact(obj.total_clicks)
 
     @admin.display(description="conv.", ordering="total_conversions")
     def conversions(self, obj):
-        return f"{obj.total_conversions:,}"
+        return compact(obj.total_conversions)
 
     @admin.display(description="revenue")
     def revenue_display(self, obj):
@@ -243,8 +250,9 @@ class CampaignAdmin(SoftDeleteAdmin):
     def cpa(self, obj):
         return fixed(obj.cpa_value, 2)
 
-    # Not sortable: ordering by it would sum every campaign's conversions.
-    @admin.display(description="ROAS")
+    # Sorting by ROAS sums the conversions of every campaign in the list (a subquery per campaign, on the
+    # (campaign, timestamp) index): filter a big list first.
+    @admin.display(description="ROAS", ordering="roas_value")
     def roas(self, obj):
         return fixed(obj.roas_value, 2)
 
@@ -260,6 +268,10 @@ class CampaignAdmin(SoftDeleteAdmin):
 
 @admin.register(Experiment)
 class ExperimentAdmin(SoftDeleteAdmin):
+    form = ExperimentAdminForm
+    # The evaluate and select-winner buttons above the form (object_action_urls).
+    change_form_template = "admin/campaigns/experiment/change_form.html"
+    api_serializer = ExperimentSerializer
     list_display = (
         "short_id",
         "name",
@@ -294,11 +306,12 @@ class ExperimentAdmin(SoftDeleteAdmin):
         "campaign__metadata",
     )
     search_fields = ("name",)
+    global_search_fields = ("name",)
     uuid_search_fields = ("pk", "campaign_id")
     search_help_text = "A name, or an id (experiment or campaign, full or first 8 characters)."
     date_hierarchy = "created_at"
     autocomplete_fields = ("campaign",)
-    readonly_fields = ("variant_table", "winner_variant_id", "winner_selected_at", "leader_display", "evaluation_chart")
+    readonly_fields = ("variant_table", "winner_variant_id", "winner_selected_at", "result", "evaluation_chart")
     change_only_fields = readonly_fields
     fieldsets = (
         (
@@ -308,11 +321,12 @@ class ExperimentAdmin(SoftDeleteAdmin):
         (
             "Variants",
             {
-                "fields": ("variant_table", "variants"),
-                "description": 'A list of {"id", "name", "impressions", "clicks", "conversions"}; ids are unique.',
+                "fields": ("variants", "variant_table"),
+                "description": "One row per variant, ids unique. Blank rows are left out; tick “Delete” to remove "
+                "a variant. Other keys a variant has (e.g. control) are kept.",
             },
         ),
-        ("Result", {"fields": ("leader_display", "winner_variant_id", "winner_selected_at", "confidence", "metrics")}),
+        ("Result", {"fields": ("result", "winner_variant_id", "winner_selected_at", "confidence", "metrics")}),
         ("Evaluation", {"fields": ("evaluation_chart",)}),
         ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
         ("Record", {"fields": ("id", "created_at", "updated_at", "deleted_at")}),
@@ -320,11 +334,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
     actions = ("evaluate", "select_winner", "soft_delete_selected", "restore_selected")
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(leader=VariantLeader(F("variants")), variants_length=VariantCount(F("variants")))
-        )
+        return super().get_queryset(request).with_leader()
 
     @admin.display(description="campaign", ordering="campaign__name")
     def campaign_link(self, obj):
@@ -338,7 +348,7 @@ class ExperimentAdmin(SoftDeleteAdmin):
     def variant_count(self, obj):
         return "–" if obj.variants_length is None else obj.variants_length
 
-    @admin.display(description="leader (conv. rate)")
+    @admin.display(description="leader (conv. rate)", ordering="leader__rate")
     def leader_display(self, obj):
         leader = getattr(obj, "leader", None)
         if not leader:
@@ -379,14 +389,26 @@ class ExperimentAdmin(SoftDeleteAdmin):
             rows,
         )
 
+    @admin.display(description="result")
+    def result(self, obj):
+        try:
+            evaluation = live_evaluation(obj)
+        except stats.EvaluationError:
+            evaluation = None
+        return experiment_result(obj, evaluation)
+
     @admin.display(description="variants compared")
     def evaluation_chart(self, obj):
         return experiment_evaluation_chart(obj)
+
+    def get_urls(self):
+        return [*object_action_urls(self, "evaluate", "select_winner"), *super().get_urls()]
 
     evaluate = form_action(
         action="evaluate",
         description="Evaluate selected experiments",
         form_class=EvaluateForm,
+        form_kwargs=evaluate_form_kwargs,
         title="Evaluate experiments",
         apply=lambda experiment, data: experiment_evaluate(
             experiment=experiment,
@@ -415,7 +437,10 @@ class ExperimentAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Conversion)
-class ConversionAdmin(BaseAdmin):
+class ConversionAdmin(TransferAdminMixin, BaseAdmin):
+    export_resource_class = ConversionResource
+    import_resource_class = ConversionImportResource
+    api_serializer = ConversionSerializer
     list_display = (
         "short_id",
         "external_id",
@@ -444,6 +469,7 @@ class ConversionAdmin(BaseAdmin):
         "campaign__metadata",
     )
     search_fields = ("=external_id",)
+    global_search_fields = ("=external_id",)
     uuid_search_fields = ("pk", "campaign_id", "attributed_clip_id")
     search_help_text = "The exact external id, or an id (conversion, campaign or clip; full or first 8 characters)."
     date_hierarchy = "timestamp"

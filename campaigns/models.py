@@ -16,7 +16,8 @@ from campaigns.querysets import (
     ExperimentQuerySet,
 )
 from campaigns.stats import VARIANT_SHAPE_ERRORS, variant_entries
-from gateway.models import BaseModel, SoftDeleteModel
+from gateway.history import tracked
+from gateway.models import BaseModel, SoftDeleteModel, substring_search_index
 
 CURRENCY_REGEX = r"^[A-Z]{3}$"
 
@@ -28,6 +29,7 @@ WINNER_AS_VARIANT = Func(
 )
 
 
+@tracked()
 class Campaign(SoftDeleteModel):
     """An ad campaign run on an ad platform, with its running totals."""
 
@@ -110,12 +112,15 @@ class Campaign(SoftDeleteModel):
             models.Index(fields=["meta_campaign_id"], name="campaigns_campaign_meta_id_idx"),
             models.Index(fields=["created_at"], name="campaigns_campaign_created_idx"),
             models.Index(fields=["start_date", "end_date"], name="campaigns_campaign_dates_idx"),
+            # The console's search by name (its changelist and the header's global search).
+            substring_search_index("name", "campaigns_camp_name_trgm_idx"),
         ]
 
     def __str__(self):
         return self.name
 
 
+@tracked()
 class Experiment(SoftDeleteModel):
     """An A/B test inside a campaign. ``variants`` is a list of ``{"id", "name", counts...}``."""
 
@@ -174,6 +179,7 @@ class Experiment(SoftDeleteModel):
             models.Index(fields=["campaign"], name="campaigns_exp_camp_idx"),
             models.Index(fields=["status"], name="campaigns_exp_status_idx"),
             models.Index(fields=["created_at"], name="campaigns_exp_created_idx"),
+            substring_search_index("name", "campaigns_exp_name_trgm_idx"),
         ]
 
     def __str__(self):
@@ -194,21 +200,40 @@ class Experiment(SoftDeleteModel):
             )
 
 
-def validate_variants(variants) -> list[str]:
-    """Problems with an experiment's variant list: not a list, items without a unique string id or a name."""
+def variant_problems(variants):
+    """Each problem of an experiment's variant list as ``(index, field, message)``: not a list (index None),
+    an item that is not an object, without a unique non-empty string ``id`` or without a string ``name``.
+
+    ``field`` is the variant's key the message is about (``"id"``, ``"name"``), or None for the whole item.
+    The API reports the messages together (``validate_variants``); the console's variant rows each next to
+    its row and field.
+    """
     if not isinstance(variants, list):
-        return ["Must be a list of variants."]
-    errors = []
+        yield None, None, "Must be a list of variants."
+        return
     for index, variant, shape in variant_entries(variants):
         if shape in VARIANT_SHAPE_ERRORS:
-            errors.append(VARIANT_SHAPE_ERRORS[shape].format(index=index))
+            yield index, "id" if shape == "id" else None, VARIANT_SHAPE_ERRORS[shape].format(index=index)
         elif shape == "duplicate":
-            errors.append(f"Variant id {variant['id']!r} is used twice.")
+            yield index, "id", f"Variant id {variant['id']!r} is used twice."
         if shape != "object" and not isinstance(variant.get("name"), str):
-            errors.append(f"Variant {index} needs a name.")
-    return errors
+            yield index, "name", f"Variant {index} needs a name."
 
 
+def validate_variants(variants) -> list[str]:
+    """Problems with an experiment's variant list: not a list, items without a unique string id or a name."""
+    return [message for _, _, message in variant_problems(variants)]
+
+
+def dropped_winner(winner: str | None, variants: list) -> str | None:
+    """The message when a change of ``variants`` drops the experiment's recorded ``winner``, else None."""
+    ids = [variant.get("id") for variant in variants if isinstance(variant, dict)]
+    if winner is not None and winner not in ids:
+        return f"Must keep the winning variant {winner!r}."
+    return None
+
+
+@tracked()
 class Conversion(BaseModel):
     """A conversion reported by an ad platform; ``external_id`` makes deliveries idempotent."""
 

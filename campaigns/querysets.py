@@ -1,6 +1,20 @@
-from django.db.models import Count, DecimalField, FloatField, Max, OuterRef, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    JSONField,
+    Max,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce, NullIf
 
+from campaigns.choices import ExperimentStatus
 from gateway.models import OwnedQuerySet, SoftDeleteManager, SoftDeleteQuerySet
 
 # A campaign's key figures, each a ratio of two of its columns (``revenue`` is annotated by
@@ -56,8 +70,60 @@ class CampaignQuerySet(OwnedQuerySet, SoftDeleteQuerySet):
         )
 
 
+class VariantLeader(Func):
+    """The variant of an experiment with the best conversion rate (conversions / impressions), from the JSON.
+
+    ``{"id", "name", "rate"}`` of the first best variant, or NULL when no variant has numeric counts
+    and impressions. Computed per row in SQL from the row's own ``variants``: no extra query.
+    """
+
+    template = (
+        "(SELECT jsonb_build_object('id', v -> 'id', 'name', v -> 'name', "
+        "'rate', (v ->> 'conversions')::numeric / (v ->> 'impressions')::numeric) "
+        "FROM jsonb_array_elements(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' "
+        "THEN %(expressions)s ELSE '[]'::jsonb END) WITH ORDINALITY AS variant(v, position) "
+        "WHERE jsonb_typeof(v -> 'impressions') = 'number' AND jsonb_typeof(v -> 'conversions') = 'number' "
+        "AND (v ->> 'impressions')::numeric > 0 "
+        "ORDER BY (v ->> 'conversions')::numeric / (v ->> 'impressions')::numeric DESC, position LIMIT 1)"
+    )
+    output_field = JSONField()
+
+
+class VariantCount(Func):
+    """How many variants an experiment has (NULL when ``variants`` is not a list)."""
+
+    template = "(CASE WHEN jsonb_typeof(%(expressions)s) = 'array' THEN jsonb_array_length(%(expressions)s) END)"
+    output_field = IntegerField()
+
+
 class ExperimentQuerySet(OwnedQuerySet, SoftDeleteQuerySet):
     owner_path = "campaign__user"
+
+    def with_leader(self):
+        """Each experiment with ``leader`` (``{"id", "name", "rate"}`` of its best variant by conversion rate,
+        or None) and ``variants_length``, computed in the query from the row's ``variants``."""
+        return self.annotate(leader=VariantLeader(F("variants")), variants_length=VariantCount(F("variants")))
+
+    def running(self):
+        """Live RUNNING experiments (served by the status index)."""
+        return self.alive().filter(status=ExperimentStatus.RUNNING)
+
+    def running_leaders(self, *, limit: int = 10):
+        """The ``limit`` running experiments closest to a decision (highest recorded confidence, then the
+        latest started) with their campaign and leader (``with_leader``).
+
+        The leader is computed for those rows only: they are picked first (a sort of the running rows by
+        two columns), then annotated, so the JSON of every running experiment is not read.
+        """
+        ordering = (F("confidence").desc(nulls_last=True), F("start_date").desc(nulls_last=True), "pk")
+        picked = self.running().order_by(*ordering).values("pk")[:limit]
+        return (
+            self.model.all_objects.filter(pk__in=Subquery(picked))
+            .with_leader()
+            .select_related("campaign")
+            .only("name", "confidence", "start_date", "campaign__name")
+            .order_by(*ordering)
+        )
 
 
 class ConversionQuerySet(OwnedQuerySet):

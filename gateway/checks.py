@@ -1,7 +1,7 @@
-"""System checks of the gateway's own deployment rules (``manage.py check --deploy``)."""
+"""System checks of the gateway's own rules: deployment (``manage.py check --deploy``) and the database options."""
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 W001_MESSAGE = "REDIS_URL is not set: throttling and the cache are per process."
 
@@ -23,3 +23,28 @@ def check_shared_cache(app_configs, **kwargs) -> list[Warning]:
             id="gateway.W001",
         )
     ]
+
+
+E002_MESSAGE = "The database option server_side_binding is on: the history of changes cannot name who made them."
+
+
+@register(Tags.database)
+def check_client_side_binding(app_configs, **kwargs) -> list[Error]:
+    """The history's context (gateway/history.py) goes in the same query string as each write, with parameters.
+
+    psycopg 3 runs two statements in one string only with client-side binding, Django's default; with
+    ``server_side_binding`` every write inside a request, job or command would fail.
+    """
+    return [
+        Error(
+            E002_MESSAGE,
+            hint=f"Remove server_side_binding from the OPTIONS of the database {alias!r} (docs/HISTORY.md).",
+            id="gateway.E002",
+        )
+        for alias in server_side_bound(settings.DATABASES)
+    ]
+
+
+def server_side_bound(databases: dict) -> list[str]:
+    """The aliases of ``databases`` (the ``DATABASES`` setting) with psycopg's server-side binding on."""
+    return [alias for alias, database in databases.items() if database.get("OPTIONS", {}).get("server_side_binding")]

@@ -6,9 +6,10 @@
 - ``TRANSIENT_RETRY``, the retry strategy of tasks: Procrastinate's own ``RetryStrategy``, retrying only
   the errors that may pass (the database unreachable, a lock or statement timeout, a deadlock) with
   exponential backoff; bad input (``ValidationError``) and bugs fail at once.
-- ``job_middleware`` wraps every (sync) job in a worker: its log lines carry the request id that queued it
-  (``job-<id>`` for jobs no request queued), its row locks wait at most ``JOB_LOCK_TIMEOUT_MS`` (then a
-  lock timeout, retried), its result or error lands on its ``JobRecord``, and its connection goes back.
+- ``job_middleware`` wraps every (sync) job in a worker: its log lines and history events carry the request
+  id that queued it (``job-<id>`` for jobs no request queued), its history events the task's name too, its
+  row locks wait at most ``JOB_LOCK_TIMEOUT_MS`` (then a lock timeout, retried), its result or error lands on
+  its ``JobRecord``, and its connection goes back.
 - ``cron_every(seconds)``: the cron line of periodic tasks from a setting.
 """
 
@@ -21,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection, transaction
 from procrastinate import RetryStrategy
 
+from gateway import history
 from gateway.models import JobRecord
 from gateway.request_context import bound, current_request_id
 
@@ -50,7 +52,11 @@ def job_middleware(call_next, context, worker):
     close_old_connections()
     try:
         record = JobRecord.objects.filter(job_id=job_id).values("request_id", "user_id").first() or {}
-        with bound(request_id=record.get("request_id") or f"job-{job_id}", user_id=record.get("user_id")):
+        request_id = record.get("request_id") or f"job-{job_id}"
+        with (
+            bound(request_id=request_id, user_id=record.get("user_id")),
+            history.job_context(request_id=request_id, task=context.job.task_name, user_id=record.get("user_id")),
+        ):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{settings.JOB_LOCK_TIMEOUT_MS}ms"])
             started = time.perf_counter()

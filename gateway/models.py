@@ -3,9 +3,17 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.db.models.functions import Upper
 from django.utils import timezone
+
+
+def substring_search_index(field: str, name: str) -> GinIndex:
+    """A trigram index on ``UPPER(field)``: what serves the admin's substring search (``field__icontains``,
+    which PostgreSQL runs as ``UPPER(field::text) LIKE UPPER('%term%')``) without reading the whole table."""
+    return GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=name)
 
 
 class BaseModel(models.Model):
@@ -163,6 +171,89 @@ class JobRecord(models.Model):
 
     def __str__(self):
         return f"job {self.job_id}"
+
+
+class ExportState(models.TextChoices):
+    PENDING = "PENDING", "pending"
+    RUNNING = "RUNNING", "running"
+    READY = "READY", "ready"
+    FAILED = "FAILED", "failed"
+
+
+class AdminExport(models.Model):
+    """A staff member's export of a changelist too large for one request, built by a job and kept for download.
+
+    The file lives in PostgreSQL, the store every app server and worker reaches (several servers run behind a
+    load balancer and none keeps files). ``model`` (``app_label.model_name``), ``query`` (the changelist's query
+    string: filters, search, ordering) and ``file_format`` say what to build again in the worker, as the owner
+    sees it in the console. Only the owner, or a superuser, may download it; old exports are purged
+    (``ADMIN_EXPORT_RETENTION_HOURS``).
+    """
+
+    id = models.UUIDField("id", primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="admin_exports",
+        verbose_name="owner",
+        db_index=False,
+    )
+    model = models.CharField("model", max_length=100, help_text="app_label.model_name")
+    query = models.TextField("filters", blank=True, default="", help_text="The changelist's query string.")
+    file_format = models.CharField("format", max_length=10)
+    state = models.CharField("state", max_length=10, choices=ExportState.choices, default=ExportState.PENDING)
+    row_count = models.BigIntegerField("rows", null=True, blank=True)
+    file_name = models.CharField("file name", max_length=200, blank=True, default="")
+    content_type = models.CharField("content type", max_length=100, blank=True, default="")
+    content = models.BinaryField("file", null=True, blank=True)
+    error = models.TextField("error", blank=True, default="")
+    job_id = models.BigIntegerField("job", null=True, blank=True)
+    created_at = models.DateTimeField("created at", default=timezone.now, editable=False)
+    finished_at = models.DateTimeField("finished at", null=True, blank=True)
+
+    class Meta:
+        db_table = "admin_exports"
+        verbose_name = "export"
+        verbose_name_plural = "exports"
+        ordering = ("-created_at",)
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="gateway_export_owner_idx"),
+            models.Index(fields=["created_at"], name="gateway_export_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=ExportState.values), name="gateway_adminexport_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(row_count__isnull=True) | models.Q(row_count__gte=0),
+                name="gateway_adminexport_row_count_non_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return self.file_name or f"{self.model} export"
+
+
+class ImportUpload(models.Model):
+    """A file uploaded for an import, kept between its dry run and its confirmation.
+
+    The confirmation may reach another app server than the upload did, so the file waits in PostgreSQL
+    (django-import-export's temporary storage, ``gateway.admin.transfer.DatabaseTmpStorage``), not on a disk.
+    The confirmation removes it; the purge job removes the ones never confirmed.
+    """
+
+    id = models.UUIDField("id", primary_key=True, default=uuid.uuid4, editable=False)
+    content = models.BinaryField("file")
+    created_at = models.DateTimeField("created at", default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "admin_import_uploads"
+        verbose_name = "import upload"
+        verbose_name_plural = "import uploads"
+        indexes = [models.Index(fields=["created_at"], name="gateway_upload_created_idx")]
+
+    def __str__(self):
+        return f"upload {self.id}"
 
 
 # The characters of an Idempotency-Key: a UUID, a ULID, a hash or a client's own "order-42:retry" all fit.

@@ -22,6 +22,7 @@ import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+import pghistory
 from django.conf import settings
 from django.db import connections
 from django.utils.functional import SimpleLazyObject, empty
@@ -82,11 +83,13 @@ def bound(*, request_id: str, user_id=None):
 
 
 def identify(*, user_id, api_key_prefix: str | None = None) -> None:
-    """Record who the request is from, as soon as authentication knows (log lines, Sentry events)."""
+    """Record who the request is from, as soon as authentication knows (log lines, Sentry events, history)."""
     context = _current.get()
     if context is not None:
         context.user_id = str(user_id) if user_id is not None else None
         context.api_key_prefix = api_key_prefix
+    # DRF authenticates after Django's middleware: the history of the request's changes learns it here.
+    pghistory.context(user=str(user_id) if user_id is not None else None, api_key_prefix=api_key_prefix)
 
 
 def request_id_from(header: str | None) -> str:

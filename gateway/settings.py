@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import environ
+import pghistory
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,6 +47,11 @@ INSTALLED_APPS = [
     "django_prometheus",
     # Jobs (docs/JOBS.md): Procrastinate's tables, admin pages and `manage.py procrastinate worker`.
     "procrastinate.contrib.django",
+    # Export and import of changelists in the staff console (docs/CONSOLE.md).
+    "import_export",
+    # The history of every change, written by database triggers (gateway/history.py, docs/HISTORY.md).
+    "pgtrigger",
+    "pghistory",
     "gateway",
     "users",
     "media",
@@ -69,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who made each tracked change and in which request: pghistory's context (gateway/history.py).
+    "gateway.history.HistoryContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last before the metrics, as django-axes requires: turns a locked-out login into its 429 answer.
@@ -82,7 +90,8 @@ WSGI_APPLICATION = "gateway.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The console's own templates first, so its ``admin/base_site.html`` wins over the admin app's.
+        "DIRS": [BASE_DIR / "gateway" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -197,6 +206,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# Compact ISO dates and times in the staff console (gateway/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["gateway.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -332,6 +343,23 @@ JOB_STALLED_CHECK_SECONDS = env.int("JOB_STALLED_CHECK_SECONDS", default=60)
 # Running experiments are evaluated every EXPERIMENT_EVALUATION_MINUTES (a divisor of 60, or a multiple of
 # 60 dividing 1440); the winner is applied only to experiments with auto_apply set.
 EXPERIMENT_EVALUATION_MINUTES = env.int("EXPERIMENT_EVALUATION_MINUTES", default=15)
+# Staff console export and import (django-import-export; docs/CONSOLE.md). A changelist export of more than
+# ADMIN_EXPORT_SYNC_ROWS rows is built by a job and kept in the database for ADMIN_EXPORT_RETENTION_HOURS; one of
+# more than ADMIN_EXPORT_MAX_ROWS is refused (the file is built in memory). An import file may hold at most
+# ADMIN_IMPORT_MAX_BYTES and ADMIN_IMPORT_MAX_ROWS rows (the dry run and the import each run in one request).
+ADMIN_EXPORT_SYNC_ROWS = env.int("ADMIN_EXPORT_SYNC_ROWS", default=5_000)
+ADMIN_EXPORT_MAX_ROWS = env.int("ADMIN_EXPORT_MAX_ROWS", default=100_000)
+ADMIN_EXPORT_RETENTION_HOURS = env.int("ADMIN_EXPORT_RETENTION_HOURS", default=72)
+ADMIN_IMPORT_MAX_BYTES = env.int("ADMIN_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+ADMIN_IMPORT_MAX_ROWS = env.int("ADMIN_IMPORT_MAX_ROWS", default=1_000)
+# An upload waits for its confirmation in PostgreSQL, which every app server reaches (not a local temp folder).
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "gateway.admin.transfer.DatabaseTmpStorage"
+# Exporting needs the model's view permission, importing its change permission.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_CHUNK_SIZE = 2_000
+# A control character in a text (a file name...) is escaped in an XLSX export rather than failing it.
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": JOB_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": JOB_STALLED_WORKER_SECONDS,
@@ -341,6 +369,10 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 # A periodic run a worker missed (none was running) is made up when one starts within this many seconds.
 PROCRASTINATE_PERIODIC_DEFAULTS = {"max_delay": env.float("JOB_PERIODIC_MAX_DELAY_SECONDS", default=600)}
 # Adds the task middleware (the job's request id in its log lines, its result and error on its record).
+# History (gateway/history.py): the copied foreign keys of an event are not indexed (events are read by their
+# row, pgh_obj, which is), so tracking costs one narrow insert per change.
+PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
+
 PROCRASTINATE_ON_APP_READY = "gateway.jobs.on_app_ready"
 # The staff console shows Procrastinate's job pages read-only; retry, cancel and abort are its actions.
 PROCRASTINATE_READONLY_MODELS = True

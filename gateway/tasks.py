@@ -1,11 +1,12 @@
-"""Jobs of the floor: recovering the jobs of workers that died (Procrastinate's stalled-job recipe), and
-purging expired idempotency keys."""
+"""Jobs of the floor: recovering the jobs of workers that died (Procrastinate's stalled-job recipe), building
+large changelist exports of the staff console, purging old export and import files and expired idempotency keys."""
 
 from django.conf import settings
 from procrastinate.contrib.django import app
 
 from gateway.jobs import TRANSIENT_RETRY, cron_every
 from gateway.services import idempotency_keys_purge
+from gateway.transfer import export_run, transfer_files_purge
 
 # Hourly: a key lives 24 hours, so an expired one stays at most an hour longer (and is ignored meanwhile).
 IDEMPOTENCY_PURGE_SECONDS = 3600
@@ -25,6 +26,19 @@ async def retry_stalled_jobs(context, timestamp: int) -> int:
     for job in stalled:
         await context.app.job_manager.retry_job(job)
     return len(stalled)
+
+
+@app.task(retry=TRANSIENT_RETRY)
+def export_changelist(*, export_id: str) -> dict:
+    """Build a staff member's changelist export too large for a request (``gateway.transfer.export_run``)."""
+    return export_run(export_id=export_id)
+
+
+@app.periodic(cron=cron_every(seconds=3600), periodic_id="purge-transfer-files")
+@app.task(queueing_lock="gateway.purge_transfer_files", retry=TRANSIENT_RETRY)
+def purge_transfer_files(timestamp: int) -> dict:
+    """Every hour: delete old changelist exports and import uploads never confirmed."""
+    return transfer_files_purge()
 
 
 @app.periodic(cron=cron_every(seconds=IDEMPOTENCY_PURGE_SECONDS), periodic_id="purge-idempotency-keys")

@@ -1,8 +1,11 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from gateway import health
+from gateway.admin.global_search import global_search_view
 from gateway.api import jobs
 from gateway.metrics import metrics_view
 
@@ -15,7 +18,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("admin/search/", admin.site.admin_view(global_search_view), name="admin-search"),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (the API's browsable pages, error pages).
+    path("favicon.ico", RedirectView.as_view(url=static("gateway/favicon.svg"), permanent=True), name="favicon"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", metrics_view, name="metrics"),

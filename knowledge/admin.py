@@ -11,7 +11,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, Case, ExpressionWrapper, IntegerField, Q, Value, When
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from gateway.admin.actions import apply_each, run_form_action
 from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
@@ -20,9 +22,13 @@ from gateway.admin.formatting import validation_message
 from gateway.admin.inlines import ReadOnlyLatestInline
 from gateway.admin.links import admin_link
 from gateway.admin.search import is_autocomplete, is_id_term
+from gateway.admin.transfer import TransferAdminMixin
+from knowledge import admin_dashboard  # noqa: F401  (registers the home page's work queue)
 from knowledge.embedding import EmbeddingError
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument, KnowledgeDocumentVersion
-from knowledge.querysets import text_rank, websearch_query
+from knowledge.querysets import websearch_query
+from knowledge.resources import KnowledgeDocumentResource
+from knowledge.search import TEXT, render_snippet, snippet_expression, text_then_fuzzy_hits, validate_search_params
 from knowledge.services import (
     EDITABLE_FIELDS,
     document_embed,
@@ -90,7 +96,8 @@ class VersionInline(ReadOnlyLatestInline):
 
 
 @admin.register(KnowledgeDocument)
-class KnowledgeDocumentAdmin(SoftDeleteAdmin):
+class KnowledgeDocumentAdmin(TransferAdminMixin, SoftDeleteAdmin):
+    export_resource_class = KnowledgeDocumentResource
     list_display = (
         "short_id",
         "name",
@@ -107,7 +114,10 @@ class KnowledgeDocumentAdmin(SoftDeleteAdmin):
     list_filter = ("category", TagFilter, EmbeddingFilter, "embedding_state", "created_at", "updated_at")
     list_defer = ("content", "description", "embedding", "search_vector", "metadata")
     search_fields = ("name",)
-    search_help_text = "Words of the name or the text (full-text search), or an id (full or first 8 characters)."
+    search_help_text = (
+        "Words of the name or the text (the API's full-text search), then names close to them (its fuzzy search: "
+        "typos); or an id (full or first 8 characters)."
+    )
     date_hierarchy = "created_at"
     readonly_fields = ("version", "embedding_status", "embedding_state", "embedding_error", "embedded_at", "chunks")
     fieldsets = (
@@ -125,19 +135,54 @@ class KnowledgeDocumentAdmin(SoftDeleteAdmin):
         computed = ExpressionWrapper(Q(embedding__isnull=False), output_field=BooleanField())
         return super().get_queryset(request).annotate(embedding_computed=computed)
 
-    def get_extra_search_q(self, term):
-        # Full-text search over name, description and content (the GIN index on search_vector).
-        return Q(search_vector=websearch_query(term))
-
     def get_search_results(self, request, queryset, search_term):
-        """Best full-text match first (ts_rank_cd, as the API ranks), unless a column header was clicked."""
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        """The API's search: full-text matches first (ranked as mode ``text``), then fuzzy name matches.
+
+        Names only the fuzzy mode finds are typos of a title ("Meta Adz optimisation"). At most
+        ``knowledge.search.MAX_K`` of each, numbered by rank (best first unless a column header was clicked),
+        with the API's snippet. An id (full or short) and the autocomplete search as every list does.
+        """
         term = search_term.strip()
-        if term and not is_autocomplete(request) and not is_id_term(term):
-            queryset = queryset.annotate(search_rank=text_rank(websearch_query(term)))
-            if not request.GET.get(ORDER_VAR):
-                queryset = queryset.order_by("-search_rank", "-pk")
-        return queryset, may_have_duplicates
+        if not term or is_autocomplete(request) or is_id_term(term):
+            return super().get_search_results(request, queryset, search_term)
+        try:
+            validate_search_params(query=term, mode=TEXT)
+        except ValidationError as error:
+            self.message_user(request, f"Search: {validation_message(error)}", messages.WARNING)
+            return queryset.none(), False
+        ids = [pk for pk, _, _ in text_then_fuzzy_hits(queryset, term)]
+        rank = Case(
+            *(When(pk=pk, then=Value(position)) for position, pk in enumerate(ids, 1)), output_field=IntegerField()
+        )
+        queryset = queryset.filter(pk__in=ids).annotate(search_rank=rank, search_snippet=snippet_expression(term))
+        if not request.GET.get(ORDER_VAR):
+            queryset = queryset.order_by("search_rank")
+        return queryset, False
+
+    def get_global_search_q(self, term):
+        # Words of the name or the text, through the full-text search vector's GIN index.
+        return super().get_global_search_q(term) if is_id_term(term) else Q(search_vector=websearch_query(term))
+
+    def get_list_display(self, request):
+        """While searching for words, the rank and the snippet come after the name."""
+        columns = super().get_list_display(request)
+        term = request.GET.get("q", "").strip()
+        if not term or is_id_term(term):
+            return columns
+        position = columns.index("name") + 1
+        return (*columns[:position], "search_rank_display", "snippet", *columns[position:])
+
+    # The list comes in rank order; the column is not sortable (the rank exists only once the search has run).
+    @admin.display(description="rank")
+    def search_rank_display(self, obj):
+        return getattr(obj, "search_rank", None) or "–"
+
+    @admin.display(description="snippet")
+    def snippet(self, obj):
+        text = getattr(obj, "search_snippet", None)
+        if text is None:
+            return "–"
+        return format_html('<span class="gv-snippet">{}</span>', mark_safe(render_snippet(text, highlighted=True)))
 
     @admin.display(description="tags")
     def tag_list(self, obj):

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F
 
 from gateway.models import SoftDeleteManager, SoftDeleteQuerySet
+from knowledge.choices import EmbeddingState
 
 SEARCH_CONFIG = "english"
 # ts_rank_cd normalization bits: 1 divides by 1 + log(document length), so a long document does not
@@ -38,6 +39,10 @@ class KnowledgeDocumentQuerySet(SoftDeleteQuerySet):
 
     def with_embedding(self):
         return self.filter(embedding__isnull=False)
+
+    def embedding_failed(self):
+        """Live documents whose last embedding attempt failed (served by the partial embedding-state index)."""
+        return self.alive().filter(embedding_state=EmbeddingState.FAILED)
 
     def text_search(self, text: str):
         """Documents matching ``text`` (web-search syntax), best first, with their rank as ``search_rank``.

@@ -23,6 +23,7 @@ embedding or chunks of current content).
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ SNIPPET_WORDS = (15, 35)
 SNIPPET_FRAGMENTS = 2
 SNIPPET_FRAGMENT_DELIMITER = " … "
 SNIPPET_PLAIN_CHARS = 300
+# What makes a query web-search syntax rather than plain words: a quote, an excluded ``-word``, ``OR``.
+WEBSEARCH_OPERATORS = re.compile(r'"|(?:^|\s)-\S|\sOR\s', re.IGNORECASE)
 
 
 def search_setting(name: str):
@@ -334,6 +337,26 @@ def knowledge_search(
     return {"mode": params.mode, "results": results}
 
 
+def text_then_fuzzy_hits(base, text: str, limit: int = MAX_K) -> list[tuple]:
+    """The documents of ``base`` matching ``text`` as ``(id, mode, score)``, best first (the console's search box).
+
+    First the full-text matches, ranked as mode ``text`` ranks them; then the names only mode ``fuzzy`` finds
+    (a typo in a title: "Meta Adz optimisation"), ranked as it ranks them; at most ``limit`` of each. A query
+    in web-search syntax (quotes, ``-word``, ``OR``) says exactly what it wants: no fuzzy matches. ``base``
+    is any queryset of documents (the console's list, deleted rows and filters included). ``text`` must be
+    valid (``validate_search_params``).
+    """
+    if WEBSEARCH_OPERATORS.search(text):
+        return [(pk, TEXT, score) for pk, score in _text_hits(base, text, limit)]
+    with transaction.atomic(using=base.db):
+        text_hits = _text_hits(base, text, limit)
+        fuzzy_hits = _fuzzy_hits(base, text, limit, using=base.db)
+    found = {pk for pk, _ in text_hits}
+    return [(pk, TEXT, score) for pk, score in text_hits] + [
+        (pk, FUZZY, score) for pk, score in fuzzy_hits if pk not in found
+    ]
+
+
 def reciprocal_rank_fusion(text_hits, vector_hits, *, rrf_k: int = RRF_K) -> list[tuple]:
     """Fuse two ranked ``(id, score)`` lists: each document scores ``sum(1 / (rrf_k + rank))`` over the lists.
 
@@ -447,8 +470,8 @@ def _chunk_snippets(using: str, chunk_ids: list, text: str) -> dict:
         return {}
     rows = KnowledgeChunk.objects.db_manager(using).filter(pk__in=chunk_ids)
     snippets = {}
-    for row in rows.annotate(snippet_text=_snippet_expression(text)).values("pk", "ordinal", "snippet_text"):
-        snippets[row["pk"]] = (row["ordinal"], _render_snippet(row["snippet_text"], highlighted=bool(text)))
+    for row in rows.annotate(snippet_text=snippet_expression(text)).values("pk", "ordinal", "snippet_text"):
+        snippets[row["pk"]] = (row["ordinal"], render_snippet(row["snippet_text"], highlighted=bool(text)))
     return snippets
 
 
@@ -483,15 +506,15 @@ def _page(manager, ids: list, text: str) -> dict:
         return {}
     rows = manager.filter(pk__in=ids)
     page = {}
-    for row in rows.annotate(snippet_text=_snippet_expression(text)).values(
+    for row in rows.annotate(snippet_text=snippet_expression(text)).values(
         "pk", "name", "category", "tags", "snippet_text"
     ):
-        row["snippet"] = _render_snippet(row.pop("snippet_text"), highlighted=bool(text))
+        row["snippet"] = render_snippet(row.pop("snippet_text"), highlighted=bool(text))
         page[row.pop("pk")] = row
     return page
 
 
-def _snippet_expression(text: str):
+def snippet_expression(text: str):
     """``ts_headline`` of ``content`` with the query's matches marked, or its start when there is no query."""
     if not text:
         return Left("content", SNIPPET_PLAIN_CHARS + 1)
@@ -508,7 +531,7 @@ def _snippet_expression(text: str):
     )
 
 
-def _render_snippet(text: str, *, highlighted: bool) -> str:
+def render_snippet(text: str, *, highlighted: bool) -> str:
     """HTML-escape a snippet, turn the match marks into ``<mark>`` and cut a plain excerpt at a word."""
     if not highlighted and len(text) > SNIPPET_PLAIN_CHARS:
         text = text[:SNIPPET_PLAIN_CHARS].rsplit(maxsplit=1)[0] + " …"

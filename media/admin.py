@@ -17,11 +17,15 @@ from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import id_filter, owner_filter, value_filter
 from gateway.admin.formatting import fixed, percent, transitions_help, validation_message
 from gateway.admin.inlines import ReadOnlyLatestInline
-from gateway.admin.links import admin_link
+from gateway.admin.links import admin_link, owner_link
+from gateway.admin.transfer import TransferAdminMixin
 from gateway.services import copy_row
+from media import admin_dashboard  # noqa: F401  (registers the home page's KPI tiles and work queues)
 from media.analytics_admin import prediction_accuracy_view
+from media.api.serializers import AssetSerializer, ClipSerializer, PerformanceMetricSerializer, PredictionSerializer
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
+from media.resources import AssetResource, ClipResource, ClipScoresResource, PredictionResource
 from media.services import (
     ASSET_TRANSITIONS,
     CLIP_TRANSITIONS,
@@ -30,7 +34,6 @@ from media.services import (
     clip_update,
     prediction_update,
 )
-from users.models import User
 
 
 class AssetStatusForm(forms.Form):
@@ -80,7 +83,9 @@ class PredictionInline(ReadOnlyLatestInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(SoftDeleteAdmin):
+class AssetAdmin(TransferAdminMixin, SoftDeleteAdmin):
+    export_resource_class = AssetResource
+    api_serializer = AssetSerializer
     list_display = (
         "short_id",
         "original_name",
@@ -96,16 +101,20 @@ class AssetAdmin(SoftDeleteAdmin):
     list_filter = ("status", owner_filter(), "created_at")
     list_select_related = ("user",)
     list_defer = ("metadata", "processing_error")
-    search_fields = ("original_name", "filename", "=gcs_url")
+    search_fields = ("original_name", "filename", "=gcs_url", "=user__email")
+    global_search_fields = ("original_name", "=gcs_url")
     uuid_search_fields = ("pk", "user_id")
-    search_help_text = "A name or filename, the exact GCS URL, or an id (asset or owner, full or first 8 characters)."
+    search_help_text = (
+        "A name or filename, the exact GCS URL or owner email, or an id (asset or owner, full or first 8 characters)."
+    )
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
-    readonly_fields = ("clip_count",)
+    readonly_fields = ("clip_count", "owner")
     # Status moves only along the allowed transitions: the "Change status" action.
     change_readonly_fields = ("status",)
+    change_only_fields = ("owner",)
     fieldsets = (
-        ("File", {"fields": ("user", "original_name", "filename", "mime_type", "file_size")}),
+        ("File", {"fields": ("user", "owner", "original_name", "filename", "mime_type", "file_size")}),
         ("Storage", {"fields": ("gcs_url", "gcs_bucket", "gcs_path", "thumbnail_url")}),
         ("Video", {"fields": ("duration", "width", "height", "fps", "bitrate", "codec")}),
         ("Processing", {"fields": ("status", "processing_error", "clip_count")}),
@@ -129,7 +138,7 @@ class AssetAdmin(SoftDeleteAdmin):
 
     @admin.display(description="owner", ordering="user__email")
     def owner(self, obj):
-        return admin_link(User, obj.user_id, obj.user.email)
+        return owner_link(obj.user_id, obj.user.email)
 
     @admin.display(description="size", ordering="file_size")
     def size(self, obj):
@@ -139,7 +148,8 @@ class AssetAdmin(SoftDeleteAdmin):
     def resolution(self, obj):
         return f"{obj.width}×{obj.height}" if obj.width and obj.height else "–"
 
-    @admin.display(description="clips")
+    # Sorting by it counts the clips of every asset in the list: filter a big list first.
+    @admin.display(description="clips", ordering="clip_count")
     def clip_count(self, obj):
         return obj.clip_count
 
@@ -152,7 +162,10 @@ class AssetAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Clip)
-class ClipAdmin(SoftDeleteAdmin):
+class ClipAdmin(TransferAdminMixin, SoftDeleteAdmin):
+    export_resource_class = ClipResource
+    import_resource_class = ClipScoresResource
+    api_serializer = ClipSerializer
     list_display = (
         "short_id",
         "asset_link",
@@ -179,9 +192,10 @@ class ClipAdmin(SoftDeleteAdmin):
     )
     list_select_related = ("asset", "asset__user")
     list_defer = ("features", "metadata", "asset__metadata", "asset__processing_error", "asset__user__settings")
-    search_fields = ("=clip_url",)
+    search_fields = ("=clip_url", "asset__original_name")
+    global_search_fields = ("=clip_url",)
     uuid_search_fields = ("pk", "asset_id")
-    search_help_text = "An id (clip or asset, full or first 8 characters), or the exact clip URL."
+    search_help_text = "The asset's name, the exact clip URL, or an id (clip or asset, full or first 8 characters)."
     date_hierarchy = "created_at"
     autocomplete_fields = ("asset",)
     readonly_fields = ("duration",)
@@ -197,13 +211,18 @@ class ClipAdmin(SoftDeleteAdmin):
     inlines = (PredictionInline,)
     actions = ("change_status", "soft_delete_selected", "restore_selected")
 
+    def get_queryset(self, request):
+        # A clip's title names its asset (breadcrumbs, messages, the autocomplete of predictions and conversions).
+        # All of the list's joins: the changelist adds its own only to a queryset that has none.
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
     @admin.display(description="asset", ordering="asset__original_name")
     def asset_link(self, obj):
         return admin_link(Asset, obj.asset_id, str(obj.asset))
 
-    @admin.display(description="owner")
+    @admin.display(description="owner", ordering="asset__user__email")
     def owner(self, obj):
-        return admin_link(User, obj.asset.user_id, obj.asset.user.email)
+        return owner_link(obj.asset.user_id, obj.asset.user.email)
 
     @admin.display(description="time (s)", ordering="start_time")
     def time_range(self, obj):
@@ -230,7 +249,9 @@ class ClipAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Prediction)
-class PredictionAdmin(BaseAdmin):
+class PredictionAdmin(TransferAdminMixin, BaseAdmin):
+    export_resource_class = PredictionResource
+    api_serializer = PredictionSerializer
     list_display = (
         "short_id",
         "clip_link",
@@ -309,6 +330,7 @@ class PredictionAdmin(BaseAdmin):
 
 @admin.register(PerformanceMetric)
 class PerformanceMetricAdmin(BaseAdmin):
+    api_serializer = PerformanceMetricSerializer
     list_display = (
         "short_id",
         "asset_link",

@@ -1,9 +1,12 @@
-"""Charts of prediction accuracy for the admin: model versions compared per metric."""
+"""Charts of media analytics for the admin: model versions compared per metric, daily ad performance."""
 
+from datetime import date, timedelta
+
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from gateway import charts
-from media.models import Prediction
+from media.models import PerformanceMetric, Prediction
 
 
 def accuracy_by_model_type(report: list[dict]) -> list[dict]:
@@ -51,3 +54,32 @@ def accuracy_by_model_type(report: list[dict]) -> list[dict]:
             }
         )
     return result
+
+
+def daily_performance_charts(*, date_from: date, date_to: date) -> str:
+    """Spend and revenue per day (lines) and conversions per day (bars) of every asset's performance metrics,
+    each day from ``date_from`` to ``date_to`` (a day without metrics is a gap)."""
+    rows = {row["date"]: row for row in PerformanceMetric.objects.daily_totals(date_from=date_from, date_to=date_to)}
+    days = [date_from + timedelta(days=offset) for offset in range((date_to - date_from).days + 1)]
+    labels = [day.isoformat() for day in days]
+
+    def series(name: str) -> list[float | None]:
+        return [float(rows[day][name]) if day in rows else None for day in days]
+
+    period = f"{date_from.isoformat()} to {date_to.isoformat()}"
+    money = charts.line_chart(
+        title=f"Spend and revenue per day, {period}",
+        labels=labels,
+        series=[("spend", series("spend")), ("revenue", series("revenue"))],
+        value_format=charts.fmt_money,
+        width=640,
+    )
+    conversions = charts.bar_chart(
+        title=f"Conversions per day, {period}",
+        labels=labels,
+        values=series("conversions"),
+        value_format=charts.fmt_int,
+        value_label="conversions",
+        width=640,
+    )
+    return format_html("{}{}", mark_safe(money), mark_safe(conversions))  # gateway.charts escapes every text

@@ -5,7 +5,8 @@ from django.contrib.postgres.indexes import HashIndex
 from django.db import models
 from django.db.models import F, Q
 
-from gateway.models import BaseModel, SoftDeleteModel
+from gateway.history import tracked
+from gateway.models import BaseModel, SoftDeleteModel, substring_search_index
 from media.choices import AssetStatus, ClipStatus
 from media.querysets import (
     AssetManager,
@@ -19,6 +20,7 @@ from media.querysets import (
 UNIT_INTERVAL_SCORES = ("score", "viral_score", "engagement_score", "brand_safety_score")
 
 
+@tracked()
 class Asset(SoftDeleteModel):
     """An uploaded video stored in Google Cloud Storage."""
 
@@ -70,12 +72,16 @@ class Asset(SoftDeleteModel):
             models.Index(fields=["created_at"], name="media_asset_created_at_idx"),
             # The admin's "deleted" list: few rows, newest first, without walking the whole table.
             models.Index(fields=["created_at"], name="media_asset_deleted_idx", condition=Q(deleted_at__isnull=False)),
+            # The console's search by name or filename (assets, clips by their asset's name, the global search).
+            substring_search_index("original_name", "media_asset_name_trgm_idx"),
+            substring_search_index("filename", "media_asset_filename_trgm_idx"),
         ]
 
     def __str__(self):
         return self.original_name or self.filename
 
 
+@tracked()
 class Clip(SoftDeleteModel):
     """A scored segment of an asset; ``duration`` is computed by the database from the times."""
 
@@ -151,9 +157,11 @@ class Clip(SoftDeleteModel):
         ]
 
     def __str__(self):
-        return f"{self.asset_id} [{self.start_time:g}s–{self.end_time:g}s]"
+        """The asset's name and the segment, e.g. "launch.mp4 [80s–95s]" (reads ``asset``: select it with the clip)."""
+        return f"{self.asset} [{self.start_time:g}s–{self.end_time:g}s]"
 
 
+@tracked()
 class Prediction(BaseModel):
     """An ML model's forecast of a clip's ad performance, and the actual figures when they arrive."""
 
@@ -244,7 +252,12 @@ class PerformanceMetric(BaseModel):
         ]
         indexes = [
             models.Index(fields=["asset"], name="media_perfmetric_asset_idx"),
-            models.Index(fields=["date"], name="media_perfmetric_date_idx"),
+            # Carries the summed figures, so the console's daily and period totals read the index alone.
+            models.Index(
+                fields=["date"],
+                include=["spend", "revenue", "impressions", "clicks", "conversions"],
+                name="media_perfmetric_date_sums_idx",
+            ),
             models.Index(fields=["platform"], name="media_perfmetric_platform_idx"),
         ]
 

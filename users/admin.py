@@ -27,7 +27,8 @@ from gateway.admin.base import BaseAdmin, SoftDeleteAdmin
 from gateway.admin.filters import owner_filter
 from gateway.admin.formatting import plural, validation_message
 from gateway.admin.inlines import ReadOnlyLatestInline
-from gateway.admin.links import admin_link, change_url
+from gateway.admin.links import change_url, owner_link
+from gateway.admin.owners import owned_rows_links
 from gateway.services import copy_row
 from users.emails import normalize_email
 from users.models import ApiKey, User
@@ -162,11 +163,14 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
     list_display_links = ("short_id", "email")
     list_filter = ("role", "is_active", "is_staff", "is_superuser", "created_at", "last_login")
     search_fields = ("email", "name")
+    global_search_fields = ("=email", "name")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
-    readonly_fields = ("last_login", "is_staff", "is_superuser")
+    readonly_fields = ("last_login", "is_staff", "is_superuser", "owned_rows")
+    change_only_fields = ("owned_rows",)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
+        ("Their rows", {"fields": ("owned_rows",)}),
         ("Profile", {"fields": ("name", "role", "settings")}),
         (
             "Permissions",
@@ -189,6 +193,10 @@ class UserAdmin(SoftDeleteAdmin, DjangoUserAdmin):
     )
     inlines = (ApiKeyInline,)
     actions = ("issue_api_key", "soft_delete_selected", "restore_selected", "delete_selected")
+
+    @admin.display(description="lists")
+    def owned_rows(self, obj):
+        return owned_rows_links(obj)
 
     def save_model(self, request, obj, form, change):
         """New users come from ``user_create``; changes go through ``user_update`` (changed fields only)."""
@@ -324,7 +332,8 @@ class ApiKeyAdmin(BaseAdmin):
         "created_at",
     )
     list_select_related = ("user",)
-    search_fields = ("=prefix", "name", "user__email")
+    search_fields = ("=prefix", "name", "=user__email")
+    global_search_fields = ("=prefix",)
     uuid_search_fields = ("pk", "user_id")
     search_help_text = "A key's prefix, name or owner email; or an id (key or user, full or first 8 characters)."
     date_hierarchy = "created_at"
@@ -344,7 +353,7 @@ class ApiKeyAdmin(BaseAdmin):
 
     @admin.display(description="owner", ordering="user__email")
     def owner(self, obj):
-        return admin_link(User, obj.user_id, obj.user.email)
+        return owner_link(obj.user_id, obj.user.email)
 
     @admin.display(description="state")
     def state(self, obj):

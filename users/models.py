@@ -8,12 +8,14 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework_api_key.crypto import KeyGenerator
 
-from gateway.models import AllObjectsManager, BaseModel, SoftDeleteModel
+from gateway.history import tracked
+from gateway.models import AllObjectsManager, BaseModel, SoftDeleteModel, substring_search_index
 from users.choices import Role
 from users.emails import canonical_email, normalize_email
 from users.querysets import ApiKeyQuerySet, UserManager
 
 
+@tracked(exclude=("password", "last_login"))
 class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     """A person or system using the platform; logs in by email (in any spelling of it, see ``users.emails``).
 
@@ -46,7 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
             models.UniqueConstraint(Lower("email"), name="users_user_email_ci_unique"),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="users_user_role_valid"),
         ]
-        indexes = [models.Index(fields=["created_at"], name="users_user_created_at_idx")]
+        indexes = [
+            models.Index(fields=["created_at"], name="users_user_created_at_idx"),
+            # The console's search by name (its changelist and the header's global search).
+            substring_search_index("name", "users_user_name_trgm_idx"),
+        ]
 
     def __str__(self):
         return self.email
@@ -82,6 +88,7 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
         return {"is_staff": is_admin, "is_superuser": is_admin}
 
 
+@tracked(exclude=("hashed_key", "last_used_at"))
 class ApiKey(BaseModel):
     """An API key of a user. Only a hash of the secret is stored; the secret is shown once.
 

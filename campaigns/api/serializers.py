@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.choices import CampaignStatus
-from campaigns.models import Campaign, Conversion, Experiment, validate_variants
+from campaigns.models import Campaign, Conversion, Experiment, dropped_winner, validate_variants
 from campaigns.services import campaign_update
 from gateway.api import strict
 from gateway.api.fields import (
@@ -92,9 +92,11 @@ class ExperimentSerializer(ModelSerializer):
         return value
 
     def check_row(self, errors, attrs):
-        winner = getattr(self.instance, "winner_variant_id", None)
-        if winner is not None and "variants" in attrs and winner not in [v["id"] for v in attrs["variants"]]:
-            errors.setdefault("variants", []).append(f"Must keep the winning variant {winner!r}.")
+        dropped = "variants" in attrs and dropped_winner(
+            getattr(self.instance, "winner_variant_id", None), attrs["variants"]
+        )
+        if dropped:
+            errors.setdefault("variants", []).append(dropped)
 
 
 class CampaignSerializer(ModelSerializer):

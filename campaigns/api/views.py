@@ -36,13 +36,14 @@ from campaigns.services import (
     experiment_queue_evaluation,
     experiment_select_winner,
 )
+from gateway.api.history import HistoryViewSetMixin
 from gateway.api.jobs import JobSerializer
 from gateway.api.pagination import PageNumberOrCursorPagination
 from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet, row_action
 from gateway.models import JobRecord
 
 
-class CampaignViewSet(SoftDeleteModelViewSet):
+class CampaignViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     """Ad campaigns. The detail embeds the owner's summary, the experiments and conversion totals."""
 
     queryset = Campaign.objects.all()
@@ -103,7 +104,7 @@ class CampaignViewSet(SoftDeleteModelViewSet):
         return Response(CampaignPerformanceSerializer(report).data)
 
 
-class ExperimentViewSet(SoftDeleteModelViewSet):
+class ExperimentViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     """A/B experiments of campaigns."""
 
     queryset = Experiment.objects.all()
@@ -167,7 +168,7 @@ class ExperimentViewSet(SoftDeleteModelViewSet):
 
 
 @extend_schema_view(list=extend_schema(summary="List conversions, newest first"))
-class ConversionViewSet(ScopedModelViewSet):
+class ConversionViewSet(HistoryViewSetMixin, ScopedModelViewSet):
     """Conversions reported by ad platforms, newest first."""
 
     queryset = Conversion.objects.all()

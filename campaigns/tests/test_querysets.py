@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from campaigns.choices import ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
 from campaigns.models import Campaign, Conversion, Experiment
 from gateway.tests.queryset_cases import VisibleToCases
@@ -90,3 +91,18 @@ class TestTotalsByCurrency:
 
     def test_no_conversions_no_rows(self):
         assert list(CampaignFactory().conversions.totals_by_currency()) == []
+
+
+class TestRunningLeaders:
+    def test_running_experiments_by_confidence_with_their_leader(self):
+        unsure = ExperimentFactory(confidence=0.5)
+        sure = ExperimentFactory(confidence=0.9)
+        ExperimentFactory(status=ExperimentStatus.COMPLETED, confidence=0.99)
+        ExperimentFactory(confidence=0.95).soft_delete()
+        rows = list(Experiment.objects.running_leaders(limit=10))
+        assert [row.pk for row in rows] == [sure.pk, unsure.pk]
+        assert rows[0].leader["id"] == "variant-b"
+
+    def test_the_limit(self):
+        ExperimentFactory.create_batch(3, confidence=0.5)
+        assert len(Experiment.objects.running_leaders(limit=2)) == 2

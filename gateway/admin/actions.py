@@ -5,10 +5,14 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path
 
 from gateway.admin.formatting import plural, validation_message
+from gateway.admin.links import change_url
 
 # Actions that call a service row by row refuse larger selections: a "select all" over millions of
 # rows would hold one request open for minutes.
@@ -63,6 +67,7 @@ def run_form_action(
     form_kwargs: dict | None = None,
     describe: Callable | None = None,
     single: bool = False,
+    cancel_url: str = "",
 ):
     """An action with an intermediate form: show ``form_class``, then call ``apply(obj, cleaned_data)`` per row.
 
@@ -110,6 +115,7 @@ def run_form_action(
         "action": action,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "submit_label": submit_label,
+        "cancel_url": cancel_url,
         "media": model_admin.media + form.media,
     }
     request.current_app = model_admin.admin_site.name
@@ -126,7 +132,7 @@ def form_action(*, action: str, description: str, title, form_kwargs: Callable |
     """
 
     @admin.action(description=description, permissions=["change"])
-    def run(model_admin, request, queryset):
+    def run(model_admin, request, queryset, **more):
         extra = {"form_kwargs": form_kwargs(queryset)} if form_kwargs is not None else {}
         return run_form_action(
             model_admin,
@@ -136,6 +142,7 @@ def form_action(*, action: str, description: str, title, form_kwargs: Callable |
             title=title(model_admin.opts) if callable(title) else title,
             **options,
             **extra,
+            **more,
         )
 
     run.__name__ = action
@@ -156,3 +163,37 @@ def status_change_action(*, form_class: type[forms.Form], apply: Callable):
         apply=apply,
         submit_label="Change status",
     )
+
+
+def object_action_urls(model_admin, *actions: str) -> list:
+    """URLs ``<id>/<action>/`` (named ``<app>_<model>_<action>``) running a :func:`form_action` on one row, for
+    buttons on its change page: the same form, services and messages as the list action, then back to the row."""
+    opts = model_admin.opts
+    return [
+        path(
+            f"<path:object_id>/{action.replace('_', '-')}/",
+            model_admin.admin_site.admin_view(
+                lambda request, object_id, action=action: object_action_view(model_admin, request, object_id, action)
+            ),
+            name=f"{opts.app_label}_{opts.model_name}_{action}",
+        )
+        for action in actions
+    ]
+
+
+def object_action_view(model_admin, request, object_id: str, action: str):
+    """Run the list action ``action`` (a :func:`form_action`) on the row ``object_id`` alone: its form, then,
+    once applied (or refused by the service, with a message), the row's change page."""
+    model = model_admin.model
+    try:
+        pk = model._meta.pk.to_python(unquote(object_id))
+    except ValidationError as error:
+        raise Http404 from error
+    queryset = model_admin.get_queryset(request).filter(pk=pk)
+    obj = queryset.first()
+    if obj is None:
+        raise Http404
+    if not model_admin.has_change_permission(request, obj):
+        raise PermissionDenied
+    response = getattr(model_admin, action)(request, queryset, cancel_url=change_url(model, obj.pk))
+    return response or HttpResponseRedirect(change_url(model, obj.pk))

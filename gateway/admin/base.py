@@ -3,7 +3,8 @@
 - :class:`BaseAdmin`: an estimated-count paginator (no full ``COUNT(*)`` on big tables), no facet
   counts, JSON fields edited as pretty-printed validated JSON, index-friendly search (ids, short ids,
   exact values), foreign keys whose choices include soft-deleted rows, read-only timestamps, a date
-  hierarchy that never scans the table, and changes that write only the fields the form changed.
+  hierarchy that never scans the table, changes that write only the fields the form changed, and a
+  "History" page of the row's changes, field by field, when the model is tracked (``history``).
 - :class:`SoftDeleteAdmin`: sees soft-deleted rows (behind the "deleted" filter, hidden by default),
   shows them as deleted, and replaces Django's bulk delete with soft delete and restore actions;
   hard delete stays with superusers.
@@ -23,12 +24,14 @@ from django.utils.text import smart_split, unescape_string_literal
 from django.views.decorators.http import require_POST
 
 from gateway.admin.actions import limited_rows
+from gateway.admin.api_rules import ApiRulesFormMixin, api_validators
 from gateway.admin.filters import DeletedFilter
 from gateway.admin.formatting import deleted_marker, plural, short_pk
+from gateway.admin.history import HistoryAdminMixin
 from gateway.admin.json_fields import PrettyJSONField, json_shape
 from gateway.admin.links import change_url
 from gateway.admin.paginator import EstimatedCountPaginator
-from gateway.admin.search import is_autocomplete, uuid_search_q
+from gateway.admin.search import is_autocomplete, search_field_q, uuid_search_q
 from gateway.models import SoftDeleteModel
 from gateway.services import model_update
 
@@ -46,7 +49,7 @@ class DeferringChangeList(ChangeList):
         return queryset.defer(*defer) if defer else queryset
 
 
-class BaseAdmin(admin.ModelAdmin):
+class BaseAdmin(HistoryAdminMixin, admin.ModelAdmin):
     """The base of every model admin of the console; see the module docstring."""
 
     paginator = EstimatedCountPaginator
@@ -59,11 +62,18 @@ class BaseAdmin(admin.ModelAdmin):
     # Searched for a full UUID or a short id (8 hex digits) instead of the text fields.
     uuid_search_fields: tuple[str, ...] = ("pk",)
     list_defer: tuple[str, ...] = ()
+    # What the header's global search finds of this model besides its id (``gateway.admin.global_search``),
+    # written as ``search_fields`` are; only fields an index serves (a unique or b-tree index for ``=field``,
+    # a trigram index on ``UPPER(field)`` for a substring), as the search runs over every table at once.
+    global_search_fields: tuple[str, ...] = ()
     search_help_text = "An id (full or its first 8 characters), or text."
     # Read-only once the row exists (a status that moves only through a service's action, a row's owner).
     change_readonly_fields: tuple[str, ...] = ()
     # Computed from the row, so left out of the add form's fieldsets.
     change_only_fields: tuple[str, ...] = ()
+    # The app's API serializer of the model: its fields' limits and its ``ranges`` checked on the forms, in its
+    # words (``gateway.admin.api_rules``).
+    api_serializer = None
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -110,11 +120,19 @@ class BaseAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return DeferringChangeList
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if self.api_serializer is None:
+            return form
+        return type(form.__name__, (ApiRulesFormMixin, form), {"api_serializer": self.api_serializer})
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.JSONField):
             kwargs.setdefault("form_class", PrettyJSONField)
             kwargs.setdefault("expected_type", json_shape(db_field))
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and self.api_serializer is not None:
+            formfield.validators = [*formfield.validators, *api_validators(self.api_serializer, db_field.name)]
         if formfield is not None:
             # The form carries the value the staff member saw, so ``changed_data`` names what they changed,
             # not what someone else changed since the page was loaded (see ``save_model``).
@@ -134,7 +152,8 @@ class BaseAdmin(admin.ModelAdmin):
         A full UUID or a short id matches ``uuid_search_fields`` only (see :func:`uuid_search_q`).
         Otherwise every word must match one of ``search_fields``: ``=field`` is an exact, case-sensitive
         match (so a plain b-tree index serves it, unlike Django's ``iexact``), ``^field`` a prefix,
-        anything else a substring.
+        anything else a substring; a field across a foreign key is resolved to the related ids first
+        (see :func:`search_field_q`).
         """
         term = search_term.strip()
         if not term:
@@ -143,32 +162,52 @@ class BaseAdmin(admin.ModelAdmin):
         if by_id is not None:
             return queryset.filter(by_id), False
         fields = self.get_search_fields(request)
-        exact = [field[1:] for field in fields if field.startswith("=")]
+        exact = [field for field in fields if field.startswith("=")]
         fuzzy = [field for field in fields if not field.startswith("=")]
         query = Q()
         for field in exact:
-            query |= Q(**{field: term})
+            query |= search_field_q(self.model, field, term)
         if fuzzy:
             words = Q()
             for bit in smart_split(term):
                 if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
                     bit = unescape_string_literal(bit)
-                words &= Q.create([(self._text_lookup(field), bit) for field in fuzzy], connector=Q.OR)
+                words &= Q.create([search_field_q(self.model, field, bit) for field in fuzzy], connector=Q.OR)
             query |= words
         query |= self.get_extra_search_q(term)
         if not query:
             return queryset, False
         return queryset.filter(query), False
 
-    @staticmethod
-    def _text_lookup(field: str) -> str:
-        if field.startswith("^"):
-            return f"{field[1:]}__istartswith"
-        return f"{field}__icontains"
-
     def get_extra_search_q(self, term: str) -> Q:
         """More conditions a term may match (OR-ed with the search fields); e.g. full-text search."""
         return Q()
+
+    def get_global_search_q(self, term: str) -> Q | None:
+        """What the header's global search matches in this model for ``term``; None when it cannot match.
+
+        An id (full or short) matches the primary key; any other term the ``global_search_fields``, each
+        matched against the whole term (see :func:`search_field_q`).
+        """
+        by_id = uuid_search_q(self.model, term, ("pk",))
+        if by_id is not None:
+            return by_id
+        if not self.global_search_fields:
+            return None
+        return Q.create(
+            [search_field_q(self.model, field, term) for field in self.global_search_fields], connector=Q.OR
+        )
+
+    def get_global_search_queryset(self, request):
+        """The rows the global search may show: the changelist's rows (its scoping), unordered.
+
+        Without an order the planner reads the few hits straight off the search's index and stops at the limit,
+        instead of walking a date index past every row that does not match.
+        """
+        queryset = self.get_queryset(request).order_by()
+        if self.list_select_related and not isinstance(self.list_select_related, bool):
+            queryset = queryset.select_related(*self.list_select_related)
+        return queryset.defer(*self.list_defer) if self.list_defer else queryset
 
     @admin.display(description="id", ordering="pk")
     def short_id(self, obj):
@@ -195,7 +234,11 @@ class SoftDeleteAdmin(BaseAdmin):
         return (DeletedFilter, *super().get_list_filter(request))
 
     def get_list_display(self, request):
-        return (*super().get_list_display(request), "deleted_marker")
+        # The "deleted" column only where the "deleted" filter lets deleted rows in: elsewhere it is blank.
+        columns = super().get_list_display(request)
+        if request.GET.get(DeletedFilter.parameter_name) in ("yes", "all"):
+            return (*columns, "deleted_marker")
+        return columns
 
     def get_search_results(self, request, queryset, search_term):
         if is_autocomplete(request):

@@ -54,7 +54,14 @@ def owner_filter(user_path: str = "user", title: str = "owner") -> type[InputFil
     return type(
         "OwnerFilter",
         (InputFilter,),
-        {"title": title, "parameter_name": "owner", "placeholder": "email or user id", "lookup": lookup},
+        {
+            "title": title,
+            "parameter_name": "owner",
+            "placeholder": "email or user id",
+            "lookup": lookup,
+            # Read by ``gateway.admin.owners``: the user's page links to each list that has this filter.
+            "user_path": user_path,
+        },
     )
 
 

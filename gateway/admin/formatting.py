@@ -17,6 +17,34 @@ def fixed(value, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+# Suffixes of compact figures, largest first.
+COMPACT_UNITS = ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K"))
+
+
+def compact_number(value) -> str:
+    """A figure in at most four digits and a suffix: 987, 12.3K, 1.23M, 4.5B ("–" for None)."""
+    if value is None:
+        return "–"
+    for size, suffix in COMPACT_UNITS:
+        if abs(value) >= size:
+            scaled = float(value) / size
+            digits = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
+            return _trimmed(f"{scaled:.{digits}f}") + suffix
+    return f"{value:,}" if isinstance(value, int) else _trimmed(f"{value:,.2f}")
+
+
+def _trimmed(number: str) -> str:
+    """A decimal number without trailing zeros after its point: 1.50 → 1.5, 5.00 → 5."""
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+def compact(value):
+    """A compact figure for a list column (:func:`compact_number`), the exact one in its title."""
+    if value is None:
+        return "–"
+    return format_html('<span class="gv-nowrap" title="{}">{}</span>', f"{value:,}", compact_number(value))
+
+
 def percent(value, digits: int = 1) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f}%"
 

@@ -25,7 +25,12 @@ class ReadOnlyLatestFormSet(BaseInlineFormSet):
     def get_queryset(self):
         if not hasattr(self, "_queryset"):
             queryset = super().get_queryset()
-            self._queryset = queryset if queryset.query.is_sliced else queryset[: self.limit]
+            rows = list(queryset if queryset.query.is_sliced else queryset[: self.limit])
+            for row in rows:
+                # A row's title may name its parent (a clip is "<asset name> [80s–95s]"): the page's own object,
+                # rather than a query per row.
+                setattr(row, self.fk.name, self.instance)
+            self._queryset = rows
         return self._queryset
 
     def is_valid(self):

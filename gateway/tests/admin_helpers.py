@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from gateway.admin.links import change_url, changelist_url
+from gateway.admin.rows import RowsWidget
 from users.factories import UserFactory
 
 
@@ -57,6 +58,9 @@ def form_data(response) -> dict:
         widget = field.widget
         while hasattr(widget, "widget") and not isinstance(widget, forms.MultiWidget):
             widget = widget.widget  # the admin's related-field wrapper
+        if isinstance(widget, RowsWidget):
+            data.update(rows_data(widget.rows))
+            continue
         value = form[name].value()
         if isinstance(widget, forms.MultiWidget):
             parts = value if isinstance(value, list | tuple) else widget.decompress(value)
@@ -84,6 +88,21 @@ def form_data(response) -> dict:
         management = inline.formset.management_form
         for name in management.fields:
             data[f"{management.prefix}-{name}"] = management[name].value()
+    return data
+
+
+def rows_data(formset) -> dict:
+    """The POST data of a formset's rows as shown (``gateway.admin.rows``), management form included."""
+    management = formset.management_form
+    data = {f"{formset.prefix}-{name}": management[name].value() for name in management.fields}
+    for row in formset.forms:
+        for field in row.visible_fields():
+            value = field.value()
+            if isinstance(field.field.widget, forms.CheckboxInput):
+                if value:
+                    data[field.html_name] = "on"
+            elif value is not None:
+                data[field.html_name] = field.field.widget.format_value(value) or ""
     return data
 
 

@@ -104,6 +104,8 @@ def owner_profile_body(w):
     return {"email": w["users"].email, "name": "Renamed"}
 
 
+HISTORY_RESOURCES = ("users", "api-keys", "assets", "clips", "predictions", "campaigns", "experiments", "conversions")
+
 # (method, path, variant, body, expected status per caller)
 MATRIX = [
     # users: ADMIN manages everyone; others see only themselves and edit users/me/.
@@ -210,6 +212,8 @@ MATRIX = [
     ("POST", "/api/v1/knowledge-documents/{id}/restore-version/", None, lambda w: {"version": 1}, admin_only(200)),
     ("GET", "/api/v1/knowledge-documents/{id}/versions/", None, None, everyone(200)),
     ("POST", "/api/v1/knowledge-documents/search/", None, lambda w: {"query": "budget"}, everyone(200)),
+    # the history of every tracked row: whoever may see the row (gateway/api/history.py).
+    *(("GET", f"/api/v1/{resource}/{{id}}/history/", None, None, owned(200)) for resource in HISTORY_RESOURCES),
 ]
 
 

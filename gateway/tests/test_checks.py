@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from gateway.checks import check_shared_cache
+from gateway.checks import check_client_side_binding, check_shared_cache, server_side_bound
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +48,13 @@ class TestSharedCacheCheck:
     @override_settings(DEBUG=False, REDIS_URL="")
     def test_the_plain_check_does_not_run_it(self):
         assert "gateway.W001" not in check_output()
+
+
+class TestClientSideBindingCheck:
+    def test_the_projects_databases_pass(self):
+        assert check_client_side_binding(None) == []
+
+    def test_a_database_with_server_side_binding_is_named(self):
+        databases = {"default": {"OPTIONS": {}}, "replica_1": {"OPTIONS": {"server_side_binding": True}}}
+
+        assert server_side_bound(databases) == ["replica_1"]

@@ -25,7 +25,14 @@ from gateway.cluster import own_folder, system_user
 PGBOUNCER = shutil.which("pgbouncer") or next(
     (path for path in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if Path(path).exists()), None
 )
-API_TESTS = ["users/tests/test_api.py", "media/tests/test_api.py", "campaigns/tests/test_api.py"]
+API_TESTS = [
+    "users/tests/test_api.py",
+    "media/tests/test_api.py",
+    "campaigns/tests/test_api.py",
+    # pghistory's context (a set_config sent in the same query string as each write) in and out of transactions.
+    "gateway/tests/test_history.py::TestThroughTheApi",
+    "gateway/tests/test_history.py::TestOutsideRequests::test_an_autocommit_statement_carries_its_context",
+]
 
 pytestmark = pytest.mark.skipif(PGBOUNCER is None, reason="pgbouncer is not installed (apt-get install pgbouncer)")
 

@@ -6,13 +6,18 @@ from gateway.tests.admin_helpers import change_url, changelist_url, messages_of,
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeDocument, KnowledgeDocumentVersion
 from knowledge.services import knowledge_document_update
-from knowledge.tests.corpus import create_corpus
+from knowledge.tests.corpus import FUZZY_QUERIES, create_corpus
 
 pytestmark = pytest.mark.django_db
 
 
 def listed(response) -> list[str]:
     return [row.name for row in response.context["cl"].result_list]
+
+
+def searched(client, query: str) -> list[str]:
+    """The names the knowledge changelist lists for the search ``query``, in order."""
+    return listed(client.get(changelist_url(KnowledgeDocument, q=query)))
 
 
 @pytest.fixture
@@ -46,6 +51,54 @@ class TestRankedSearch:
         document = corpus["Attribution Windows"]
         response = admin_client.get(changelist_url(KnowledgeDocument, q=str(document.pk)[:8]))
         assert listed(response) == ["Attribution Windows"]
+
+
+class TestTheApisSearchInTheSearchBox:
+    def test_budget_pacing_finds_the_pacing_document_first(self, admin_client, corpus):
+        assert (
+            listed(admin_client.get(changelist_url(KnowledgeDocument, q="budget pacing")))[0] == "Daily Budget Pacing"
+        )
+
+    @pytest.mark.parametrize(("query", "meant"), FUZZY_QUERIES.items())
+    def test_a_misspelt_title_finds_the_document(self, admin_client, corpus, query, meant):
+        assert meant in searched(admin_client, query)
+
+    def test_full_text_matches_come_before_fuzzy_name_matches(self, admin_client):
+        KnowledgeDocumentFactory(name="Pacing", description="", content="Nothing relevant here.")
+        KnowledgeDocumentFactory(name="Notes", description="", content="Spend pacing through the day.")
+        assert searched(admin_client, "spend pacing") == ["Notes", "Pacing"]
+
+    def test_searching_adds_the_rank_and_snippet_columns(self, admin_client, corpus):
+        response = admin_client.get(changelist_url(KnowledgeDocument, q="budget pacing"))
+        columns = response.context["cl"].list_display
+        assert columns[columns.index("name") + 1 :][:2] == ["search_rank_display", "snippet"]
+        assert '<span class="gv-snippet">' in response.content.decode()
+        assert "<mark>" in response.content.decode()
+
+    def test_the_rank_numbers_the_rows_best_first(self, admin_client, corpus):
+        response = admin_client.get(changelist_url(KnowledgeDocument, q="budget"))
+        ranks = [row.search_rank for row in response.context["cl"].result_list]
+        assert ranks == list(range(1, len(ranks) + 1))
+
+    def test_no_rank_or_snippet_without_a_search(self, admin_client, corpus):
+        response = admin_client.get(changelist_url(KnowledgeDocument))
+        assert "snippet" not in response.context["cl"].list_display
+
+    def test_the_deleted_filter_applies_to_the_search(self, admin_client, corpus):
+        corpus["Daily Budget Pacing"].soft_delete()
+        assert "Daily Budget Pacing" not in searched(admin_client, "pacing")
+        deleted = admin_client.get(changelist_url(KnowledgeDocument, q="pacing", deleted="yes"))
+        assert listed(deleted) == ["Daily Budget Pacing"]
+
+    def test_a_query_the_api_would_refuse_is_a_message_not_an_error(self, admin_client, corpus):
+        response = admin_client.get(changelist_url(KnowledgeDocument, q="budget " * 200))
+        assert response.status_code == 200
+        assert listed(response) == []
+        assert any("Must be at most 1000 characters" in message for message in messages_of(response))
+
+    def test_the_query_count_does_not_grow_with_the_hits(self, admin_client, corpus, django_assert_max_num_queries):
+        with django_assert_max_num_queries(16):
+            admin_client.get(changelist_url(KnowledgeDocument, q="budget"))
 
 
 @pytest.fixture

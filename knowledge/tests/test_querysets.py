@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
+from knowledge.choices import EmbeddingState
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import KnowledgeDocument, KnowledgeDocumentVersion
 from users.factories import AdminUserFactory, UserFactory
@@ -68,3 +69,10 @@ def test_of_document_lists_earlier_versions_newest_first():
     versions = list(KnowledgeDocumentVersion.objects.of_document(document))
     assert [version.version for version in versions] == sorted((version.version for version in versions), reverse=True)
     assert [version.content for version in versions] == ["Second.", "First."]
+
+
+def test_embedding_failed():
+    failed = KnowledgeDocumentFactory()
+    KnowledgeDocument.objects.filter(pk=failed.pk).update(embedding_state=EmbeddingState.FAILED)
+    KnowledgeDocumentFactory()
+    assert list(KnowledgeDocument.objects.embedding_failed()) == [failed]

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from gateway.api.history import HistoryViewSetMixin
 from gateway.api.pagination import PageNumberOrCursorPagination
 from gateway.api.viewsets import ScopedModelViewSet, SoftDeleteModelViewSet, row_action
 from media.analytics import prediction_accuracy
@@ -38,7 +39,7 @@ from media.services import (
 )
 
 
-class AssetViewSet(SoftDeleteModelViewSet):
+class AssetViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     """Video assets. The detail embeds the owner's summary and the asset's clips."""
 
     queryset = Asset.objects.all()
@@ -67,7 +68,7 @@ class AssetViewSet(SoftDeleteModelViewSet):
         return self.apply_service(asset_change_status, AssetStatusSerializer)
 
 
-class ClipViewSet(SoftDeleteModelViewSet):
+class ClipViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     """Clips of assets. The detail embeds the clip's asset and predictions."""
 
     queryset = Clip.objects.all()
@@ -122,7 +123,7 @@ class ClipViewSet(SoftDeleteModelViewSet):
         return self.apply_service(clip_set_scores, ClipScoresSerializer)
 
 
-class PredictionViewSet(ScopedModelViewSet):
+class PredictionViewSet(HistoryViewSetMixin, ScopedModelViewSet):
     """ML predictions of clips' ad performance, and the actual figures when they arrive."""
 
     queryset = Prediction.objects.all()

@@ -135,6 +135,34 @@ class TestChangelists:
         response = admin_client.get(changelist_url(Asset, q="teaser"))
         assert [row.pk for row in response.context["cl"].result_list] == [media_rows["asset"].pk]
 
+    def test_asset_page_links_back_to_its_owner(self, admin_client, media_rows):
+        asset = media_rows["asset"]
+        content = admin_client.get(change_url(Asset, asset.pk)).content.decode()
+        assert f'href="{change_url(type(asset.user), asset.user_id)}"' in content
+
+    def test_search_assets_by_owner_email(self, admin_client, media_rows):
+        AssetFactory()
+        owner = media_rows["asset"].user
+        response = admin_client.get(changelist_url(Asset, q=owner.email.upper()))
+        assert [row.pk for row in response.context["cl"].result_list] == [media_rows["asset"].pk]
+
+    def test_search_clips_by_asset_name(self, admin_client, media_rows):
+        ClipFactory(asset=AssetFactory(original_name="other.mp4"))
+        response = admin_client.get(changelist_url(Clip, q="launch-teaser"))
+        assert {row.pk for row in response.context["cl"].result_list} == {clip.pk for clip in media_rows["clips"]}
+
+    def test_a_clip_is_titled_by_its_asset_name_and_segment(self, admin_client):
+        clip = ClipFactory(asset=AssetFactory(original_name="launch.mp4"), start_time=80, end_time=95)
+        response = admin_client.get(change_url(Clip, clip.pk))
+        assert response.context["subtitle"] == "launch.mp4 [80s–95s]"
+        assert "&rsaquo; launch.mp4 [80s–95s]" in response.content.decode()
+
+    def test_the_clip_search_looks_the_asset_name_up_in_the_asset_table_first(self, admin_client, media_rows):
+        response = admin_client.get(changelist_url(Clip, q="launch-teaser"))
+        sql = str(response.context["cl"].queryset.query)
+        assert '"clips"."asset_id" IN (' in sql
+        assert "original_name" not in sql.split("WHERE", 1)[1]
+
     def test_prediction_filter_by_model_version(self, admin_client, media_rows):
         other = PredictionFactory(model_version="v2.0.0")
         response = admin_client.get(changelist_url(Prediction, model_version="v2.0.0"))

@@ -1,8 +1,13 @@
 """Named reads of media rows: who may see what, live and deleted rows, top clips."""
 
+import datetime
+from decimal import Decimal
+
 import pytest
+from django.utils import timezone
 
 from gateway.tests.queryset_cases import VisibleToCases
+from media.choices import AssetStatus, ClipStatus
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
 from media.models import Asset, Clip, PerformanceMetric, Prediction
 from users.factories import UserFactory
@@ -62,3 +67,44 @@ class TestTopClips:
         ClipFactory(score=0.95)  # another asset
         assert list(Clip.objects.top(asset=asset, min_score=0.5)) == [best, second]
         assert list(Clip.objects.top(asset=asset, limit=1)) == [best]
+
+
+class TestDashboardReads:
+    def test_daily_totals_sum_each_day_in_the_range(self):
+        day = datetime.date(2026, 3, 10)
+        PerformanceMetricFactory(date=day, spend=Decimal("10.00"), clicks=5)
+        PerformanceMetricFactory(date=day, spend=Decimal("2.50"), clicks=1)
+        PerformanceMetricFactory(date=day + datetime.timedelta(days=1), spend=Decimal("1.00"))
+        PerformanceMetricFactory(date=day + datetime.timedelta(days=5), spend=Decimal("99.00"))
+        rows = list(PerformanceMetric.objects.daily_totals(date_from=day, date_to=day + datetime.timedelta(days=1)))
+        assert [(row["date"], row["spend"], row["clicks"]) for row in rows] == [
+            (day, Decimal("12.50"), 6),
+            (day + datetime.timedelta(days=1), Decimal("1.00"), 300),
+        ]
+
+    def test_totals_over_each_range_in_one_query(self, django_assert_num_queries):
+        day = datetime.date(2026, 3, 10)
+        PerformanceMetricFactory(date=day, spend=Decimal("10.00"), conversions=2)
+        PerformanceMetricFactory(date=day - datetime.timedelta(days=1), spend=Decimal("4.00"), conversions=1)
+        with django_assert_num_queries(1):
+            yesterday = day - datetime.timedelta(days=1)
+            current, before, empty = PerformanceMetric.objects.totals_over(
+                [(day, day), (yesterday, yesterday), (datetime.date(2020, 1, 1), datetime.date(2020, 1, 2))]
+            )
+        assert (current["spend"], current["conversions"]) == (Decimal("10.00"), 2)
+        assert (before["spend"], before["conversions"]) == (Decimal("4.00"), 1)
+        assert (empty["spend"], empty["conversions"]) == (0, 0)
+
+    def test_failed_and_stuck_assets(self):
+        failed = AssetFactory(status=AssetStatus.FAILED)
+        stuck, recent = AssetFactory.create_batch(2, status=AssetStatus.PROCESSING)
+        Asset.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - datetime.timedelta(minutes=61))
+        AssetFactory(status=AssetStatus.FAILED).soft_delete()
+        assert list(Asset.objects.failed()) == [failed]
+        assert list(Asset.objects.stuck_processing()) == [stuck]
+
+    def test_clips_awaiting_scores(self):
+        waiting = {ClipFactory(status=ClipStatus.PENDING).pk, ClipFactory(status=ClipStatus.ANALYZED).pk}
+        ClipFactory(status=ClipStatus.SCORED)
+        ClipFactory(status=ClipStatus.REJECTED)
+        assert set(Clip.objects.awaiting_scores().values_list("pk", flat=True)) == waiting

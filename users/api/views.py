@@ -8,6 +8,7 @@ from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
 from gateway.api.conditional import conditional_get, has_preconditions
+from gateway.api.history import HistoryViewSetMixin
 from gateway.api.permissions import IsAdmin
 from gateway.api.viewsets import HARD_DELETE_PARAMETER, ScopedModelViewSet, SoftDeleteModelViewSet, query_flag
 from gateway.services import lock_row
@@ -26,7 +27,7 @@ ADMIN_WRITE_ACTIONS = {"create", "update", "partial_update", "destroy"}
     partial_update=extend_schema(summary="Update a user (ADMIN)"),
     destroy=extend_schema(summary="Delete a user (ADMIN; soft unless ?hard=true)"),
 )
-class UserViewSet(SoftDeleteModelViewSet):
+class UserViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     """Users. ADMIN users see and manage all; everyone else sees only themselves and edits ``users/me/``.
 
     Writes go through the services of ``users.services``: console access follows the role, the last
@@ -110,7 +111,7 @@ class UserViewSet(SoftDeleteModelViewSet):
     ),
     destroy=extend_schema(summary="Revoke an API key (the row stays, marked revoked)"),
 )
-class ApiKeyViewSet(ScopedModelViewSet):
+class ApiKeyViewSet(HistoryViewSetMixin, ScopedModelViewSet):
     """API keys: never their secret, except once in the response that creates one."""
 
     queryset = ApiKey.objects.all()

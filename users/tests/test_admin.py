@@ -121,6 +121,29 @@ class TestChangelists:
             ApiKeyFactory.create_batch(25, user=owner)
 
 
+class TestLinksToTheirRows:
+    def test_user_page_links_to_their_assets_campaigns_and_keys(self, admin_client, user_rows):
+        user = UserFactory()
+        content = admin_client.get(change_url(User, user.pk)).content.decode()
+        for url in ("/admin/media/asset/", "/admin/campaigns/campaign/", "/admin/users/apikey/"):
+            assert f'href="{url}?owner={user.pk}"' in content
+
+    def test_the_linked_list_holds_only_their_rows(self, admin_client):
+        owner = UserFactory()
+        theirs = AssetFactory(user=owner)
+        AssetFactory()
+        response = admin_client.get(changelist_url(Asset, owner=str(owner.pk)))
+        assert [row.pk for row in response.context["cl"].result_list] == [theirs.pk]
+
+    def test_the_add_form_has_no_links(self, admin_client):
+        assert b"gv-owned-rows" not in admin_client.get(add_url(User)).content
+
+    def test_api_key_page_links_back_to_its_owner(self, admin_client):
+        api_key = ApiKeyFactory()
+        content = admin_client.get(change_url(ApiKey, api_key.pk)).content.decode()
+        assert f'href="{change_url(User, api_key.user_id)}"' in content
+
+
 class TestApiKeys:
     def test_add_view_issues_a_key_and_shows_the_secret_once(self, admin_client, user_rows):
         owner = user_rows["owner"]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("gateway", "0002_job_records"),
+        ("gateway", "0003_admin_exports"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
