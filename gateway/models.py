@@ -254,3 +254,59 @@ class ImportUpload(models.Model):
 
     def __str__(self):
         return f"upload {self.id}"
+
+
+# The characters of an Idempotency-Key: a UUID, a ULID, a hash or a client's own "order-42:retry" all fit.
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:~+/=-]{1,255}$"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST sent with an ``Idempotency-Key``, replayed to its retries until ``expires_at``.
+
+    One row per key per API key (per user for a session: ``api_key_id`` null). It is inserted in the
+    transaction of the request it belongs to, before the write, and gets the answer in the same transaction,
+    so it commits with the write or not at all; a row waiting for its answer is invisible to others, and
+    a concurrent request with the same key waits on the unique index until it commits (see
+    ``gateway.api.idempotency``). Only successful (2xx) answers are stored. Expired rows are deleted by
+    the ``purge_idempotency_keys`` job and command.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="idempotency_keys",
+        verbose_name="user",
+        db_index=False,
+    )
+    api_key_id = models.UUIDField("API key id", null=True, blank=True, help_text="Null for a session's requests.")
+    key = models.CharField("key", max_length=255)
+    fingerprint = models.CharField(
+        "request fingerprint", max_length=64, help_text="SHA-256 of the method, the path and the JSON body."
+    )
+    status_code = models.PositiveSmallIntegerField("status code", null=True, blank=True)
+    response_body = models.BinaryField("response body", default=b"")
+    response_headers = models.JSONField("response headers", default=dict, blank=True)
+    created_at = models.DateTimeField("created at", default=timezone.now, editable=False)
+    expires_at = models.DateTimeField("expires at")
+
+    class Meta:
+        db_table = "idempotency_keys"
+        verbose_name = "idempotency key"
+        verbose_name_plural = "idempotency keys"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "api_key_id", "key"], nulls_distinct=False, name="gateway_idempotencykey_unique_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(key__regex=IDEMPOTENCY_KEY_PATTERN), name="gateway_idempotencykey_key_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status_code__isnull=True) | models.Q(status_code__gte=200, status_code__lt=300),
+                name="gateway_idempotencykey_status_2xx",
+            ),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="gateway_idempotencykey_exp_idx")]
+
+    def __str__(self):
+        return self.key

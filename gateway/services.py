@@ -2,6 +2,9 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
+
+from gateway.models import IdempotencyKey
 
 
 def transition_error(*, field: str, current: str, requested: str, allowed: dict) -> ValidationError:
@@ -71,3 +74,13 @@ def copy_row(source: models.Model, target: models.Model) -> None:
     for field in source._meta.concrete_fields:
         if field.attname in source.__dict__:
             setattr(target, field.attname, getattr(source, field.attname))
+
+
+def idempotency_keys_purge(*, now=None) -> int:
+    """Delete the idempotency keys that expired by ``now`` (default: now); how many went.
+
+    Run by the periodic job ``gateway.tasks.purge_idempotency_keys`` and by ``manage.py purge_idempotency_keys``.
+    An expired key is already ignored by the API (its key starts afresh), so this only frees the space.
+    """
+    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted

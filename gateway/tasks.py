@@ -1,11 +1,15 @@
 """Jobs of the floor: recovering the jobs of workers that died (Procrastinate's stalled-job recipe), building
-large changelist exports of the staff console and purging old export and import files."""
+large changelist exports of the staff console, purging old export and import files and expired idempotency keys."""
 
 from django.conf import settings
 from procrastinate.contrib.django import app
 
 from gateway.jobs import TRANSIENT_RETRY, cron_every
+from gateway.services import idempotency_keys_purge
 from gateway.transfer import export_run, transfer_files_purge
+
+# Hourly: a key lives 24 hours, so an expired one stays at most an hour longer (and is ignored meanwhile).
+IDEMPOTENCY_PURGE_SECONDS = 3600
 
 
 @app.periodic(cron=cron_every(seconds=settings.JOB_STALLED_CHECK_SECONDS), periodic_id="stalled-jobs")
@@ -35,3 +39,10 @@ def export_changelist(*, export_id: str) -> dict:
 def purge_transfer_files(timestamp: int) -> dict:
     """Every hour: delete old changelist exports and import uploads never confirmed."""
     return transfer_files_purge()
+
+
+@app.periodic(cron=cron_every(seconds=IDEMPOTENCY_PURGE_SECONDS), periodic_id="purge-idempotency-keys")
+@app.task(queueing_lock="gateway.purge_idempotency_keys", retry=TRANSIENT_RETRY)
+def purge_idempotency_keys(timestamp: int) -> int:
+    """Delete the idempotency keys past their 24 hours (``gateway.services.idempotency_keys_purge``); how many."""
+    return idempotency_keys_purge()

@@ -5,6 +5,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.routers import SimpleRouter
 
 from gateway.api import strict
+from gateway.api.conditional import conditional_get
 from gateway.models import JobRecord
 
 JOB_STATUSES = ["todo", "doing", "succeeded", "failed", "cancelled", "aborted"]
@@ -68,6 +69,10 @@ class JobViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_url_kwarg = "id"
     # A bigint, so a longer number is a 404 rather than an out-of-range query.
     lookup_value_regex = "[0-9]{1,18}"
+
+    def retrieve(self, request, *args, **kwargs):
+        # Polling with If-None-Match: a 304 until the job's state changes.
+        return conditional_get(request, super().retrieve(request, *args, **kwargs))
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

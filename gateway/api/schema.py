@@ -3,7 +3,7 @@
 from django.core.validators import RegexValidator
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -31,6 +31,47 @@ FIELD_ERRORS_SCHEMA = {
 }
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
+ROW_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="An ETag this object answered with (or `*`): a 304 without a body while it still is the current one.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional: the ETag of the object as you last read it (or `*`). The write happens only if it still is "
+        "the current one, otherwise a 412 and nothing is written (checked with the row locked, so of two writers "
+        'sending the same ETag one wins). See docs/API.md, "ETags".'
+    ),
+)
+ETAG_DESCRIPTION = (
+    "The object's strong ETag: a hash of its detail's JSON (`GET` of the object), changing whenever that does. "
+    "Send it back in `If-Match` to write only over what you read, or in `If-None-Match` to get a 304 when nothing "
+    "changed."
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "pattern": r"^[A-Za-z0-9_.:~+/=-]{1,255}$", "maxLength": 255},
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional: a key of yours for this request (a UUID, say). A retry with the same key and the same body "
+        "within 24 hours gets the first answer again (status, body, `Location`, `ETag`; `Idempotent-Replayed: "
+        "true`) instead of a second write; the same key with another body is a 422. Per API key; only successful "
+        'answers are kept. See docs/API.md, "Idempotency keys".'
+    ),
+)
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    {"type": "string", "enum": ["true"]},
+    OpenApiParameter.HEADER,
+    response=["200", "201", "202"],
+    description="Present on the replay of an earlier answer to the same `Idempotency-Key`.",
+)
 
 # The rate-limit headers of every answer (gateway/api/throttling.py), as header components.
 RATE_LIMIT_HEADERS = {
@@ -41,10 +82,35 @@ RATE_LIMIT_HEADERS = {
 
 
 class AutoSchema(openapi.AutoSchema):
-    """drf-spectacular's schema with the shared error responses added to each operation."""
+    """drf-spectacular's schema with the shared error responses added to each operation, and the headers of
+    conditional requests (``ETag``, ``If-None-Match``, ``If-Match``) and idempotency keys where they apply."""
+
+    def get_override_parameters(self):
+        parameters = [*super().get_override_parameters()]
+        if self._reads_one_object():
+            etag = OpenApiParameter("ETag", str, OpenApiParameter.HEADER, response=["200", "304"])
+            parameters += [IF_NONE_MATCH, _described(etag, ETAG_DESCRIPTION)]
+        if self._writes_one_object():
+            etag = OpenApiParameter("ETag", str, OpenApiParameter.HEADER, response=["200"])
+            written = _described(etag, "When the answer is the object: its new ETag. " + ETAG_DESCRIPTION)
+            parameters += [IF_MATCH, written]
+        if self.method == "POST":
+            parameters += [IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED]
+        return parameters
+
+    def _reads_one_object(self) -> bool:
+        return self.method == "GET" and getattr(self.view, "action", None) in ("retrieve", "me")
+
+    def _writes_one_object(self) -> bool:
+        return self.method in ROW_WRITE_METHODS and (
+            getattr(self.view, "detail", False) or getattr(self.view, "action", None) == "me"
+        )
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
+        if self._reads_one_object() and "304" not in responses:
+            not_modified = OpenApiResponse(description="Not modified: If-None-Match names the current ETag. No body.")
+            responses["304"] = self._get_response_for_code(not_modified, "304", direction=direction)
         for code, description in self._error_responses():
             if code in responses:
                 continue
@@ -79,6 +145,10 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in WRITE_METHODS:
             errors.append(("409", "Conflicts with an existing row (a unique value)."))
             errors.append(("413", "The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."))
+        if self._writes_one_object():
+            errors.append(("412", "If-Match does not name the object's current ETag: it changed since you read it."))
+        if self.method == "POST":
+            errors.append(("422", "This Idempotency-Key was already used with another request."))
         errors.append(("429", "Too many requests for this API key; see Retry-After."))
         return errors
 
@@ -147,6 +217,11 @@ class CharFieldExtension(OpenApiSerializerFieldExtension):
         ):
             schema["pattern"] = NOT_WHITESPACE
         return schema
+
+
+def _described(parameter: OpenApiParameter, description: str) -> OpenApiParameter:
+    parameter.description = description
+    return parameter
 
 
 def decimal_pattern(field) -> str:

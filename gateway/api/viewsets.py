@@ -1,13 +1,15 @@
-"""The base viewset every resource builds on: owner scoping, soft delete, restore, one transaction per write."""
+"""The base viewset every resource builds on: owner scoping, soft delete, restore, one transaction per write,
+ETags and ``If-Match`` (``gateway.api.conditional``), ``Idempotency-Key`` (``gateway.api.idempotency``)."""
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
+from gateway.api import conditional, idempotency
 from gateway.api.permissions import IsAdmin, is_admin
 from gateway.api.serializers import REPEATED_PARAMETER
 
@@ -43,10 +45,12 @@ def row_action(request, responses, *, summary: str, description: str, url_path: 
     """Decorate a viewset method as a detail POST ``@action`` on one row, documented with its body and answer.
 
     Most such actions are one ``apply_service`` call; the schema is what ``extend_schema`` makes of the arguments.
+    The action runs in one transaction, so its ``get_object()`` (and its ``If-Match`` check) and its write
+    commit together.
     """
 
     def decorate(method):
-        method = action(detail=True, methods=["post"], url_path=url_path)(method)
+        method = action(detail=True, methods=["post"], url_path=url_path)(transaction.atomic(method))
         return extend_schema(request=request, responses=responses, summary=summary, description=description)(method)
 
     return decorate
@@ -70,12 +74,25 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     An update (PUT, PATCH) locks its row for the whole request: the serializer validates against the
     row as it is now, a row deleted meanwhile is a 404, and the serializer's ``update`` (a service)
     writes only the fields it was given, so no concurrent write is undone.
+
+    Conditional requests (``gateway.api.conditional``): a detail GET answers with the row's ``ETag`` and a
+    304 when ``If-None-Match`` names it. A write on one row (PUT, PATCH, DELETE, a detail POST action) that
+    sends ``If-Match`` locks the row as ``get_object()`` reads it and is a 412 unless the header names the
+    row's current ETag; the write's answer carries the row's new ETag (``object_response``). Every such
+    write runs ``get_object()`` and its write in one transaction (the ``row_action`` decorator, or
+    ``transaction.atomic`` in the action), or the lock would not be held.
+
+    A POST with an ``Idempotency-Key`` runs in one transaction from authentication to its answer, which is
+    stored with the key and replayed to a retry (``gateway.api.idempotency``). ``idempotency_secret_fields``
+    names fields of an answer never stored (a new API key's secret).
     """
 
     owner_scoped = True
     live_parent: str | None = None
     serializer_classes: dict = {}
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    idempotency_secret_fields: tuple[str, ...] = ()
+    idempotency_claim = None
 
     @property
     def model(self):
@@ -90,7 +107,7 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
             queryset = self.scope_queryset(queryset, user)
             if self.live_parent:
                 queryset = queryset.filter(**{f"{self.live_parent}__deleted_at__isnull": True})
-        if self.action in LOCKING_ACTIONS:
+        if self.action in LOCKING_ACTIONS or self.is_conditional_write():
             # Only this table's row: the scoping joins (the owner, a live parent) are read, not locked.
             queryset = queryset.select_for_update(of=("self",))
         return self.optimize_queryset(queryset)
@@ -109,6 +126,80 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     def get_serializer_class(self):
         return self.serializer_classes.get(self.action, self.serializer_class)
 
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST" and idempotency.HEADER in request.headers:
+            # The key's row, the write and the stored answer commit together (see ``initial``).
+            with transaction.atomic():
+                return super().dispatch(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST":
+            self.idempotency_claim = idempotency.claim(request)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replay):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # A failed request's transaction is rolled back with the key's row: nothing to store.
+        if self.idempotency_claim is not None and not transaction.get_rollback():
+            idempotency.store(self.idempotency_claim, response, secret_fields=self.idempotency_secret_fields)
+        return response
+
+    def is_conditional_write(self) -> bool:
+        """A write on one row that sends ``If-Match``: its row is locked as it is read, and compared."""
+        request = self.request
+        return (
+            request is not None
+            and request.method not in SAFE_METHODS
+            and bool(getattr(self, "detail", False))
+            and conditional.has_preconditions(request)
+        )
+
+    def get_object(self):
+        row = super().get_object()
+        self.check_preconditions(row)
+        return row
+
+    def check_preconditions(self, row) -> None:
+        """A 412 when a conditional write's ``If-Match`` does not name ``row``'s current ETag (row locked by then)."""
+        if self.is_conditional_write():
+            conditional.check_if_match(self.request, self.object_etag(row))
+
+    def detail_representation(self, row):
+        """What ``GET`` of ``row``'s own URL answers now: its detail as ``retrieve`` reads and shows it."""
+        view = type(self)(
+            request=self.request,
+            args=self.args,
+            kwargs=self.kwargs,
+            format_kwarg=self.format_kwarg,
+            action="retrieve",
+            detail=True,
+        )
+        # Deleted rows too: a restore compares with the ETag an ADMIN read with ``?is_deleted=true``.
+        current = view.optimize_queryset(self.model._base_manager.filter(pk=row.pk)).get()
+        return view.get_serializer(current).data
+
+    def object_etag(self, row) -> str:
+        """``row``'s current ETag (see ``gateway.api.conditional``)."""
+        return conditional.etag_of(self.detail_representation(row))
+
+    def object_response(self, row, serializer_class=None, **kwargs) -> Response:
+        """The answer of a write on ``row``: the row as ``serializer_class`` shows it, with its new ETag.
+
+        Call it inside the write's transaction, so the ETag is that of the write's own result.
+        """
+        serializer_class = serializer_class or self.get_serializer_class()
+        data = serializer_class(row, context=self.get_serializer_context()).data
+        return Response(data, headers={"ETag": self.object_etag(row)}, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        return conditional.conditional_get(request, super().retrieve(request, *args, **kwargs))
+
     @transaction.atomic
     def perform_create(self, serializer):
         serializer.save()
@@ -116,7 +207,17 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         # One transaction from reading the row (locked, see get_queryset) to answering with it.
         with transaction.atomic():
-            return super().update(request, *args, **kwargs)
+            response = super().update(request, *args, **kwargs)
+            response["ETag"] = self.object_etag(self.written)
+            return response
+
+    def perform_update(self, serializer):
+        serializer.save()
+        self.written = serializer.instance
+
+    def destroy(self, request, *args, **kwargs):
+        with transaction.atomic():
+            return super().destroy(request, *args, **kwargs)
 
     @transaction.atomic
     def perform_destroy(self, instance):
@@ -126,13 +227,14 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         """A detail ``@action``'s answer: ``service`` applied to the reachable row with the validated body.
 
         The service takes the row under the model's name (``asset=``, ``clip=``) and the body's fields as
-        keywords, and returns the row; the answer is the row as ``serializer_class`` shows it.
+        keywords, and returns the row; the answer is the row as ``serializer_class`` shows it, with its ETag.
+        Call it from a ``row_action`` (one transaction).
         """
         row = self.get_object()
         body = input_serializer_class(data=self.request.data)
         body.is_valid(raise_exception=True)
         row = service(**{self.model._meta.model_name: row}, **body.validated_data)
-        return Response(self.serializer_class(row, context=self.get_serializer_context()).data)
+        return self.object_response(row, self.serializer_class)
 
 
 class SoftDeleteViewSetMixin:
@@ -161,8 +263,8 @@ class SoftDeleteViewSetMixin:
         hard = query_flag(request, "hard")
         if hard and not is_admin(request.user):
             raise exceptions.PermissionDenied("Only an ADMIN may hard-delete.")
-        instance = self.get_object()
         with transaction.atomic():
+            instance = self.get_object()
             if hard:
                 instance.delete()
             else:
@@ -175,6 +277,7 @@ class SoftDeleteViewSetMixin:
         description="Brings back the row and what was deleted with it. Restoring a live row changes nothing.",
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsAdmin])
+    @transaction.atomic
     def restore(self, request, *args, **kwargs):
         instance = self.get_object()
         if self.soft_parent:
@@ -184,8 +287,7 @@ class SoftDeleteViewSetMixin:
                     {self.soft_parent: [f"The {self.soft_parent} is deleted; restore it first."]}
                 )
         instance.restore()
-        instance = self.get_queryset().get(pk=instance.pk)
-        return Response(self.get_serializer(instance).data)
+        return self.object_response(self.get_queryset().get(pk=instance.pk))
 
 
 class SoftDeleteModelViewSet(SoftDeleteViewSetMixin, ScopedModelViewSet):

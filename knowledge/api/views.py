@@ -1,5 +1,6 @@
 """Knowledge documents: every authenticated user reads them, ADMIN users write them."""
 
+from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions
@@ -101,6 +102,7 @@ class KnowledgeDocumentViewSet(SoftDeleteModelViewSet):
         responses={200: KnowledgeDocumentSerializer},
     )
     @action(detail=True, methods=["post"], url_path="restore-version", filter_backends=[])
+    @transaction.atomic
     def restore_version(self, request, pk=None):
         document = self.get_object()
         serializer = RestoreVersionSerializer(data=request.data)
@@ -108,4 +110,4 @@ class KnowledgeDocumentViewSet(SoftDeleteModelViewSet):
         restored = knowledge_document_restore_version(
             document=document, version=serializer.validated_data["version"], user=request.user
         )
-        return Response(KnowledgeDocumentSerializer(restored, context=self.get_serializer_context()).data)
+        return self.object_response(restored, KnowledgeDocumentSerializer)

@@ -191,11 +191,14 @@ class ApiKeySerializer(ModelSerializer):
 class ApiKeyCreatedSerializer(ApiKeySerializer):
     """A new API key with its secret ``key``: shown this once, never again."""
 
-    key = serializers.SerializerMethodField(help_text="The secret. It is not stored and cannot be shown again.")
+    key = serializers.SerializerMethodField(
+        help_text="The secret. It is not stored and cannot be shown again: null in the replay of this answer to "
+        "a retry with the same Idempotency-Key."
+    )
 
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
 
-    @extend_schema_field(strict.CharField())
+    @extend_schema_field(strict.CharField(allow_null=True))
     def get_key(self, api_key) -> str:
         return api_key.secret

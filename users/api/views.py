@@ -4,12 +4,14 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
+from gateway.api.conditional import conditional_get, has_preconditions
 from gateway.api.history import HistoryViewSetMixin
 from gateway.api.permissions import IsAdmin
 from gateway.api.viewsets import HARD_DELETE_PARAMETER, ScopedModelViewSet, SoftDeleteModelViewSet, query_flag
+from gateway.services import lock_row
 from users.api.filters import ApiKeyFilterSet, UserFilterSet
 from users.api.serializers import ApiKeyCreatedSerializer, ApiKeySerializer, MeSerializer, UserSerializer
 from users.models import ApiKey, User
@@ -62,26 +64,44 @@ class UserViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     @extend_schema(parameters=[HARD_DELETE_PARAMETER])
     def destroy(self, request, *args, **kwargs):
         hard = query_flag(request, "hard")
-        user = self.get_object()
-        if hard:
-            user_hard_delete(user=user, actor=request.user)
-        else:
-            user_soft_delete(user=user, actor=request.user)
+        with transaction.atomic():
+            # An If-Match locks the user's row as it is read: the active ADMINs' rows go first (see update).
+            user_admins_lock()
+            user = self.get_object()
+            if hard:
+                user_hard_delete(user=user, actor=request.user)
+            else:
+                user_soft_delete(user=user, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def detail_representation(self, row):
+        # ``users/me/`` is an object of its own, shown by its own serializer.
+        if self.action == "me":
+            return MeSerializer(User.objects.get(pk=row.pk), context=self.get_serializer_context()).data
+        return super().detail_representation(row)
 
     @extend_schema(summary="The caller's own profile", methods=["GET"])
     @extend_schema(summary="Update the caller's own profile (name, settings)", methods=["PUT", "PATCH"])
     @action(detail=False, methods=["get", "put", "patch"], url_path="me")
     def me(self, request):
         if request.method == "GET":
-            return Response(MeSerializer(request.user, context=self.get_serializer_context()).data)
-        serializer = MeSerializer(
-            request.user, data=request.data, partial=request.method == "PATCH", context=self.get_serializer_context()
-        )
-        serializer.is_valid(raise_exception=True)
+            data = MeSerializer(request.user, context=self.get_serializer_context()).data
+            return conditional_get(request, Response(data))
         with transaction.atomic():
+            user = lock_row(request.user) if self.is_conditional_write() else request.user
+            self.check_preconditions(user)
+            serializer = MeSerializer(
+                user, data=request.data, partial=request.method == "PATCH", context=self.get_serializer_context()
+            )
+            serializer.is_valid(raise_exception=True)
             serializer.save()
-        return Response(serializer.data)
+            return self.object_response(serializer.instance, MeSerializer)
+
+    def is_conditional_write(self) -> bool:
+        # ``me/`` is one row although its route has no id.
+        return super().is_conditional_write() or (
+            self.action == "me" and self.request.method not in SAFE_METHODS and has_preconditions(self.request)
+        )
 
 
 @extend_schema_view(
@@ -98,6 +118,8 @@ class ApiKeyViewSet(HistoryViewSetMixin, ScopedModelViewSet):
     serializer_class = ApiKeySerializer
     filterset_class = ApiKeyFilterSet
     search_fields = ["name"]
+    # A replayed creation (Idempotency-Key) cannot show the secret: it is never stored, there either.
+    idempotency_secret_fields = ("key",)
 
     def scope_queryset(self, queryset, user):
         return queryset.filter(user=user)
@@ -115,6 +137,6 @@ class ApiKeyViewSet(HistoryViewSetMixin, ScopedModelViewSet):
 
     @extend_schema(request=None, summary="Revoke an API key", responses=ApiKeySerializer)
     @action(detail=True, methods=["post"])
+    @transaction.atomic
     def revoke(self, request, pk=None):
-        api_key = api_key_revoke(api_key=self.get_object())
-        return Response(self.get_serializer(api_key).data)
+        return self.object_response(api_key_revoke(api_key=self.get_object()))
