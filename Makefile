@@ -15,7 +15,7 @@ REQUIREMENTS ?= requirements-dev.txt
 WEB_CONCURRENCY ?= 2
 GUNICORN_THREADS ?= 4
 
-.PHONY: run worker serve test lint format install migrate seed reset stop check-migrations bench clean-db help
+.PHONY: run worker serve test lint format install migrate seed reset stop check-migrations schema bench clean-db help
 
 help:
 	@echo "make run     - install, migrate, seed and serve on http://$(HOST):$(PORT)"
@@ -24,6 +24,7 @@ help:
 	@echo "make serve   - migrate, collect static files, serve with gunicorn (production: set DEBUG=false, SECRET_KEY)"
 	@echo "make reset   - delete every row and load the development data set again (asks; SEED_ARGS=--yes does not)"
 	@echo "make stop    - stop the embedded PostgreSQL if a run left it running"
+	@echo "make schema  - write the OpenAPI schema to docs/openapi.yaml (a test fails when it is not the code's)"
 	@echo "make lint | format | migrate | seed | bench | clean-db"
 
 $(BIN)/python:
@@ -85,6 +86,10 @@ check-migrations: install
 
 test: lint check-migrations
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The committed schema clients generate from; gateway/tests/test_openapi_schema.py fails when it is stale.
+schema: install
+	$(MANAGE) spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
 # Builds (first time) or reuses the scale data set in its own database, gateway_bench: docs/PERFORMANCE.md.
 bench: install

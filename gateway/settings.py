@@ -263,6 +263,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "gateway.api.schema.allow_empty_query_values",
+        "gateway.api.schema.name_shared_components",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI and Redoc assets come from drf-spectacular-sidecar's static files: the docs work offline.
