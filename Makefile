@@ -15,7 +15,7 @@ REQUIREMENTS ?= requirements-dev.txt
 WEB_CONCURRENCY ?= 2
 GUNICORN_THREADS ?= 4
 
-.PHONY: run worker serve test lint format install migrate seed reset stop check-migrations bench clean-db help
+.PHONY: run worker serve test lint format install migrate seed reset stop check-migrations schema bench clean-db help
 .PHONY: cluster cluster-stop cluster-status cluster-failover
 
 help:
@@ -25,6 +25,7 @@ help:
 	@echo "make serve   - migrate, collect static files, serve with gunicorn (production: set DEBUG=false, SECRET_KEY)"
 	@echo "make reset   - delete every row and load the development data set again (asks; SEED_ARGS=--yes does not)"
 	@echo "make stop    - stop the embedded PostgreSQL if a run left it running"
+	@echo "make schema  - write the OpenAPI schema to docs/openapi.yaml (a test fails when it is not the code's)"
 	@echo "make lint | format | migrate | seed | bench | clean-db"
 	@echo "make cluster - primary + replica, PgBouncer, 2 app servers, HAProxy, worker on http://127.0.0.1:$(CLUSTER_PORT) (docs/SCALING.md)"
 	@echo "make cluster-stop | cluster-status | cluster-failover"
@@ -90,6 +91,10 @@ check-migrations: install
 export BROWSER_SCREENSHOTS ?= $(CURDIR)/browser-screenshots
 test: lint check-migrations
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The committed schema clients generate from; gateway/tests/test_openapi_schema.py fails when it is stale.
+schema: install
+	$(MANAGE) spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
 # Builds (first time) or reuses the scale data set in its own database, gateway_bench: docs/PERFORMANCE.md.
 bench: install

@@ -280,6 +280,7 @@ SPECTACULAR_SETTINGS = {
         "gateway.api.schema.allow_empty_query_values",
         "gateway.api.schema.closed_request_bodies",
         "gateway.api.schema.rate_limit_header_components",
+        "gateway.api.schema.name_shared_components",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI and Redoc assets come from drf-spectacular-sidecar's static files: the docs work offline.

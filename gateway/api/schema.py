@@ -13,6 +13,10 @@ from gateway.api.throttling import ApiKeyRateThrottle
 class ErrorDetailSerializer(serializers.Serializer):
     """The body of every error but a 400."""
 
+    class Meta:
+        # One component for every such answer, whatever serializer module a view takes it from.
+        ref_name = "Error"
+
     detail = serializers.CharField()
     request_id = serializers.CharField(
         required=False,
@@ -20,6 +24,7 @@ class ErrorDetailSerializer(serializers.Serializer):
     )
 
 
+FIELD_ERRORS_COMPONENT = "FieldErrors"
 FIELD_ERRORS_SCHEMA = {
     "type": "object",
     "description": (
@@ -79,6 +84,10 @@ RATE_LIMIT_HEADERS = {
     "RateLimit-Remaining": "Requests left in the window after this one.",
     "RateLimit-Reset": "Seconds until the oldest request counted leaves the window (one more is allowed then).",
 }
+# The suffix drf-spectacular gives an operation id after its method (``clips_scores_create``).
+METHOD_SUFFIXES = ("_partial_update", "_create", "_list", "_retrieve", "_update", "_destroy")
+# The viewset actions whose operation ids keep their suffix: the method is what tells them apart.
+STANDARD_ACTIONS = {"list", "create", "retrieve", "update", "partial_update", "destroy"}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -106,6 +115,22 @@ class AutoSchema(openapi.AutoSchema):
             getattr(self.view, "detail", False) or getattr(self.view, "action", None) == "me"
         )
 
+    def get_operation_id(self):
+        """``clips_score`` rather than ``clips_scores_create``: an action's id says the action.
+
+        An action reached by one method is named by the action alone; one reached by several (``users/me``)
+        keeps the method's suffix, which is then what tells its operations apart.
+        """
+        operation_id = super().get_operation_id()
+        action = getattr(self.view, "action", None)
+        methods = getattr(getattr(self.view, action, None), "mapping", {}) if action else {}
+        if action in STANDARD_ACTIONS or len(methods) != 1:
+            return operation_id
+        for suffix in METHOD_SUFFIXES:
+            if operation_id.endswith(suffix):
+                return operation_id.removesuffix(suffix)
+        return operation_id
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if self._reads_one_object() and "304" not in responses:
@@ -115,7 +140,9 @@ class AutoSchema(openapi.AutoSchema):
             if code in responses:
                 continue
             if code == "400":
-                response = OpenApiResponse(FIELD_ERRORS_SCHEMA, description=description)
+                response = OpenApiResponse(
+                    {"$ref": f"#/components/schemas/{FIELD_ERRORS_COMPONENT}"}, description=description
+                )
             else:
                 response = OpenApiResponse(ErrorDetailSerializer, description=description)
             responses[code] = self._get_response_for_code(response, code, direction=direction)
@@ -283,3 +310,58 @@ def rate_limit_header_components(result, generator, request, public):
     for name, description in RATE_LIMIT_HEADERS.items():
         headers[name] = {"description": description, "schema": {"type": "integer", "minimum": 0}}
     return result
+
+
+def name_shared_components(result, generator, request, public):
+    """Postprocessing hook: one named component for each shape several operations share.
+
+    A client generator makes a type of every inline schema, per operation: without this, each list's
+    ``status`` filter would be its own enum type, each 400 body its own ``...Response400`` class and each
+    ordering enum would have members named ``VALUE_0``. So: the 400 body is the ``FieldErrors`` component;
+    a query parameter's enum equal to a component enum (``ClipStatusEnum``) refers to it; each ordering
+    parameter's choices become an ``<Operation>Ordering`` component whose members are named for what they
+    sort by (``SCORE``, ``SCORE_DESC``, through ``x-enum-varnames``).
+    """
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas[FIELD_ERRORS_COMPONENT] = FIELD_ERRORS_SCHEMA
+    enum_components = {
+        frozenset(schema["enum"]): name
+        for name, schema in schemas.items()
+        if schema.get("type") == "string" and "enum" in schema
+    }
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                holder = schema.get("items", schema) if schema.get("type") == "array" else schema
+                values = holder.get("enum")
+                if parameter.get("in") != "query" or not values:
+                    continue
+                if parameter["name"] == "ordering":
+                    name = ordering_component_name(operation["operationId"])
+                    schemas[name] = {
+                        "type": "string",
+                        "enum": values,
+                        "x-enum-varnames": [ordering_member_name(value) for value in values],
+                    }
+                else:
+                    name = enum_components.get(frozenset(values))
+                    if name is None:
+                        continue
+                holder.clear()
+                holder["$ref"] = f"#/components/schemas/{name}"
+    return result
+
+
+def ordering_component_name(operation_id: str) -> str:
+    """``clips_list`` -> ``ClipsListOrdering``: one component per list, as each sorts by its own fields."""
+    return "".join(word.capitalize() for word in operation_id.split("_")) + "Ordering"
+
+
+def ordering_member_name(value: str) -> str:
+    """``-score`` -> ``SCORE_DESC``, ``created_at`` -> ``CREATED_AT``."""
+    descending = value.startswith("-")
+    name = value.lstrip("-").upper()
+    return f"{name}_DESC" if descending else name

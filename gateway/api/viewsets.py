@@ -41,17 +41,28 @@ def query_flag(request, name: str) -> bool:
     raise exceptions.ValidationError({name: ["Must be true or false."]})
 
 
-def row_action(request, responses, *, summary: str, description: str, url_path: str | None = None):
+def row_action(
+    request,
+    responses,
+    *,
+    summary: str,
+    description: str,
+    url_path: str | None = None,
+    operation_id: str | None = None,
+):
     """Decorate a viewset method as a detail POST ``@action`` on one row, documented with its body and answer.
 
     Most such actions are one ``apply_service`` call; the schema is what ``extend_schema`` makes of the arguments.
     The action runs in one transaction, so its ``get_object()`` (and its ``If-Match`` check) and its write
-    commit together.
+    commit together. ``operation_id`` names the operation where the action's URL is not the verb a client
+    calls (``clips_score``).
     """
 
     def decorate(method):
         method = action(detail=True, methods=["post"], url_path=url_path)(transaction.atomic(method))
-        return extend_schema(request=request, responses=responses, summary=summary, description=description)(method)
+        return extend_schema(
+            request=request, responses=responses, summary=summary, description=description, operation_id=operation_id
+        )(method)
 
     return decorate
 

@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from gateway.api.permissions import IsAdminOrReadOnly
+from gateway.api.schema import ErrorDetailSerializer
 from gateway.api.viewsets import SoftDeleteModelViewSet
 from knowledge.api.filters import KnowledgeDocumentFilterSet
 from knowledge.api.search_serializers import (
@@ -65,7 +66,7 @@ class KnowledgeDocumentViewSet(SoftDeleteModelViewSet):
         request=KnowledgeSearchSerializer,
         responses={
             200: KnowledgeSearchResponseSerializer,
-            413: OpenApiResponse(description="The request body is larger than 256 KB."),
+            413: OpenApiResponse(ErrorDetailSerializer, description="The request body is larger than 256 KB."),
         },
     )
     @action(

@@ -114,6 +114,7 @@ class ClipViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     @row_action(
         ClipScoresSerializer,
         ClipSerializer,
+        operation_id="clips_score",
         summary="Score a clip",
         description=(
             "Sets any of score, viral_score, engagement_score, brand_safety_score (each in [0, 1]; null clears) "
