@@ -228,6 +228,12 @@ STORAGES = {
 # default, 2.5 MB, holds a full ingest batch (1,000 items) with room to spare.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 
+# How long a process trusts an API key it verified (seconds, 0 to 1): within this time a revoked key, or the
+# key of a user deactivated, deleted or given another role, is refused by every process (users/services.py).
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=1.0)
+if not 0 <= API_KEY_CACHE_SECONDS <= 1:
+    raise ImproperlyConfigured("API_KEY_CACHE_SECONDS must be between 0 and 1: a revoked key stops within a second.")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "gateway.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [

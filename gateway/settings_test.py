@@ -17,3 +17,6 @@ LOGGING["loggers"]["django.db.backends"]["level"] = "INFO"
 # Tests log as production does, one JSON object per line, whatever DEBUG the shell exported (make sets it).
 LOG_FORMAT = "json"
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+# Every request looks its API key up, so query counts do not depend on what an earlier request cached; the
+# cache of verified keys has its own tests (users/tests/test_api_key_cache.py), which turn it on.
+API_KEY_CACHE_SECONDS = 0

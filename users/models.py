@@ -143,4 +143,7 @@ class ApiKey(BaseModel):
 
     @property
     def is_expired(self) -> bool:
-        return self.expires_at is not None and self.expires_at <= timezone.now()
+        return self.is_expired_at(timezone.now())
+
+    def is_expired_at(self, moment) -> bool:
+        return self.expires_at is not None and self.expires_at <= moment

@@ -14,6 +14,9 @@ Users change through ``user_create``, ``user_update``, ``user_soft_delete`` and 
   refuses the keys of inactive and deleted users, and a key acts with its user's current role.
 """
 
+import copy
+import hashlib
+import time
 from datetime import datetime, timedelta
 from importlib import import_module
 
@@ -119,6 +122,7 @@ def user_soft_delete(*, user: User, actor: User | None = None) -> User:
     if row.deleted_at is None:
         user_check_deletable(user=row, actor=actor)
         row.soft_delete()
+        verified_keys.clear()
         user_sessions_end(user=row)
     copy_row(row, user)
     return user
@@ -260,6 +264,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=api_key.revoked_at)
+        verified_keys.clear()
     return api_key
 
 
@@ -273,15 +278,75 @@ def api_key_authenticate(key: str) -> ApiKey | None:
     """The usable key matching ``key`` (with its user), or None.
 
     The hash is compared in constant time. ``last_used_at`` is written at most once a minute per
-    key, so a busy client does not turn every request into a write.
+    key, so a busy client does not turn every request into a write. A key verified in the last
+    ``API_KEY_CACHE_SECONDS`` is served from this process's memory (``VerifiedKeys``) without a query.
     """
     if not key or len(key) < ApiKey.PREFIX_LENGTH:
         return None
-    api_key = ApiKey.objects.usable().select_related("user").filter(prefix=ApiKey.prefix_of(key)).first()
-    if api_key is None or not api_key.verify(key):
-        return None
     now = timezone.now()
+    api_key = verified_keys.get(key, now=now)
+    if api_key is None:
+        read_at = time.monotonic()  # before the read: the entry is trusted from what the row said then
+        api_key = ApiKey.objects.usable().select_related("user").filter(prefix=ApiKey.prefix_of(key)).first()
+        if api_key is None or not api_key.verify(key):
+            return None
+        verified_keys.put(key, api_key, read_at=read_at)
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        verified_keys.touch(key, now)
         api_key.last_used_at = now
     return api_key
+
+
+class VerifiedKeys:
+    """API keys this process verified lately, so a busy client is not looked up on every request.
+
+    An entry lives ``API_KEY_CACHE_SECONDS`` (at most one second, settings.py refuses more) from the
+    moment its row was read, so a key revoked, a user deactivated, deleted or given another role on any
+    process is refused by every process within that time: no message between processes is needed,
+    and nothing is trusted for longer than one second. A write in this process (the services above,
+    and any save or delete of a key or user, through ``users.signals``) empties it at once. Entries are
+    keyed by the SHA-256 of the secret, never the secret, and handed out as copies: a request may
+    change its ``request.user`` without another thread seeing it. Only verified keys enter, so a
+    client trying random keys cannot fill it.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self):
+        self._entries: dict[bytes, tuple[float, ApiKey]] = {}
+
+    def get(self, key: str, *, now) -> ApiKey | None:
+        entry = self._entries.get(self._digest(key))
+        if entry is None:
+            return None
+        read_at, api_key = entry
+        if time.monotonic() - read_at >= django_settings.API_KEY_CACHE_SECONDS or api_key.is_expired_at(now):
+            return None
+        copied, user = copy.copy(api_key), copy.copy(api_key.user)
+        copied.user = user
+        return copied
+
+    def put(self, key: str, api_key: ApiKey, *, read_at: float) -> None:
+        if django_settings.API_KEY_CACHE_SECONDS <= 0:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        cached, user = copy.copy(api_key), copy.copy(api_key.user)
+        cached.user = user
+        self._entries[self._digest(key)] = (read_at, cached)
+
+    def touch(self, key: str, last_used_at) -> None:
+        entry = self._entries.get(self._digest(key))
+        if entry is not None:
+            entry[1].last_used_at = last_used_at
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    @staticmethod
+    def _digest(key: str) -> bytes:
+        return hashlib.sha256(key.encode()).digest()
+
+
+verified_keys = VerifiedKeys()
