@@ -124,6 +124,16 @@ class ResilientRedisCacheClient(RedisCacheClient):
             client = self._clients[pool] = self._client(connection_pool=pool)
         return client
 
+    def count(self, key, previous_key, timeout) -> tuple[int, int]:
+        """Add one to ``key`` (created with ``timeout``) and read ``previous_key``: one round trip."""
+        pipeline = self.get_client(key, write=True).pipeline(transaction=False)
+        pipeline.incr(key)
+        pipeline.expire(key, timeout)
+        pipeline.get(previous_key)
+        current, _, previous = pipeline.execute()
+        return current, int(previous or 0)
+
+    count = _degrades_to(lambda key, previous_key, timeout: (0, 0))(count)
     add = _degrades_to(lambda key, value, timeout: False)(RedisCacheClient.add)
     get = _degrades_to(lambda key, default: default)(RedisCacheClient.get)
     set = _degrades_to(lambda key, value, timeout: None)(RedisCacheClient.set)
@@ -175,3 +185,30 @@ class ResilientRedisCache(CountedReadsMixin, RedisCache):
         retry_after = float(options.pop("retry_after_seconds", DEFAULT_RETRY_AFTER_SECONDS))
         super().__init__(server, {**params, "OPTIONS": options})
         self._class = functools.partial(ResilientRedisCacheClient, breaker=breaker_for(self._servers, retry_after))
+
+    def count_in_window(self, key: str, previous_key: str, timeout: int) -> tuple[int, int]:
+        """Add one to the counter ``key`` (kept ``timeout`` seconds) and read ``previous_key``'s: (new, previous).
+
+        One round trip (INCR, EXPIRE, GET in a pipeline), atomic however many processes count at once;
+        (0, 0) while Redis is unreachable, so a throttle fails open.
+        """
+        return self._cache.count(
+            self.make_and_validate_key(key), self.make_and_validate_key(previous_key), self.get_backend_timeout(timeout)
+        )
+
+
+def count_in_window(cache, key: str, previous_key: str, timeout: int) -> tuple[int, int]:
+    """Add one to the counter ``key`` of ``cache`` (kept ``timeout`` seconds), and read ``previous_key``'s.
+
+    Returns (the new count, the previous key's count). On the project's Redis cache it is one atomic round
+    trip; on any other Django cache, ``add`` and ``incr`` (atomic within one process, as a local-memory
+    cache is).
+    """
+    if isinstance(cache, ResilientRedisCache):
+        return cache.count_in_window(key, previous_key, timeout)
+    cache.add(key, 0, timeout)
+    try:
+        current = cache.incr(key)
+    except ValueError:  # expired between add() and incr(), or the cache keeps nothing
+        current = 1
+    return current, cache.get(previous_key, 0)

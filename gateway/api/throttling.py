@@ -2,17 +2,19 @@
 
 Every answer of the API tells the client where it stands, in the headers of the IETF draft "RateLimit
 header fields for HTTP" (draft-ietf-httpapi-ratelimit-headers): ``RateLimit-Limit`` (requests allowed per
-window), ``RateLimit-Remaining`` (left in the window now) and ``RateLimit-Reset`` (seconds until the
-oldest request counted leaves the window, i.e. until one more is allowed when none remain). The throttle
+window), ``RateLimit-Remaining`` (left in the window now) and ``RateLimit-Reset`` (seconds until the counting
+window ends, or until one more request is allowed when none remain; 0 when nothing is counted). The throttle
 records them on the request (:class:`RateLimit`) and :class:`RateLimitHeadersMiddleware` writes them.
 """
 
+import contextlib
 import math
 from dataclasses import dataclass
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from gateway.cache import count_in_window
 from gateway.metrics import throttled_requests
 
 REQUEST_ATTRIBUTE = "rate_limit"
@@ -42,6 +44,14 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     authenticated (the schema and docs) per client address with the ``anon`` rate. The rates are read
     on every request, so ``override_settings`` and a changed environment take effect without a restart.
     Each decision is recorded on the request as a :class:`RateLimit` (see the module docstring).
+
+    Counted as a sliding window over fixed ones (as nginx's and Cloudflare's limiters do): one counter per
+    client and period (a minute for ``N/minute``), and the requests of the last ``period`` are estimated as
+    this period's count plus the previous period's weighted by the share of it the last ``period`` still
+    covers. A request is one atomic increment and one read, in one round trip (``count_in_window`` of
+    gateway/cache.py), where DRF's ``SimpleRateThrottle`` reads and writes back a list of every request's
+    time: slower with each request in the window, and two processes writing at once lose one's count.
+    A refused request is not counted.
     """
 
     scope = "api_key"
@@ -64,8 +74,15 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     def allow_request(self, request, view):
         if not self.configure(request):
             return True
-        allowed = super().allow_request(request, view)
+        self.start_counting(request, view)
+        self.current, self.previous = count_in_window(
+            self.cache, self.window_key(self.window), self.window_key(self.window - 1), 2 * self.duration
+        )
+        allowed = self.used() <= self.num_requests
         if not allowed:
+            with contextlib.suppress(ValueError):  # the counter expired meanwhile: nothing to take back
+                self.cache.decr(self.window_key(self.window))
+            self.current -= 1
             throttled_requests.labels(scope=self.scope).inc()
         record_rate_limit(request, self.rate_limit())
         return allowed
@@ -74,15 +91,47 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         """Where ``request``'s client stands, without counting the request (one that failed before throttling)."""
         if not self.configure(request):
             return None
-        self.key = self.get_cache_key(request, view)
-        self.now = self.timer()
-        self.history = [moment for moment in self.cache.get(self.key, []) if moment > self.now - self.duration]
+        self.start_counting(request, view)
+        counts = self.cache.get_many([self.window_key(self.window), self.window_key(self.window - 1)])
+        self.current = counts.get(self.window_key(self.window), 0)
+        self.previous = counts.get(self.window_key(self.window - 1), 0)
         return self.rate_limit()
 
+    def start_counting(self, request, view) -> None:
+        self.key = self.get_cache_key(request, view)
+        self.now = self.timer()
+        self.window = int(self.now // self.duration)
+
+    def window_key(self, window: int) -> str:
+        return f"{self.key}:{window}"
+
+    def used(self) -> float:
+        """Requests counted in the last ``duration`` seconds, as estimated from the two windows' counts."""
+        elapsed = self.now - self.window * self.duration
+        return self.previous * (1 - elapsed / self.duration) + self.current
+
+    def wait(self) -> float:
+        """Seconds until one more request is allowed (DRF's ``Retry-After``)."""
+        window_start = self.window * self.duration
+        room = self.num_requests - 1 - self.current  # what the previous window's weight may still use
+        if room >= 0:
+            if self.previous <= room:
+                return 0.0
+            return max(window_start + (1 - room / self.previous) * self.duration - self.now, 0.0)
+        # Not before the next window, where this one's count weighs as the previous one's.
+        share = max(1 - (self.num_requests - 1) / self.current, 0.0)
+        return window_start + (1 + share) * self.duration - self.now
+
     def rate_limit(self) -> RateLimit:
-        """The state after ``allow_request`` or ``peek`` read the history (newest first) at ``now``."""
-        remaining = max(self.num_requests - len(self.history), 0)
-        reset = self.history[-1] + self.duration - self.now if self.history else 0
+        """The state after ``allow_request`` or ``peek`` read the counts at ``now``."""
+        used = self.used()
+        remaining = max(math.floor(self.num_requests - used), 0)
+        if used <= 0:
+            reset = 0.0
+        elif remaining == 0:
+            reset = self.wait()
+        else:  # the window's end, when its count starts weighing less
+            reset = (self.window + 1) * self.duration - self.now
         return RateLimit(limit=self.num_requests, remaining=remaining, reset=max(math.ceil(reset), 0))
 
     def get_cache_key(self, request, view):

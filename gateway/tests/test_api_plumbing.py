@@ -2,6 +2,7 @@
 
 import base64
 import datetime
+import time
 
 import pytest
 from django.conf import settings
@@ -10,10 +11,12 @@ from django.core.management import call_command
 from django.db import DataError, IntegrityError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
-from rest_framework.test import APIClient
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 
 from campaigns.factories import CampaignFactory, ConversionFactory
 from gateway.api.exceptions import exception_handler
+from gateway.api.throttling import ApiKeyRateThrottle, RateLimit
 from gateway.tests.api_helpers import client_for, error_body
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import KnowledgeDocument
@@ -344,8 +347,28 @@ class TestThrottling:
 
     def test_counts_are_kept_in_the_django_cache(self, user):
         key = ApiKeyFactory(user=user)
+        windows = {int(time.time() // 60)}  # the rate is per minute; the request may cross into the next one
         APIClient().get(ME, HTTP_X_API_KEY=key.secret)
-        assert len(cache.get(f"throttle_api_key_key:{key.pk}")) == 1
+        windows.add(int(time.time() // 60))
+        assert sum(cache.get(f"throttle_api_key_key:{key.pk}:{window}", 0) for window in windows) == 1
+
+    def test_the_previous_minute_counts_for_the_part_of_it_the_last_minute_still_covers(self, user):
+        key = ApiKeyFactory(user=user)
+        throttle = ApiKeyRateThrottle()
+        window = int(time.time() // 60)
+        # 10 requests in the previous minute; now is 45 s into this one, so they weigh 10 x 15/60 = 2.5.
+        cache.set(f"throttle_api_key_key:{key.pk}:{window - 1}", 10, 120)
+        throttle.timer = lambda: window * 60 + 45
+        drf_request = Request(APIRequestFactory().get(ME))
+        drf_request.user, drf_request.auth = key.user, key
+        with override_settings(REST_FRAMEWORK=_rates(api_key="4/minute")):
+            assert throttle.allow_request(drf_request, None)  # 2.5 + 1 = 3.5 <= 4
+            # None left; one more fits once the previous minute weighs 2: 10 x (15 - 3)/60, 3 s from now.
+            assert throttle.rate_limit() == RateLimit(limit=4, remaining=0, reset=3)
+            assert not throttle.allow_request(drf_request, None)  # 2.5 + 2 = 4.5 > 4: refused, and not counted
+            assert throttle.wait() == pytest.approx(3)
+        assert cache.get(f"throttle_api_key_key:{key.pk}:{window}") == 1
+        cache.delete_many([f"throttle_api_key_key:{key.pk}:{window - 1}", f"throttle_api_key_key:{key.pk}:{window}"])
 
     def test_anonymous_docs_requests_are_throttled_per_address(self, api_client):
         cache.clear()

@@ -27,3 +27,28 @@ def test_redis_cache_round_trips_a_value(key):
     value = {"spend": Decimal("12.50"), "at": datetime.datetime(2025, 1, 2, tzinfo=datetime.UTC), "ids": [1, 2]}
     cache.set(key, value, timeout=30)
     assert cache.get(key) == value
+
+
+def test_counting_in_a_window_loses_no_count_when_many_count_at_once(key):
+    """The throttle's counter: 8 threads, each with a cache of its own (as Django gives each thread), 50 each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gateway.cache import count_in_window
+
+    def count_fifty(_):
+        own = caches.create_connection("default")  # a client and pool of its own, as another process has
+        return [count_in_window(own, key, f"{key}:previous", 60)[0] for _ in range(50)]
+
+    with ThreadPoolExecutor(8) as pool:
+        seen = [count for counts in pool.map(count_fifty, range(8)) for count in counts]
+    assert cache.get(key) == 400
+    assert sorted(seen) == list(range(1, 401))  # every increment got a count of its own
+
+
+def test_counting_reads_the_previous_windows_count(key):
+    from gateway.cache import count_in_window
+
+    for _ in range(3):
+        count_in_window(cache, f"{key}:previous", f"{key}:before", 60)
+    assert count_in_window(cache, key, f"{key}:previous", 60) == (1, 3)
+    cache.delete(f"{key}:previous")
