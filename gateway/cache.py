@@ -204,8 +204,9 @@ def count_in_window(cache, key: str, previous_key: str, timeout: int) -> tuple[i
     trip; on any other Django cache, ``add`` and ``incr`` (atomic within one process, as a local-memory
     cache is).
     """
-    if isinstance(cache, ResilientRedisCache):
-        return cache.count_in_window(key, previous_key, timeout)
+    counter = getattr(cache, "count_in_window", None)  # ``cache`` may be Django's proxy of the default cache
+    if counter is not None:
+        return counter(key, previous_key, timeout)
     cache.add(key, 0, timeout)
     try:
         current = cache.incr(key)

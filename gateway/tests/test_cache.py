@@ -52,3 +52,18 @@ def test_counting_reads_the_previous_windows_count(key):
         count_in_window(cache, f"{key}:previous", f"{key}:before", 60)
     assert count_in_window(cache, key, f"{key}:previous", 60) == (1, 3)
     cache.delete(f"{key}:previous")
+
+
+def test_the_throttle_counts_with_incr_not_with_add_and_incr(key):
+    """Through Django's proxy of the default cache (what DRF's throttles hold): INCR, EXPIRE and GET in one
+    pipeline (redis-py sends INCRBY), not Django's add() (SET NX), incr() (EXISTS, INCRBY) and get()."""
+    from gateway.cache import count_in_window
+
+    client = caches["default"]._cache.get_client(write=True)
+
+    def calls(command):
+        return client.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0)
+
+    before = {command: calls(command) for command in ("incrby", "set", "exists")}
+    count_in_window(cache, key, f"{key}:previous", 60)
+    assert {command: calls(command) - before[command] for command in before} == {"incrby": 1, "set": 0, "exists": 0}
