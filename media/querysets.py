@@ -40,6 +40,10 @@ class ClipQuerySet(OwnedQuerySet, SoftDeleteQuerySet):
             clips = clips.filter(score__gte=min_score)
         return clips.order_by("-score")[:limit]
 
+    def of_asset(self, asset):
+        """The clips of ``asset`` in the order its detail lists them: by start, then id."""
+        return self.filter(asset=asset).order_by("start_time", "id")
+
     def awaiting_scores(self):
         """Live clips not scored yet: PENDING (waiting for analysis) or ANALYZED (waiting for their scores)."""
         return self.alive().filter(status__in=AWAITING_SCORES)

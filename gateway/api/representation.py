@@ -11,7 +11,8 @@ field, the cheapest exact way to read and convert it:
   a decimal formatter, or nothing at all (JSON);
 - a foreign key given by id (``PrimaryKeyRelatedField``) read from its ``<name>_id`` column;
 - a nested serializer whose own plan needs no request context, through a copy of that field kept
-  with the plan;
+  with the plan; a nested list read as rows (:class:`NestedRowsSerializer`: one ``values()`` query, no model
+  instances) the same way;
 - anything else (``SerializerMethodField``, fields that look at the request, unknown field types)
   through the serializer's own bound field, exactly as DRF does.
 
@@ -33,7 +34,7 @@ from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
-FAST = "fast"  # (name, getter, converter): value = getter(instance); None stays None
+FAST = "fast"  # (name, getter, converter, column): value = getter(instance); None stays None
 PROTOTYPE = "prototype"  # (name, field): a context-free field kept with the plan, used as DRF would
 BOUND = "bound"  # (name, None): the serializer's own bound field, used as DRF would
 
@@ -63,7 +64,7 @@ class FastRepresentationMixin:
         if plan is None:
             plan = _plans[type(self)] = build_plan(self)
         ret = {}
-        for kind, name, getter, convert in plan:
+        for kind, name, getter, convert, _ in plan:
             if kind is FAST:
                 value = getter(instance)
                 ret[name] = None if value is None else convert(value)
@@ -85,7 +86,7 @@ def context_free(serializer_class) -> bool:
 
 
 def build_plan(serializer) -> list[tuple]:
-    """The plan of ``serializer``'s class: one ``(kind, name, getter, converter)`` per readable field."""
+    """The plan of ``serializer``'s class: one ``(kind, name, getter, converter, column)`` per readable field."""
     model = getattr(getattr(serializer, "Meta", None), "model", None)
     plan = []
     for field in serializer.fields.values():
@@ -93,8 +94,8 @@ def build_plan(serializer) -> list[tuple]:
             continue
         entry = _fast_entry(field, model) if model is not None else None
         if entry is None and _nested_context_free(field):
-            entry = (PROTOTYPE, field.field_name, field, None)
-        plan.append(entry or (BOUND, field.field_name, None, None))
+            entry = (PROTOTYPE, field.field_name, field, None, None)
+        plan.append(entry or (BOUND, field.field_name, None, None, None))
     return plan
 
 
@@ -131,16 +132,18 @@ def _fast_entry(field, model):
         convert = _identity if pk_field is None else _converter(pk_field)
         if convert is None:
             convert = pk_field.to_representation
-        return (FAST, name, attrgetter(model_field.attname), convert)
+        return (FAST, name, attrgetter(model_field.attname), convert, model_field.attname)
     if type(field) is drf_fields.ModelField:
         # A column DRF has no field for (a generated column): DRF hands back its value as is when it is a
         # number, date or time (Django's "protected" types), which these columns always hold.
         output = getattr(model_field, "output_field", model_field)
-        return (FAST, name, attrgetter(model_field.attname), _identity) if isinstance(output, PROTECTED) else None
+        if not isinstance(output, PROTECTED):
+            return None
+        return (FAST, name, attrgetter(model_field.attname), _identity, model_field.attname)
     if model_field.is_relation or not _same(field, drf_fields.Field, "get_attribute"):
         return None
     convert = _converter(field)
-    return None if convert is None else (FAST, name, attrgetter(model_field.attname), convert)
+    return None if convert is None else (FAST, name, attrgetter(model_field.attname), convert, model_field.attname)
 
 
 def _converter(field):
@@ -239,6 +242,8 @@ def _decimal(field):
 
 def _nested_context_free(field) -> bool:
     """A nested serializer (or a list of one) whose class plan needs no request, so a kept copy can serve."""
+    if isinstance(field, NestedRowsSerializer):
+        return row_plan(type(field.child)) is not None
     if not _same(field, drf_fields.Field, "get_attribute"):
         return False
     child = field.child if isinstance(field, serializers.ListSerializer) else field
@@ -255,3 +260,48 @@ def _nested_context_free(field) -> bool:
     if type(child) not in _plans:
         _plans[type(child)] = build_plan(child)
     return context_free(type(child))
+
+
+def row_plan(serializer_class) -> list[tuple[str, str, object]] | None:
+    """``(name, column, converter)`` per field of ``serializer_class`` when every field reads one column of
+    its row (the plan is all ``FAST``), so a row from ``values()`` can be represented; None otherwise."""
+    if serializer_class not in _row_plans:
+        plan = _plans.get(serializer_class)
+        if plan is None:
+            plan = _plans[serializer_class] = build_plan(serializer_class())
+        fast = all(kind is FAST for kind, *_ in plan)
+        rows = [(name, column, convert) for _, name, _, convert, column in plan]
+        _row_plans[serializer_class] = rows if fast else None
+    return _row_plans[serializer_class]
+
+
+_row_plans: dict[type, list | None] = {}
+
+
+class NestedRowsSerializer(serializers.ListSerializer):
+    """A read-only nested list of ``child`` rows, read as values: one query and no model instances.
+
+    ``rows(instance)`` gives the queryset of the rows (a named read of the child's queryset). When every
+    field of ``child`` is a plain column (its plan is all ``FAST``) the rows are read with ``values()`` of
+    exactly those columns and converted as the child's plan converts them, which is what DRF gives for the
+    same rows as model instances (gateway/tests/test_fast_paths.py compares them); otherwise the rows are
+    model instances represented by the child as usual. The schema is the child's, as a list.
+    """
+
+    def __init__(self, *args, rows, **kwargs):
+        self.rows = rows
+        kwargs["read_only"] = True
+        super().__init__(*args, **kwargs)
+
+    def get_attribute(self, instance):
+        return self.rows(instance)
+
+    def to_representation(self, data):
+        plan = row_plan(type(self.child))
+        if plan is None or not isinstance(data, models.QuerySet):
+            return super().to_representation(data)
+        columns = [column for _, column, _ in plan]
+        return [
+            {name: None if row[column] is None else convert(row[column]) for name, column, convert in plan}
+            for row in data.values(*columns)
+        ]

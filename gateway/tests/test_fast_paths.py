@@ -24,6 +24,7 @@ from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFa
 from campaigns.models import Conversion
 from gateway.api import representation
 from gateway.api.renderers import ORJSONRenderer
+from gateway.api.representation import NestedRowsSerializer
 from gateway.api.validation import FastItemValidator, JSONValueField
 from media.api.serializers import (
     AssetDetailSerializer,
@@ -35,6 +36,7 @@ from media.api.serializers import (
     PredictionSerializer,
 )
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
+from media.models import Clip
 from users.api.serializers import UserSummarySerializer
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +250,24 @@ def test_orjson_renderer_gives_drfs_json():
     assert ORJSONRenderer().render(beyond_64_bits) == JSONRenderer().render(beyond_64_bits)
     indented = {"accepted_media_type": "application/json; indent=2"}
     assert ORJSONRenderer().render(data, **indented) == JSONRenderer().render(data, **indented)
+
+
+def test_nested_rows_are_what_drf_gives_for_the_same_rows_as_instances(rows):
+    """An asset's clips in its detail are read with values(); DRF's own representation of the same clips,
+    read as model instances, is the reference (values, types, key order)."""
+    clips = Clip.objects.of_asset(rows)
+    assert clips.count() == 2
+    field = AssetDetailSerializer().fields["clips"]
+    assert_identical(
+        field.to_representation(field.get_attribute(rows)), list(drf_representation(ClipSerializer, clips))
+    )
+
+
+def test_nested_rows_of_a_serializer_with_computed_fields_are_model_instances(rows):
+    """A child that is not all plain columns cannot be read from values(): the instances are used as usual."""
+    field = NestedRowsSerializer(child=ClipDetailSerializer(), rows=lambda asset: Clip.objects.of_asset(asset))
+    assert representation.row_plan(ClipDetailSerializer) is None
+    assert_identical(
+        field.to_representation(field.get_attribute(rows)),
+        list(drf_representation(ClipDetailSerializer, Clip.objects.of_asset(rows).select_related("asset"))),
+    )

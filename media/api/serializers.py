@@ -12,6 +12,7 @@ from gateway.api.fields import (
     ScopedPrimaryKeyRelatedField,
     UniqueOrNullValidator,
 )
+from gateway.api.representation import NestedRowsSerializer
 from gateway.api.serializers import ModelSerializer, Serializer
 from media.choices import AssetStatus, ClipStatus
 from media.models import Asset, Clip, PerformanceMetric, Prediction
@@ -206,7 +207,8 @@ class AssetDetailSerializer(AssetSerializer):
     """An asset with its owner's summary and its (live) clips."""
 
     user_summary = UserSummarySerializer(source="user", read_only=True)
-    clips = ClipSerializer(many=True, read_only=True)
+    # Read as rows (one values() query, no model instances): an asset may have hundreds of clips.
+    clips = NestedRowsSerializer(child=ClipSerializer(), rows=lambda asset: Clip.objects.of_asset(asset))
 
     class Meta(AssetSerializer.Meta):
         fields = [*AssetSerializer.Meta.fields, "user_summary", "clips"]

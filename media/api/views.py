@@ -50,8 +50,7 @@ class AssetViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
 
     def optimize_queryset(self, queryset):
         if self.action == "retrieve":
-            clips = Clip.objects.order_by("start_time", "id")
-            return queryset.select_related("user").prefetch_related(Prefetch("clips", queryset=clips))
+            return queryset.select_related("user")  # the clips are read by the serializer, as rows
         return queryset
 
     @row_action(
