@@ -43,8 +43,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def gunicorn_command(port: int, *, workers: int, threads: int) -> list[str]:
-    """The command line of gunicorn serving the project on ``port`` of 127.0.0.1 with threaded workers."""
+def gunicorn_command(port: int, *, workers: int, threads: int, worker_class: str = "gthread") -> list[str]:
+    """The command line of gunicorn serving the project on ``port`` of 127.0.0.1 (threaded workers by default)."""
     return [
         os.path.join(os.path.dirname(sys.executable), "gunicorn"),
         "gateway.wsgi",
@@ -55,7 +55,7 @@ def gunicorn_command(port: int, *, workers: int, threads: int) -> list[str]:
         "--threads",
         str(threads),
         "--worker-class",
-        "gthread",
+        worker_class,
         "--timeout",
         "60",
         "--log-level",
@@ -63,17 +63,35 @@ def gunicorn_command(port: int, *, workers: int, threads: int) -> list[str]:
     ]
 
 
-def start(database: str, overrides: dict, *, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
-    """Start gunicorn with ``overrides`` in its environment; wait until it answers; returns it and its URL."""
+def start(
+    database: str,
+    overrides: dict,
+    *,
+    workers: int,
+    threads: int,
+    worker_class: str = "gthread",
+    log: Path | None = None,
+) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn with ``overrides`` in its environment; wait until it answers; returns it and its URL.
+
+    ``log``: a file that takes the server's standard error (the app's log lines, one per request at INFO);
+    without it, standard error is a pipe read only when gunicorn fails to start.
+    """
     port = free_port()
     env = {**bench_environment(database), **overrides, "DB_POOL_MAX_SIZE": str(max(threads, 4))}
-    command = gunicorn_command(port, workers=workers, threads=threads)
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = gunicorn_command(port, workers=workers, threads=threads, worker_class=worker_class)
+    stderr = log.open("ab") if log else subprocess.PIPE
+    try:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    finally:
+        if log:
+            stderr.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
+            output = log.read_bytes() if log else process.stderr.read()
+            raise RuntimeError(f"gunicorn exited: {output.decode()[-2000:]}")
         try:
             with urllib.request.urlopen(f"{url}/health/live", timeout=2) as response:
                 if response.status == 200:
