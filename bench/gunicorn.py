@@ -74,30 +74,26 @@ def start(
 ) -> tuple[subprocess.Popen, str]:
     """Start gunicorn with ``overrides`` in its environment; wait until it answers; returns it and its URL.
 
-    ``log``: a file that takes the server's standard error (the app's log lines, one per request at INFO);
-    without it, standard error is a pipe read only when gunicorn fails to start.
+    The server's standard error (the app's log lines, one per request at INFO) goes to ``log``, or to an
+    unnamed temporary file: never to a pipe, which nobody would read and whose filling would block the workers.
     """
     port = free_port()
     env = {**bench_environment(database), **overrides, "DB_POOL_MAX_SIZE": str(max(threads, 4))}
     command = gunicorn_command(port, workers=workers, threads=threads, worker_class=worker_class)
-    stderr = log.open("ab") if log else subprocess.PIPE
-    try:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-    finally:
-        if log:
-            stderr.close()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = log.read_bytes() if log else process.stderr.read()
-            raise RuntimeError(f"gunicorn exited: {output.decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/health/live", timeout=2) as response:
-                if response.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.2)
+    with log.open("ab+") if log else tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                stderr.seek(0)
+                raise RuntimeError(f"gunicorn exited: {stderr.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/health/live", timeout=2) as response:
+                    if response.status == 200:
+                        return process, url
+            except OSError:
+                time.sleep(0.2)
     stop(process)
     raise RuntimeError("gunicorn did not answer within 60 s")
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,17 @@ def test_gunicorn_serves_with_and_without_the_pool(db_access):
         assert figures["requests"] > 0, name
         assert figures["errors"] == 0, (name, figures["statuses"])
     check_rows(result["rows"])
+
+
+def test_gunicorn_keeps_serving_once_its_log_lines_outgrow_a_pipe():
+    """A line per request is logged: 500 of them are far more than a pipe holds (64 KiB) if nobody reads it."""
+    process, url = gunicorn.start(connection.settings_dict["NAME"], {}, workers=1, threads=1)
+    try:
+        for _ in range(500):
+            with urllib.request.urlopen(f"{url}/health/live", timeout=10) as response:
+                assert response.status == 200
+    finally:
+        gunicorn.stop(process)
 
 
 def test_knowledge_runs_through_the_command_line(tiny, tmp_path):
