@@ -19,12 +19,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.harness import ROOT, Row, bench_environment
+from bench.harness import ROOT, Row, bench_environment, start_server
 
 WORKERS = 2
 THREADS = 4
@@ -74,28 +72,14 @@ def start(
 ) -> tuple[subprocess.Popen, str]:
     """Start gunicorn with ``overrides`` in its environment; wait until it answers; returns it and its URL.
 
-    The server's standard error (the app's log lines, one per request at INFO) goes to ``log``, or to an
-    unnamed temporary file: never to a pipe, which nobody would read and whose filling would block the workers.
+    Its standard error (the app's log lines, one per request at INFO) goes to ``log`` or a temporary file.
     """
     port = free_port()
     env = {**bench_environment(database), **overrides, "DB_POOL_MAX_SIZE": str(max(threads, 4))}
     command = gunicorn_command(port, workers=workers, threads=threads, worker_class=worker_class)
     url = f"http://127.0.0.1:{port}"
-    with log.open("ab+") if log else tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                stderr.seek(0)
-                raise RuntimeError(f"gunicorn exited: {stderr.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/health/live", timeout=2) as response:
-                    if response.status == 200:
-                        return process, url
-            except OSError:
-                time.sleep(0.2)
-    stop(process)
-    raise RuntimeError("gunicorn did not answer within 60 s")
+    process = start_server(command, probe=f"{url}/health/live", name="gunicorn", stop=stop, log=log, cwd=ROOT, env=env)
+    return process, url
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -12,12 +12,10 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
+from bench import harness
 from bench.harness import ROOT, server_params
 
 PEER_SOURCE = ROOT.parent / "shared" / "peers" / "prisma"
@@ -117,27 +115,16 @@ def tsx(scratch: Path, script: str) -> list[str]:
 
 def start_server(scratch: Path, script: str, url: str, *, port: int, workers: int) -> subprocess.Popen:
     """Start ``script`` (server.ts or writes.ts) on ``port`` in a process group of its own; wait until it answers."""
-    env = node_environment(url, PORT=port, WORKERS=workers)
-    process = subprocess.Popen(
+    return harness.start_server(
         tsx(scratch, script),
+        probe=f"http://127.0.0.1:{port}/",
+        name=script,
+        stop=stop_server,
+        any_status=True,  # 401 without a key: it answers
         cwd=scratch,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        env=node_environment(url, PORT=port, WORKERS=workers),
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{script} exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-        except urllib.error.HTTPError:  # 401 without a key: it answers
-            return process
-        except OSError:
-            time.sleep(0.2)
-    stop_server(process)
-    raise RuntimeError(f"{script} did not answer within 60 s")
 
 
 def stop_server(process: subprocess.Popen) -> None:
