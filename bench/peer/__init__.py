@@ -38,8 +38,9 @@ def parse(argv):
     parser.add_argument("--connections", default="16,64", help="wrk connections, comma-separated (default 16,64)")
     parser.add_argument("--rounds", type=int, default=3, help="A B rounds per figure (default 3)")
     parser.add_argument(
-        "--server", choices=("gunicorn-gthread", "gunicorn-sync"), default="gunicorn-gthread",
-        help="the project's server: gunicorn 2 x 4 threads as `make serve` (default), or 2 sync workers",
+        "--server", default="gunicorn-gthread",
+        help="the project's server: gunicorn-gthread (`make serve`'s: --workers x 4 threads, the default), "
+        "gunicorn-sync, or a command line naming {port} and {workers}",
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="server processes on each side (default 2)")
     parser.add_argument("--scratch", type=Path, default=None, help="the former stack's scratch copy (/tmp/prisma-peer)")
@@ -89,7 +90,8 @@ def main(argv=None) -> int:
             http = http_rows(measured["results"], args)
             rows += http
             extra["http"] = {**measured, "seconds": args.seconds, "connections": args.connections}
-            print(table(f"HTTP: wrk, {args.seconds:g} s a run, {args.workers} processes each side (req/s, p99)", http))
+            title = f"HTTP: wrk, {args.seconds} s a run, {args.workers} processes each side, project on {args.server}"
+            print(table(title, http))
     finally:
         peer_db.close()
     directory = Path(args.results_dir) if args.results_dir else None

@@ -13,6 +13,7 @@ another asset than the reads, and the scores to every clip in turn (bench/peer/p
 
 import json
 import re
+import shlex
 import statistics
 import subprocess
 import tempfile
@@ -20,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from bench import gunicorn
+from bench.harness import ROOT, bench_environment, start_server
 from bench.peer import data, stack
 
 POST_SCRIPT = Path(__file__).resolve().parent / "post.lua"
@@ -195,16 +197,10 @@ def run(connection, scratch: Path, url: str, peer_db, *, connections: list[int],
                 process = stack.start_server(scratch, script, url, port=ports[side], workers=workers)
                 stoppers.append((stack.stop_server, process))
             peer = {side: f"http://127.0.0.1:{port}" for side, port in ports.items()}
-            shape = SERVERS[server]
-            project_process, project = gunicorn.start(
-                connection.settings_dict["NAME"],
-                {"PROMETHEUS_MULTIPROC_DIR": str(metrics)},  # as `make serve`: metrics summed over the workers
-                workers=workers,
-                threads=shape["threads"],
-                worker_class=shape["worker_class"],
-                log=folder / "project.log",
+            project_process, project, stop = start_project(
+                connection.settings_dict["NAME"], server, workers=workers, folder=folder, metrics=metrics
             )
-            stoppers.append((gunicorn.stop, project_process))
+            stoppers.append((stop, project_process))
             checked = same_answers(peer["reads"], project, key, asset_ids)
             print(
                 f"peer: both stacks answer the same clip ids in the same order ({checked} answers compared)", flush=True
@@ -231,6 +227,37 @@ def run(connection, scratch: Path, url: str, peer_db, *, connections: list[int],
         log = folder / "project.log"
         log_lines = log.read_bytes().count(b"\n") if log.exists() else 0
     return {"results": results, "compared": checked, "log_lines": log_lines}
+
+
+def start_project(database: str, server: str, *, workers: int, folder: Path, metrics: Path):
+    """Start the project's server; ``(process, url, stop)``.
+
+    ``server`` is a name of ``SERVERS`` (gunicorn, as `make serve` runs it) or a command line naming ``{port}``
+    and ``{workers}``, e.g. ``.venv/bin/gunicorn gateway.wsgi -b 127.0.0.1:{port} -w {workers} --threads 8``, run in
+    the project's folder with the same environment, in a process group of its own.
+    """
+    overrides = {"PROMETHEUS_MULTIPROC_DIR": str(metrics)}  # as `make serve`: metrics summed over the workers
+    log = folder / "project.log"
+    if server in SERVERS:
+        shape = SERVERS[server]
+        process, url = gunicorn.start(
+            database, overrides, workers=workers, threads=shape["threads"], worker_class=shape["worker_class"], log=log
+        )
+        return process, url, gunicorn.stop
+    port = gunicorn.free_port()
+    command = shlex.split(server.format(port=port, workers=workers))
+    url = f"http://127.0.0.1:{port}"
+    process = start_server(
+        command,
+        probe=f"{url}/health/live",
+        name=command[0],
+        stop=stack.stop_server,
+        log=log,
+        cwd=ROOT,
+        env={**bench_environment(database), **overrides},
+        start_new_session=True,
+    )
+    return process, url, stack.stop_server
 
 
 def vacuum(database, connection) -> None:
