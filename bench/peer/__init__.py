@@ -50,6 +50,8 @@ def parse(argv):
     parser.add_argument("-v", "--verbose", action="store_true", help="print every run's figures")
     args = parser.parse_args(argv)
     args.connections = [int(count) for count in args.connections.split(",") if count.strip()]
+    if args.rounds < 1 or args.seconds < 1 or not args.connections or min(args.connections) < 1:
+        parser.error("--rounds, --seconds and every --connections count must be at least 1")
     return args
 
 
