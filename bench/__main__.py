@@ -3,7 +3,8 @@
 Names: ``dataset`` (build or reuse the scale data set), ``api``, ``admin``, ``ingest``, ``seed``,
 ``gunicorn``, ``knowledge``, and ``all`` (every one, the data set first); ``load`` runs the load harness
 (``python -m bench load --help``, bench/load); ``cluster`` runs it against the scaled-out topology through
-two faults and a failover (bench/cluster.py, docs/SCALING.md). Each prints its table and
+two faults and a failover (bench/cluster.py, docs/SCALING.md); ``peer`` runs the former stack (Node.js, Prisma)
+beside the project on the same rows (bench/peer, ``python -m bench peer --help``). Each prints its table and
 writes ``bench/results/<name>.json``; ``all`` also writes ``bench/results/all.json`` and prints the whole
 table at the end. See docs/PERFORMANCE.md.
 """
@@ -26,6 +27,10 @@ def main(argv=None) -> int:
         from bench.cluster import main as cluster_main
 
         return cluster_main(argv[1:])
+    if argv[:1] == ["peer"]:  # the former stack beside the project (bench/peer); not part of ``all``
+        from bench.peer import main as peer_main
+
+        return peer_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="+", choices=(*BENCHMARKS, "all"), metavar="name", help=", ".join(BENCHMARKS))
     parser.add_argument("-v", "--verbose", action="store_true", help="print the EXPLAIN plans and progress")

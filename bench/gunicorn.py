@@ -19,12 +19,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.harness import ROOT, Row, bench_environment
+from bench.harness import ROOT, Row, bench_environment, start_server
 
 WORKERS = 2
 THREADS = 4
@@ -43,8 +41,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def gunicorn_command(port: int, *, workers: int, threads: int) -> list[str]:
-    """The command line of gunicorn serving the project on ``port`` of 127.0.0.1 with threaded workers."""
+def gunicorn_command(port: int, *, workers: int, threads: int, worker_class: str = "gthread") -> list[str]:
+    """The command line of gunicorn serving the project on ``port`` of 127.0.0.1 (threaded workers by default)."""
     return [
         os.path.join(os.path.dirname(sys.executable), "gunicorn"),
         "gateway.wsgi",
@@ -55,7 +53,7 @@ def gunicorn_command(port: int, *, workers: int, threads: int) -> list[str]:
         "--threads",
         str(threads),
         "--worker-class",
-        "gthread",
+        worker_class,
         "--timeout",
         "60",
         "--log-level",
@@ -63,25 +61,25 @@ def gunicorn_command(port: int, *, workers: int, threads: int) -> list[str]:
     ]
 
 
-def start(database: str, overrides: dict, *, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
-    """Start gunicorn with ``overrides`` in its environment; wait until it answers; returns it and its URL."""
+def start(
+    database: str,
+    overrides: dict,
+    *,
+    workers: int,
+    threads: int,
+    worker_class: str = "gthread",
+    log: Path | None = None,
+) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn with ``overrides`` in its environment; wait until it answers; returns it and its URL.
+
+    Its standard error (the app's log lines, one per request at INFO) goes to ``log`` or a temporary file.
+    """
     port = free_port()
     env = {**bench_environment(database), **overrides, "DB_POOL_MAX_SIZE": str(max(threads, 4))}
-    command = gunicorn_command(port, workers=workers, threads=threads)
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = gunicorn_command(port, workers=workers, threads=threads, worker_class=worker_class)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/health/live", timeout=2) as response:
-                if response.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.2)
-    stop(process)
-    raise RuntimeError("gunicorn did not answer within 60 s")
+    process = start_server(command, probe=f"{url}/health/live", name="gunicorn", stop=stop, log=log, cwd=ROOT, env=env)
+    return process, url
 
 
 def stop(process: subprocess.Popen) -> None:

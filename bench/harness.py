@@ -13,8 +13,12 @@ import platform
 import re
 import secrets
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -81,6 +85,43 @@ def raw_connection(connection=None):
 
     connection = connection or default
     return psycopg.connect(dbname=connection.settings_dict["NAME"], autocommit=True, **server_params(connection))
+
+
+def start_server(
+    command: list[str],
+    *,
+    probe: str,
+    name: str,
+    stop: Callable,
+    log: Path | None = None,
+    any_status: bool = False,
+    **popen,
+) -> subprocess.Popen:
+    """Start a server process and wait (60 s at most) until ``probe``, a URL, answers 200 (any status: ``any_status``).
+
+    Its standard error goes to ``log`` or to an unnamed temporary file, never to a pipe (nobody would read it, and
+    once full it blocks the server), and is quoted if the process exits first; ``stop(process)`` ends one that
+    never answers. ``popen``: Popen's other arguments (cwd, env...).
+    """
+    with log.open("ab+") if log else tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, **popen)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                stderr.seek(0)
+                raise RuntimeError(f"{name} exited: {stderr.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(probe, timeout=2) as response:
+                    if response.status == 200:
+                        return process
+            except urllib.error.HTTPError:
+                if any_status:
+                    return process
+                time.sleep(0.2)
+            except OSError:
+                time.sleep(0.2)
+    stop(process)
+    raise RuntimeError(f"{name} did not answer within 60 s")
 
 
 def timed(func: Callable) -> float:

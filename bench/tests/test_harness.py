@@ -8,8 +8,10 @@ benchmark runs through the command line (``python -m bench knowledge``), as it c
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,9 @@ from django.db import connection
 
 from bench import admin, api, dataset, gunicorn, ingest, seed
 from bench.harness import ROOT, Row, format_table, markdown_table
+from bench.peer import data as peer_data
+from bench.peer import orm as peer_orm
+from bench.peer import stack as peer_stack
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +126,17 @@ def test_gunicorn_serves_with_and_without_the_pool(db_access):
     check_rows(result["rows"])
 
 
+def test_gunicorn_keeps_serving_once_its_log_lines_outgrow_a_pipe():
+    """A line per request is logged: 500 of them are far more than a pipe holds (64 KiB) if nobody reads it."""
+    process, url = gunicorn.start(connection.settings_dict["NAME"], {}, workers=1, threads=1)
+    try:
+        for _ in range(500):
+            with urllib.request.urlopen(f"{url}/health/live", timeout=10) as response:
+                assert response.status == 200
+    finally:
+        gunicorn.stop(process)
+
+
 def test_knowledge_runs_through_the_command_line(tiny, tmp_path):
     command = [sys.executable, "-m", "bench", "knowledge", "--database", connection.settings_dict["NAME"]]
     command += ["--knowledge-rows", "300", "--knowledge-queries", "5", "--knowledge-questions", "3"]
@@ -134,3 +150,62 @@ def test_knowledge_runs_through_the_command_line(tiny, tmp_path):
         "knowledge: embedding throughput",
     }
     assert figures["database"] == connection.settings_dict["NAME"]
+
+
+def run_peer(tmp_path, *tools, only=None):
+    """``python -m bench peer`` with a PATH holding only ``tools`` (links to the real ones)."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for tool in tools:
+        (folder / tool).symlink_to(shutil.which(tool))
+    command = [sys.executable, "-m", "bench", "peer", *(["--only", only] if only else [])]
+    env = {**os.environ, "PATH": str(folder)}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_peer_without_node_or_wrk_says_what_to_install(tmp_path):
+    completed = run_peer(tmp_path)
+    assert completed.returncode == 2
+    assert "Node.js" in completed.stderr and "apt-get install nodejs npm" in completed.stderr
+    assert "apt-get install wrk" in completed.stderr
+
+
+@pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")), reason="needs Node.js")
+def test_peer_without_wrk_names_wrk_only(tmp_path):
+    completed = run_peer(tmp_path, "node", "npm")
+    assert completed.returncode == 2
+    assert "apt-get install wrk" in completed.stderr and "Node.js" not in completed.stderr
+
+
+def test_peer_orm_half_needs_node_but_not_wrk(tmp_path):
+    completed = run_peer(tmp_path, only="orm")
+    assert completed.returncode == 2
+    assert "Node.js" in completed.stderr and "wrk" not in completed.stderr
+
+
+def test_peer_draws_bench_ts_numbers():
+    """The first numbers of bench.ts's rnd() (seed 42), as Node.js prints them."""
+    rnd = peer_data.Rnd(42)
+    assert [rnd() for _ in range(4)] == [0.5823075899771916, 0.5198186638391664, 0.9149397615878563, 0.698715567914171]
+    assert peer_data.generate(assets=2, clips_per_asset=3) == peer_data.generate(assets=2, clips_per_asset=3)
+
+
+@pytest.mark.django_db
+def test_peer_project_orm_operations_run_on_a_tiny_data_set():
+    from media.models import Clip
+
+    result = peer_orm.project_run(sizes=dict.fromkeys("abcd", 3), shape={"assets": 3, "clips_per_asset": 5})
+    assert set(result["ops"]) == set(peer_orm.OPERATIONS)
+    assert all(figure > 0 for figure in result["ops"].values())
+    assert result["statements"] == {op: len(result["sql"][op]) for op in "abcd"}
+    assert any(sql.startswith("UPDATE") for sql in result["sql"]["d"])
+    # 15 seeded, (c) created 1 when counted, 3 warm-up and 3 timed; (d) scored one clip.
+    assert Clip.objects.count() == 15 + 1 + 3 + 3
+    assert Clip.objects.filter(score__in=[0.0, 0.01, 0.02]).exists()
+
+
+def test_peer_node_environment_drops_the_projects_log_sql_only(monkeypatch):
+    monkeypatch.setenv("LOG_SQL", "true")
+    assert "LOG_SQL" not in peer_stack.node_environment("postgresql://x/prisma_peer")
+    counting = peer_stack.node_environment("postgresql://x/prisma_peer", LOG_SQL=1)
+    assert counting["LOG_SQL"] == "1" and counting["DATABASE_URL"] == "postgresql://x/prisma_peer"

@@ -1,0 +1,146 @@
+"""The ORM half: bench.ts's four operations through Prisma, and the same four through the project's own code.
+
+Prisma's figures are bench.ts's own, run as is (``tsx bench.ts``: it reseeds its tables, then times each
+operation sequentially after a warm-up). The project's side seeds the same shape into its database
+(``data.load_project``: 1 user, 100 assets, 100 clips each, bench.ts's numbers) and times, with bench.ts's n
+and warm-up:
+
+(a) top 10 scored clips of an asset, score >= 0.5, with the asset: ``Clip.objects.top()`` + ``select_related``;
+(b) one asset with its user and its 100 clips: the asset detail's queryset (``select_related("user")``,
+    clips prefetched by start time);
+(c) create a clip as the API does (the project has no clip service for it: ``ClipSerializer.create`` is
+    ``Clip.objects.create`` then a read-back of the database-computed ``duration``, which Prisma's create
+    returns with the row);
+(d) update a clip's score through ``clip_set_scores`` (the service every score goes through).
+
+Each side's SQL statements per operation are counted on one call (Prisma's with bench.ts's ``LOG_SQL=1``).
+"""
+
+import re
+import subprocess
+import time
+from collections.abc import Callable
+
+from bench.peer import data
+from bench.peer.stack import node_environment, tsx
+
+OPERATIONS = {
+    "a": ("(a) top clips of an asset + its asset", 2000),
+    "b": ("(b) one asset + its user + its 100 clips", 2000),
+    "c": ("(c) create a clip", 1000),
+    "d": ("(d) update a clip's score", 1000),
+}
+WARMUP = 50  # bench.ts: min(50, n) untimed calls first
+TIMED_LINE = re.compile(r"^\((?P<op>[a-d])\) .*?n=\s*(?P<n>\d+)\s+(?P<seconds>[\d.]+) s\s", re.M)
+COUNT_LINE = re.compile(r"^\s*-> (?P<count>\d+) SQL statement")
+
+
+def prisma_run(scratch, url: str, *, count_sql: bool = False) -> dict:
+    """Run bench.ts once: ``{op: ops/s}``, or with ``count_sql`` ``{op: SQL statements of one call}``."""
+    env = node_environment(url, **({"LOG_SQL": "1"} if count_sql else {}))
+    completed = subprocess.run(
+        tsx(scratch, "bench.ts"), cwd=scratch, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"bench.ts failed: {completed.stderr[-2000:]}")
+    if count_sql:
+        return statement_counts(completed.stdout)
+    figures = {
+        match["op"]: int(match["n"]) / float(match["seconds"]) for match in TIMED_LINE.finditer(completed.stdout)
+    }
+    if set(figures) != set(OPERATIONS):
+        raise RuntimeError(
+            f"bench.ts printed no figure for {sorted(set(OPERATIONS) - set(figures))}: {completed.stdout}"
+        )
+    return figures
+
+
+def statement_counts(output: str) -> dict:
+    """``{op: n}`` from bench.ts's ``LOG_SQL=1`` output: an operation's name, its SQL, "-> n SQL statement(s)"."""
+    counts, op = {}, None
+    for line in output.splitlines():
+        if re.match(r"^\([a-d]\) ", line):
+            op = line[1]
+        elif (match := COUNT_LINE.match(line)) and op:
+            counts[op] = int(match["count"])
+    return counts
+
+
+def project_operations(asset_ids: list) -> dict[str, Callable[[int], object]]:
+    """The project's four operations, each a function of the call's number ``i`` (as bench.ts's)."""
+    from django.db.models import Prefetch
+
+    from media.choices import ClipStatus
+    from media.models import Asset, Clip
+    from media.services import clip_set_scores
+
+    rnd = data.Rnd(7)
+    detail = Asset.objects.select_related("user").prefetch_related(
+        Prefetch("clips", queryset=Clip.objects.order_by("start_time", "id"))
+    )
+    target = Clip.objects.filter(asset_id=asset_ids[0]).order_by("id").first()
+    count = len(asset_ids)
+
+    def top(i):
+        scored = Clip.objects.filter(status=ClipStatus.SCORED).select_related("asset")
+        return list(scored.top(asset=asset_ids[i % count], limit=10, min_score=0.5))
+
+    def asset_with_clips(i):
+        asset = detail.get(pk=asset_ids[i % count])
+        return asset, list(asset.clips.all())
+
+    def create(i):
+        clip = Clip.objects.create(
+            asset_id=asset_ids[i % count],
+            start_time=1000 + i,
+            end_time=1005 + i,
+            features={"new": True},
+            score=rnd(),
+        )
+        clip.refresh_from_db(fields=["duration"])
+        return clip
+
+    def update_score(i):
+        return clip_set_scores(clip=target, score=(i % 100) / 100)
+
+    return {"a": top, "b": asset_with_clips, "c": create, "d": update_score}
+
+
+def statements(operation: Callable[[int], object]) -> list[str]:
+    """The SQL statements one call of ``operation`` sends."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        operation(0)
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def ops_per_second(operation: Callable[[int], object], n: int, *, warmup: int = WARMUP) -> float:
+    """bench.ts's ``timeit``: ``min(warmup, n)`` untimed calls, then ``n`` sequential calls timed together."""
+    for i in range(min(warmup, n)):
+        operation(i)
+    started = time.perf_counter()
+    for i in range(n):
+        operation(i)
+    return n / (time.perf_counter() - started)
+
+
+def project_run(*, sizes: dict | None = None, shape: dict | None = None) -> dict:
+    """Seed the project's side and time its four operations.
+
+    Returns ``{"ops": {op: ops/s}, "statements": {op: n}, "sql": {op: [the statements of one call]}}``.
+
+    ``sizes`` overrides n per operation and ``shape`` the data set (``generate``'s arguments): for tests.
+    """
+    from media.models import Asset
+
+    data.load_project(data.generate(**(shape or {})))
+    asset_ids = list(Asset.objects.order_by("gcs_url").values_list("id", flat=True))
+    operations = project_operations(asset_ids)
+    sql = {op: statements(operation) for op, operation in operations.items()}
+    figures = {}
+    for op, operation in operations.items():
+        n = (sizes or {}).get(op, OPERATIONS[op][1])
+        figures[op] = ops_per_second(operation, n, warmup=min(WARMUP, n))
+    return {"ops": figures, "statements": {op: len(lines) for op, lines in sql.items()}, "sql": sql}
