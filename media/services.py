@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
 
 from gateway.ingest import bulk_insert
 from gateway.services import check_transition, copy_row, lock_row, model_update, status_change
@@ -103,30 +105,22 @@ def clip_change_status(*, clip: Clip, status: str) -> Clip:
     return status_change(instance=clip, status=status, allowed=CLIP_TRANSITIONS)
 
 
-@transaction.atomic
 def clip_set_scores(*, clip: Clip, status: str | None = None, **scores) -> Clip:
     """Set any of a clip's scores and rank (``None`` clears one) and optionally its status.
 
     Scores must lie within [0, 1] and rank be at least 1; with no status given, a clip that
     receives a score and is PENDING or ANALYZED becomes SCORED, as the former service did.
+
+    One ``UPDATE`` of the given columns, whose conditions decide the status on the row as it is when the
+    statement holds its lock (a ``CASE`` for the automatic SCORED, a ``WHERE`` on the statuses a requested
+    one may come from), then one read of the row: two statements, no transaction of its own, and nothing
+    another writer changed meanwhile is written back. Only when the requested status is not allowed
+    from the current one is the row read first to say why.
     """
     unknown = set(scores) - set(CLIP_SCORE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown score field."))
-    locked = Clip.all_objects.select_for_update().get(pk=clip.pk)
-    for name, value in scores.items():
-        setattr(locked, name, value)
-    if (
-        status is None
-        and scores.get("score") is not None
-        and locked.status in (ClipStatus.PENDING, ClipStatus.ANALYZED)
-    ):
-        status = ClipStatus.SCORED
-    if status is not None:
-        check_transition(field="status", current=locked.status, requested=status, allowed=CLIP_TRANSITIONS)
-        locked.status = status
-    # The bounds in Python, worded as the API words them; full_clean's constraint check would ask the
-    # database once per CHECK (nine SELECTs) what the UPDATE's own CHECKs enforce anyway.
+    # The bounds in Python, worded as the API words them; the clips table's CHECKs stay the last line.
     errors = {}
     for name, value in scores.items():
         for validator in SCORE_VALIDATORS[name] if value is not None else ():
@@ -136,9 +130,21 @@ def clip_set_scores(*, clip: Clip, status: str | None = None, **scores) -> Clip:
                 errors.setdefault(name, []).extend(error.messages)
     if errors:
         raise ValidationError(errors)
-    locked.full_clean(exclude=["asset"], validate_unique=False, validate_constraints=False)
-    locked.save(update_fields=[*scores, "status", "updated_at"])
-    return locked
+    rows, changes = Clip.all_objects.filter(pk=clip.pk), dict(scores)
+    if status is None:
+        if scores.get("score") is not None:
+            changes["status"] = Case(
+                When(status__in=(ClipStatus.PENDING, ClipStatus.ANALYZED), then=Value(ClipStatus.SCORED)),
+                default=F("status"),
+            )
+    else:
+        changes["status"] = status
+        rows = rows.filter(status__in={status, *(source for source, to in CLIP_TRANSITIONS.items() if status in to)})
+    if not rows.update(**changes, updated_at=timezone.now()):
+        current = Clip.all_objects.get(pk=clip.pk)  # missing: DoesNotExist, as a locked read would raise
+        check_transition(field="status", current=current.status, requested=status, allowed=CLIP_TRANSITIONS)
+        return clip_set_scores(clip=clip, status=status, **scores)  # the status moved meanwhile: allowed now
+    return Clip.all_objects.get(pk=clip.pk)
 
 
 def prediction_error(prediction: Prediction) -> float | None:

@@ -215,15 +215,36 @@ class TestPredictionRecordActuals:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_score_update_is_the_locked_read_and_the_update_in_one_transaction():
-    """The database's CHECKs are not asked about first (they were: nine SELECTs, 31 statements in all)."""
+@pytest.mark.parametrize("status", [None, ClipStatus.SCORED])
+def test_a_score_update_is_one_update_and_one_read(status):
+    """No transaction of its own and no locked read first (it was 31 statements: nine SELECTs asked the
+    database's CHECKs, then the locked read and the update)."""
     clip = ClipFactory(score=0.2, status=ClipStatus.PENDING)
     with CaptureQueriesContext(connection) as captured:
-        clip_set_scores(clip=clip, score=0.9, viral_score=0.5)
+        answer = clip_set_scores(clip=clip, score=0.9, viral_score=0.5, status=status)
     statements = [query["sql"].split(None, 1)[0].upper() for query in captured.captured_queries]
-    assert [word for word in statements if word not in ("BEGIN", "COMMIT")] == ["SELECT", "UPDATE"]
-    assert len(statements) <= 4
+    assert statements == ["UPDATE", "SELECT"]
     assert Clip.objects.values_list("score", "status").get(pk=clip.pk) == (0.9, ClipStatus.SCORED)
+    assert (answer.score, answer.viral_score, answer.status) == (0.9, 0.5, ClipStatus.SCORED)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_status_not_allowed_from_the_current_one_is_refused_and_nothing_is_written():
+    clip = ClipFactory(score=0.2, status=ClipStatus.PENDING)
+    with pytest.raises(ValidationError) as error:
+        clip_set_scores(clip=clip, score=0.9, status=ClipStatus.PUBLISHED)
+    assert error.value.message_dict == {
+        "status": ["Cannot change status from PENDING to PUBLISHED. Allowed from PENDING: ANALYZED, REJECTED, SCORED."]
+    }
+    assert Clip.objects.values_list("score", "status").get(pk=clip.pk) == (0.2, ClipStatus.PENDING)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_automatic_scored_is_decided_on_the_row_as_the_update_finds_it():
+    """The clip object passed in is stale (PENDING): the row is PUBLISHED by now, and stays so."""
+    clip = ClipFactory(score=0.2, status=ClipStatus.PENDING)
+    Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.PUBLISHED)
+    assert clip_set_scores(clip=clip, score=0.9).status == ClipStatus.PUBLISHED
 
 
 @pytest.mark.parametrize(
