@@ -131,9 +131,9 @@ class ResilientRedisCacheClient(RedisCacheClient):
         pipeline.expire(key, timeout)
         pipeline.get(previous_key)
         current, _, previous = pipeline.execute()
-        return current, int(previous or 0)
+        return current, previous
 
-    count = _degrades_to(lambda key, previous_key, timeout: (0, 0))(count)
+    count = _degrades_to(lambda key, previous_key, timeout: (0, None))(count)
     add = _degrades_to(lambda key, value, timeout: False)(RedisCacheClient.add)
     get = _degrades_to(lambda key, default: default)(RedisCacheClient.get)
     set = _degrades_to(lambda key, value, timeout: None)(RedisCacheClient.set)
@@ -190,11 +190,16 @@ class ResilientRedisCache(CountedReadsMixin, RedisCache):
         """Add one to the counter ``key`` (kept ``timeout`` seconds) and read ``previous_key``'s: (new, previous).
 
         One round trip (INCR, EXPIRE, GET in a pipeline), atomic however many processes count at once;
-        (0, 0) while Redis is unreachable, so a throttle fails open.
+        (0, 0) while Redis is unreachable, so a throttle fails open. The read of ``previous_key`` counts in
+        the cache metrics as any ``get``.
         """
-        return self._cache.count(
+        current, previous = self._cache.count(
             self.make_and_validate_key(key), self.make_and_validate_key(previous_key), self.get_backend_timeout(timeout)
         )
+        django_cache_get_total.labels(backend=self.metrics_backend).inc()
+        outcome = django_cache_misses_total if previous is None else django_cache_hits_total
+        outcome.labels(backend=self.metrics_backend).inc()
+        return current, int(previous or 0)
 
 
 def count_in_window(cache, key: str, previous_key: str, timeout: int) -> tuple[int, int]:

@@ -22,6 +22,9 @@ import logging
 import sys
 
 import psycopg
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
@@ -114,3 +117,44 @@ def _remember_database_error(sender, request=None, **kwargs):
 
 
 got_request_exception.connect(_remember_database_error, dispatch_uid="gateway.middleware.database_error")
+
+
+# How a client sends an API key (users/api/authentication.py reads them): ``Authorization: Api-Key <key>``
+# or ``X-API-Key: <key>``.
+API_KEY_SCHEME = "Api-Key"
+API_KEY_HEADER = "HTTP_X_API_KEY"
+
+
+def is_api_key_request(request) -> bool:
+    """A request to the API that carries an API key.
+
+    DRF authenticates it by the key alone (the key's authentication comes first and answers for it, accepted
+    or refused), so it has no use for a login session, its user, or messages.
+    """
+    if not request.path_info.startswith("/api/"):
+        return False
+    if API_KEY_HEADER in request.META:
+        return True
+    scheme = request.META.get("HTTP_AUTHORIZATION", "").split(" ", 1)[0]
+    return scheme.lower() == API_KEY_SCHEME.lower()
+
+
+class SkippedByApiKeyRequests:
+    """Mixed into a middleware that an API-key request passes straight by (see ``is_api_key_request``)."""
+
+    def __call__(self, request):
+        if is_api_key_request(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(SkippedByApiKeyRequests, sessions_middleware.SessionMiddleware):
+    """Django's, for every request but an API-key request to the API (which has no session)."""
+
+
+class AuthenticationMiddleware(SkippedByApiKeyRequests, auth_middleware.AuthenticationMiddleware):
+    """Django's, for every request but an API-key request to the API (DRF sets its user from the key)."""
+
+
+class MessageMiddleware(SkippedByApiKeyRequests, messages_middleware.MessageMiddleware):
+    """Django's, for every request but an API-key request to the API (no page shows its messages)."""

@@ -75,13 +75,15 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Database down or a statement cancelled: a 503/504 JSON answer for every request (gateway/middleware.py).
     "gateway.middleware.DatabaseErrorMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, their user and messages: Django's, passed straight by an API-key request to the API, which
+    # uses none of them (gateway/middleware.py).
+    "gateway.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gateway.middleware.AuthenticationMiddleware",
     # Who made each tracked change and in which request: pghistory's context (gateway/history.py).
     "gateway.history.HistoryContextMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "gateway.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last before the metrics, as django-axes requires: turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DataError, IntegrityError, connection, transaction
-from django.test import override_settings
+from django.http import HttpResponse
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
@@ -428,3 +429,40 @@ class TestSchemaAndDocs:
         create = paths["/api/v1/assets/"]["post"]["responses"]
         assert {"201", "400", "401", "403", "409", "429"} <= set(create)
         assert "404" in paths["/api/v1/assets/{id}/"]["get"]["responses"]
+
+
+class TestMiddlewareOfApiKeyRequests:
+    """An API-key request to the API passes the session, authentication and messages middleware straight by."""
+
+    def seen_by_the_view(self, path: str, **headers) -> dict:
+        from gateway.middleware import AuthenticationMiddleware, MessageMiddleware, SessionMiddleware
+
+        seen = {}
+
+        def view(request):
+            seen.update(session=hasattr(request, "session"), user=hasattr(request, "user"))
+            seen.update(messages=hasattr(request, "_messages"))
+            return HttpResponse()
+
+        chain = SessionMiddleware(AuthenticationMiddleware(MessageMiddleware(view)))
+        chain(RequestFactory().get(path, headers=headers))
+        return seen
+
+    @pytest.mark.parametrize("headers", [{"X-API-Key": "any"}, {"Authorization": "Api-Key any"}])
+    def test_an_api_key_request_to_the_api_has_no_session_user_or_messages(self, headers):
+        assert self.seen_by_the_view("/api/v1/assets/", **headers) == {
+            "session": False,
+            "user": False,
+            "messages": False,
+        }
+
+    @pytest.mark.parametrize(
+        ("path", "headers"),
+        [
+            ("/api/v1/assets/", {}),  # a browser's session request to the API (the browsable API)
+            ("/api/v1/assets/", {"Authorization": "Bearer any"}),
+            ("/admin/", {"X-API-Key": "any"}),  # the console is never API-key authenticated
+        ],
+    )
+    def test_every_other_request_has_them(self, path, headers):
+        assert self.seen_by_the_view(path, **headers) == {"session": True, "user": True, "messages": True}

@@ -5,10 +5,11 @@ from rest_framework import authentication, exceptions
 
 from gateway import request_context
 from gateway.metrics import api_key_authentications
+from gateway.middleware import API_KEY_HEADER, API_KEY_SCHEME
 from users.services import api_key_authenticate
 
-KEYWORD = "Api-Key"
-HEADER = "HTTP_X_API_KEY"
+KEYWORD = API_KEY_SCHEME
+HEADER = API_KEY_HEADER
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
