@@ -68,16 +68,12 @@ def statement_counts(output: str) -> dict:
 
 def project_operations(asset_ids: list) -> dict[str, Callable[[int], object]]:
     """The project's four operations, each a function of the call's number ``i`` (as bench.ts's)."""
-    from django.db.models import Prefetch
-
     from media.choices import ClipStatus
     from media.models import Asset, Clip
     from media.services import clip_set_scores
 
     rnd = data.Rnd(7)
-    detail = Asset.objects.select_related("user").prefetch_related(
-        Prefetch("clips", queryset=Clip.objects.order_by("start_time", "id"))
-    )
+    with_owner = Asset.objects.select_related("user")
     target = Clip.objects.filter(asset_id=asset_ids[0]).order_by("id").first()
     count = len(asset_ids)
 
@@ -86,8 +82,10 @@ def project_operations(asset_ids: list) -> dict[str, Callable[[int], object]]:
         return list(scored.top(asset=asset_ids[i % count], limit=10, min_score=0.5))
 
     def asset_with_clips(i):
-        asset = detail.get(pk=asset_ids[i % count])
-        return asset, list(asset.clips.all())
+        # As the asset's detail reads them: the asset with its owner, then its clips as rows (plain dicts, as
+        # Prisma's are plain objects), in the detail's order.
+        asset = with_owner.get(pk=asset_ids[i % count])
+        return asset, list(Clip.objects.of_asset(asset).values())
 
     def create(i):
         clip = Clip.objects.create(

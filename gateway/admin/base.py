@@ -30,9 +30,9 @@ from gateway.admin.formatting import deleted_marker, plural, short_pk
 from gateway.admin.history import HistoryAdminMixin
 from gateway.admin.json_fields import PrettyJSONField, json_shape
 from gateway.admin.links import change_url
-from gateway.admin.paginator import EstimatedCountPaginator
 from gateway.admin.search import is_autocomplete, search_field_q, uuid_search_q
 from gateway.models import SoftDeleteModel
+from gateway.paginator import EstimatedCountPaginator
 from gateway.services import model_update
 
 

@@ -1,12 +1,17 @@
 """Page-number pagination: ``page`` and ``page_size`` (at most 100)."""
 
 import datetime
+import math
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import EmptyPage, Page
 from django.utils.dateparse import parse_datetime
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from gateway.paginator import EstimatedCountPaginator
 
 MAX_PAGE_SIZE = 100
 # Python's int() also reads "1_0", "+1", " 1" and other scripts' digits ("١"); a page number is ASCII digits.
@@ -57,13 +62,54 @@ def with_unique_ordering(queryset):
     return queryset.order_by(*ordering, "pk")
 
 
+class EstimatedPage(Page):
+    """A page of a list whose count is an estimate: whether a next one exists is known from its own rows."""
+
+    def __init__(self, object_list, number, paginator, *, has_more: bool):
+        super().__init__(object_list, number, paginator)
+        self.has_more = has_more
+
+    def has_next(self):
+        return self.has_more
+
+
+class ApiPaginator(EstimatedCountPaginator):
+    """The staff console's paginator (a big table is never counted in full), for the API's page numbers.
+
+    When the count is an estimate, it bounds nothing: a page is the rows at its offset, read with one row
+    more to know whether a next page exists, and only an empty page past the first is missing (404).
+    """
+
+    def validate_number(self, number):
+        if not self.count_is_estimate:
+            return super().validate_number(number)
+        number = int(number)  # the pagination hands over positive integers only (``_positive_int``)
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number):
+        self.count  # noqa: B018 -- counting decides whether the count is an estimate
+        if not self.count_is_estimate:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        return EstimatedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """``count``/``next``/``previous``/``results``.
 
     ``page_size`` defaults to the ``PAGE_SIZE`` setting and is capped at 100; a ``page`` or
-    ``page_size`` that is not a positive integer is a 400, a page past the last one a 404.
+    ``page_size`` that is not a positive integer is a 400, a page past the last one a 404. A list of
+    10,000 rows or more is not counted in full (``ApiPaginator``, as the staff console's lists): ``count``
+    is then the planner's estimate, and ``count_is_estimate`` says so.
     """
 
+    django_paginator_class = ApiPaginator
     page_size_query_param = "page_size"
     page_size_query_description = f"Number of results per page (default from settings, at most {MAX_PAGE_SIZE})."
     max_page_size = MAX_PAGE_SIZE
@@ -80,8 +126,36 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_number(self, request, paginator):
         raw = request.query_params.get(self.page_query_param)
         if raw in self.last_page_strings:
-            return paginator.num_pages
+            num_pages = paginator.num_pages  # counting first tells whether the count is an estimate
+            if paginator.count_is_estimate:  # whose last page may be empty, or not the last
+                return max(math.ceil(paginator.object_list.count() / paginator.per_page), 1)
+            return num_pages
         return _positive_int(request, self.page_query_param) or 1
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "count_is_estimate": self.page.paginator.count_is_estimate,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        properties = paginated["properties"]
+        paginated["properties"] = {
+            "count": properties.pop("count"),
+            "count_is_estimate": {
+                "type": "boolean",
+                "description": "Whether `count` is the planner's estimate (a list of 10,000 rows or more) or exact.",
+            },
+            **properties,
+        }
+        paginated["required"] = [*paginated["required"], "count_is_estimate"]
+        return paginated
 
     def get_schema_operation_parameters(self, view):
         # Say what get_page_size / get_page_number accept: positive integers (anything else is a 400).
@@ -167,7 +241,7 @@ class PageNumberOrCursorPagination(PageNumberPagination):
     def get_paginated_response_schema(self, schema):
         # A cursor page has no ``count``.
         paginated = super().get_paginated_response_schema(schema)
-        paginated["required"] = [name for name in paginated["required"] if name != "count"]
+        paginated["required"] = [name for name in paginated["required"] if name not in ("count", "count_is_estimate")]
         return paginated
 
     def get_schema_operation_parameters(self, view):

@@ -13,8 +13,8 @@ from campaigns.factories import CampaignFactory
 from campaigns.models import Campaign
 from gateway.admin.json_fields import PrettyJSONField
 from gateway.admin.links import change_url
-from gateway.admin.paginator import EstimatedCountPaginator
 from gateway.admin.search import uuid_search_q
+from gateway.paginator import EstimatedCountPaginator
 from gateway.tests.admin_helpers import add_url, changelist_url, messages_of, run_action
 from media.factories import AssetFactory, ClipFactory
 from media.models import Asset, Clip

@@ -3,6 +3,7 @@
 import base64
 import datetime
 import time
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -18,6 +19,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from campaigns.factories import CampaignFactory, ConversionFactory
 from gateway.api.exceptions import exception_handler
 from gateway.api.throttling import ApiKeyRateThrottle, RateLimit
+from gateway.paginator import EstimatedCountPaginator
 from gateway.tests.api_helpers import client_for, error_body
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import KnowledgeDocument
@@ -466,3 +468,52 @@ class TestMiddlewareOfApiKeyRequests:
     )
     def test_every_other_request_has_them(self, path, headers):
         assert self.seen_by_the_view(path, **headers) == {"session": True, "user": True, "messages": True}
+
+
+class TestEstimatedCounts:
+    """A list of ``COUNT_CAP`` rows or more is never counted in full, and its pages still reach every row."""
+
+    URL = "/api/v1/knowledge-documents/"
+
+    @pytest.fixture
+    def documents(self, monkeypatch):
+        monkeypatch.setattr(EstimatedCountPaginator, "COUNT_CAP", 5)
+        documents = KnowledgeDocumentFactory.create_batch(12, content="short")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE knowledge_documents")
+        return documents
+
+    def walk(self, client, **query) -> list[dict]:
+        pages, url = [], self.URL + "?" + urlencode({"page_size": 5, **query})
+        while url:
+            pages.append(client.get(url).json())
+            url = pages[-1]["next"]
+        return pages
+
+    def test_a_big_list_says_its_count_is_an_estimate(self, documents, user_client):
+        data = user_client.get(self.URL).json()
+        assert data["count_is_estimate"] is True
+        assert data["count"] >= 6  # past the cap: the planner's figure, not a full count
+
+    def test_a_small_list_is_counted_exactly(self, user_client):
+        KnowledgeDocumentFactory.create_batch(3)
+        assert user_client.get(self.URL).json() | {"results": None, "next": None} == {
+            "count": 3,
+            "count_is_estimate": False,
+            "next": None,
+            "previous": None,
+            "results": None,
+        }
+
+    def test_following_next_reaches_every_row_even_when_the_estimate_is_short(self, documents, user_client):
+        KnowledgeDocumentFactory.create_batch(10, content="short")  # 22 rows; the statistics still say 12
+        pages = self.walk(user_client)
+        ids = [row["id"] for page in pages for row in page["results"]]
+        assert len(ids) == len(set(ids)) == 22
+        assert [len(page["results"]) for page in pages] == [5, 5, 5, 5, 2]
+
+    def test_a_page_past_the_rows_is_404_and_last_is_the_real_last_page(self, documents, user_client):
+        KnowledgeDocumentFactory.create_batch(10, content="short")
+        assert user_client.get(self.URL, {"page_size": 5, "page": 6}).status_code == 404
+        last = user_client.get(self.URL, {"page_size": 5, "page": "last"}).json()
+        assert (len(last["results"]), last["next"]) == (2, None)

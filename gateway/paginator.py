@@ -1,4 +1,4 @@
-"""A changelist paginator that never counts a big table in full."""
+"""A paginator that never counts a big table in full: the staff console's lists and the API's page numbers."""
 
 import json
 
