@@ -12,7 +12,8 @@ class EstimatedCountPaginator(Paginator):
 
     Unfiltered: the planner's row estimate (``pg_class.reltuples``). Filtered: an exact count of at
     most ``COUNT_CAP`` + 1 rows, and past that the planner's estimate of the filtered query. Small
-    tables (and tables never analysed) get an exact count. ``count_is_estimate`` tells the template.
+    tables (and tables never analysed) get an exact count. A model without a table of its own (unmanaged:
+    a view, pghistory's events) is counted as a filtered one. ``count_is_estimate`` tells the template.
     """
 
     COUNT_CAP = 10_000
@@ -25,7 +26,7 @@ class EstimatedCountPaginator(Paginator):
         if not isinstance(queryset, models.QuerySet):
             return super().count
         connection = connections[queryset.db]
-        if not queryset.query.where:
+        if not queryset.query.where and queryset.model._meta.managed:  # a table of its own: it has statistics
             estimate = self._table_estimate(connection, queryset.model._meta.db_table)
             if estimate >= self.COUNT_CAP:
                 self.count_is_estimate = True

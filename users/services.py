@@ -14,7 +14,6 @@ Users change through ``user_create``, ``user_update``, ``user_soft_delete`` and 
   refuses the keys of inactive and deleted users, and a key acts with its user's current role.
 """
 
-import copy
 import hashlib
 import time
 from datetime import datetime, timedelta
@@ -323,18 +322,14 @@ class VerifiedKeys:
         read_at, api_key = entry
         if time.monotonic() - read_at >= django_settings.API_KEY_CACHE_SECONDS or api_key.is_expired_at(now):
             return None
-        copied, user = copy.copy(api_key), copy.copy(api_key.user)
-        copied.user = user
-        return copied
+        return self._detached(api_key)
 
     def put(self, key: str, api_key: ApiKey, *, read_at: float) -> None:
         if django_settings.API_KEY_CACHE_SECONDS <= 0:
             return
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()
-        cached, user = copy.copy(api_key), copy.copy(api_key.user)
-        cached.user = user
-        self._entries[self._digest(key)] = (read_at, cached)
+        self._entries[self._digest(key)] = (read_at, self._detached(api_key))
 
     def touch(self, key: str, last_used_at) -> None:
         entry = self._entries.get(self._digest(key))
@@ -343,6 +338,19 @@ class VerifiedKeys:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    @classmethod
+    def _detached(cls, api_key: ApiKey) -> ApiKey:
+        """A copy of ``api_key`` with a copy of its user: what one request does to it, no other sees."""
+        detached = cls._copy_of(api_key)
+        detached.user = cls._copy_of(api_key.user)
+        return detached
+
+    @staticmethod
+    def _copy_of(row):
+        """A new instance of ``row``'s model with the same column values, as loaded from the database."""
+        names = [field.attname for field in row._meta.concrete_fields]
+        return type(row).from_db(row._state.db, names, [getattr(row, name) for name in names])
 
     @staticmethod
     def _digest(key: str) -> bytes:

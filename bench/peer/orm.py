@@ -6,8 +6,8 @@ operation sequentially after a warm-up). The project's side seeds the same shape
 and warm-up:
 
 (a) top 10 scored clips of an asset, score >= 0.5, with the asset: ``Clip.objects.top()`` + ``select_related``;
-(b) one asset with its user and its 100 clips: the asset detail's queryset (``select_related("user")``,
-    clips prefetched by start time);
+(b) one asset with its user and its 100 clips, as the asset detail reads them: the asset with
+    ``select_related("user")``, then its clips as rows (``Clip.objects.of_asset(asset).values()``);
 (c) create a clip as the API does (the project has no clip service for it: ``ClipSerializer.create`` is
     ``Clip.objects.create`` then a read-back of the database-computed ``duration``, which Prisma's create
     returns with the row);
