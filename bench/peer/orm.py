@@ -8,9 +8,8 @@ and warm-up:
 (a) top 10 scored clips of an asset, score >= 0.5, with the asset: ``Clip.objects.top()`` + ``select_related``;
 (b) one asset with its user and its 100 clips, as the asset detail reads them: the asset with
     ``select_related("user")``, then its clips as rows (``Clip.objects.of_asset(asset).values()``);
-(c) create a clip as the API does (the project has no clip service for it: ``ClipSerializer.create`` is
-    ``Clip.objects.create`` then a read-back of the database-computed ``duration``, which Prisma's create
-    returns with the row);
+(c) create a clip as the API does (``ClipSerializer.create`` is ``Clip.objects.create``: one INSERT, whose
+    RETURNING brings back the database-computed ``duration``, as Prisma's create returns the row);
 (d) update a clip's score through ``clip_set_scores`` (the service every score goes through).
 
 Each side's SQL statements per operation are counted on one call (Prisma's with bench.ts's ``LOG_SQL=1``).
@@ -88,15 +87,13 @@ def project_operations(asset_ids: list) -> dict[str, Callable[[int], object]]:
         return asset, list(Clip.objects.of_asset(asset).values())
 
     def create(i):
-        clip = Clip.objects.create(
+        return Clip.objects.create(
             asset_id=asset_ids[i % count],
             start_time=1000 + i,
             end_time=1005 + i,
             features={"new": True},
             score=rnd(),
         )
-        clip.refresh_from_db(fields=["duration"])
-        return clip
 
     def update_score(i):
         return clip_set_scores(clip=target, score=(i % 100) / 100)

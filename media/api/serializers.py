@@ -176,11 +176,6 @@ class ClipSerializer(ModelSerializer):
             fields["asset"].read_only = True
         return fields
 
-    def create(self, validated_data):
-        clip = super().create(validated_data)
-        clip.refresh_from_db(fields=["duration"])
-        return clip
-
     def update(self, instance, validated_data):
         return clip_update(clip=instance, **validated_data)
 

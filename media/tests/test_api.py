@@ -7,6 +7,8 @@ what follows each resource's declaration is what only that resource does.
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from gateway.tests.api_helpers import error_body, ids, refusal
 from gateway.tests.resource_cases import ChildResourceCases, OwnedSoftResourceCases, SoftChildResourceCases, names_in
@@ -275,6 +277,14 @@ class TestClips(SoftChildResourceCases):
         assert response.status_code == 201
         assert response.json()["duration"] == 15
         assert Clip.objects.get(pk=response.json()["id"]).duration == 15
+
+    def test_create_reads_the_duration_back_with_its_insert(self, user, user_client):
+        asset = AssetFactory(user=user)
+        with CaptureQueriesContext(connection) as captured:
+            response = user_client.post(CLIPS, clip_payload(asset))
+        on_clips = [query["sql"] for query in captured.captured_queries if '"clips"' in query["sql"]]
+        assert response.json()["duration"] == 15
+        assert len(on_clips) == 1 and 'RETURNING "clips"."duration"' in on_clips[0]
 
     def test_update_recomputes_the_duration(self, user, user_client):
         clip = ClipFactory(asset=AssetFactory(user=user), start_time=0, end_time=10)
