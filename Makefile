@@ -102,7 +102,7 @@ bench: install
 	$(BIN)/python -m bench all
 
 # Schemathesis's CLI against the live server (gateway/fuzz.py): both server settings, both keys, three seeds, on a
-# scratch database (gateway_fuzz); each run's output goes to .data/fuzz/. FUZZ_ARGS narrows it (--help lists them).
+# scratch database of its own, dropped at the end; each run's output goes to .data/fuzz/. FUZZ_ARGS narrows it (--help lists them).
 fuzz: install
 	$(BIN)/python -m gateway.fuzz $(FUZZ_ARGS)
 

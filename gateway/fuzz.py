@@ -21,6 +21,7 @@ every run reports zero failures and zero errors; the last line of each run's out
 """
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -30,12 +31,14 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DATABASE = "gateway_fuzz_template"
-DATABASE = "gateway_fuzz"
+# Scratch databases of this process (two runs at once do not share them), dropped at the end.
+TEMPLATE_DATABASE = f"gateway_fuzz_template_{os.getpid()}"
+DATABASE = f"gateway_fuzz_{os.getpid()}"
 MODES = ("serve", "run")
 # Fixed keys of the scratch database (nowhere else): the fuzzing key of each run, and a spare key of each user.
 KEYS = {
@@ -54,7 +57,20 @@ IDS = {
     "user-key": uuid.UUID("f0220000-0000-4000-8000-000000000012"),
     "admin-spare-key": uuid.UUID("f0220000-0000-4000-8000-000000000021"),
     "user-spare-key": uuid.UUID("f0220000-0000-4000-8000-000000000022"),
+    "asset": uuid.UUID("f0220000-0000-4000-8000-000000000031"),
+    "clip": uuid.UUID("f0220000-0000-4000-8000-000000000032"),
+    "campaign": uuid.UUID("f0220000-0000-4000-8000-000000000033"),
 }
+# The rows positive cases name in their references (``gateway/fuzz_hooks.py``), by field name: the USER's.
+REFERENCES = {
+    "user": IDS["user"],
+    "asset": IDS["asset"],
+    "clip": IDS["clip"],
+    "campaign": IDS["campaign"],
+    "attributed_clip": IDS["clip"],
+}
+# Schemathesis's own settings for these runs: no cache of earlier failures (each run is its seed's alone).
+CONFIG = "[cache]\nenabled = false\n"
 
 
 def environment(database: str, mode: str = "serve") -> dict:
@@ -100,6 +116,15 @@ def recreate(name: str, *, template: str | None = None) -> None:
         conn.execute(create)
 
 
+def drop_databases() -> None:
+    from psycopg import sql
+
+    close_connections()
+    with admin_connection() as conn:
+        for name in (DATABASE, TEMPLATE_DATABASE):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def build_template() -> None:
     """Migrate the template database and give it the users, their keys and the USER's rows."""
     os.environ.update(environment(TEMPLATE_DATABASE))
@@ -123,11 +148,11 @@ def build_template() -> None:
     for name, user in (("admin", admin), ("user", owner)):
         ApiKeyFactory(user=user, id=IDS[f"{name}-key"], name="fuzz", secret=KEYS[name])
         ApiKeyFactory(user=user, id=IDS[f"{name}-spare-key"], name="fuzz spare", secret=SPARE_KEYS[name])
-    asset = AssetFactory(user=owner)
-    clip = ClipFactory(asset=asset)
+    asset = AssetFactory(user=owner, id=IDS["asset"])
+    clip = ClipFactory(asset=asset, id=IDS["clip"])
     PredictionFactory(clip=clip)
     PerformanceMetricFactory(asset=asset)
-    campaign = CampaignFactory(user=owner)
+    campaign = CampaignFactory(user=owner, id=IDS["campaign"])
     ExperimentFactory(campaign=campaign)
     ConversionFactory(campaign=campaign)
     KnowledgeDocumentFactory()
@@ -197,9 +222,13 @@ def stop_server(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def st_command(url: str, key: str, *, seed: int, max_examples: int, phases: str, report: Path) -> list[str]:
+def st_command(url: str, key: str, *, seed: int, max_examples: int, phases: str, out: Path) -> list[str]:
+    config = out / "schemathesis.toml"
+    config.write_text(CONFIG)
     return [
         str(Path(sys.executable).parent / "st"),
+        "--config-file",
+        str(config),
         "run",
         f"{url}/api/schema/?format=json",
         "--url",
@@ -223,10 +252,6 @@ def st_command(url: str, key: str, *, seed: int, max_examples: int, phases: str,
         "--workers",
         "1",
         "--no-color",
-        "--report",
-        "ndjson",
-        "--report-ndjson-path",
-        str(report),
     ]
 
 
@@ -235,6 +260,8 @@ def run_one(mode: str, key: str, seed: int, *, max_examples: int, phases: str, o
     close_connections()
     recreate(DATABASE, template=TEMPLATE_DATABASE)
     name = f"{mode}-{key}-seed{seed}"
+    filtered = out / f"{name}.filtered"
+    filtered.unlink(missing_ok=True)
     with open(out / f"{name}.server.log", "w") as log:
         process, url = start_server(mode, log)
         try:
@@ -243,17 +270,20 @@ def run_one(mode: str, key: str, seed: int, *, max_examples: int, phases: str, o
                 "SCHEMATHESIS_HOOKS": "gateway.fuzz_hooks",
                 "FUZZ_KEY_ID": str(IDS[f"{key}-key"]),
                 "FUZZ_SPARE_KEY_ID": str(IDS[f"{key}-spare-key"]),
+                "FUZZ_FILTER_LOG": str(filtered),
+                "FUZZ_REFERENCES": json.dumps({name: str(row_id) for name, row_id in REFERENCES.items()}),
                 "PYTHONPATH": str(ROOT),
             }
-            command = st_command(
-                url, KEYS[key], seed=seed, max_examples=max_examples, phases=phases, report=out / f"{name}.ndjson"
-            )
+            command = st_command(url, KEYS[key], seed=seed, max_examples=max_examples, phases=phases, out=out)
             with open(out / f"{name}.txt", "w") as output:
                 result = subprocess.run(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
         finally:
             stop_server(process)
     summary = (out / f"{name}.txt").read_text().strip().splitlines()
     print(f"{name}: exit {result.returncode}: {summary[-1] if summary else ''}", flush=True)
+    tally = Counter(filtered.read_text().splitlines()) if filtered.exists() else Counter()
+    for reason, count in tally.most_common():
+        print(f"    let through ({count}): {reason}", flush=True)
     return result.returncode
 
 
@@ -268,14 +298,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    build_template()
     failed = []
-    for mode in args.modes.split(","):
-        for key in args.keys.split(","):
-            for seed in map(int, args.seeds.split(",")):
-                code = run_one(mode, key, seed, max_examples=args.max_examples, phases=args.phases, out=out)
-                if code:
-                    failed.append(f"{mode}-{key}-seed{seed}")
+    try:
+        build_template()
+        for mode in args.modes.split(","):
+            for key in args.keys.split(","):
+                for seed in map(int, args.seeds.split(",")):
+                    code = run_one(mode, key, seed, max_examples=args.max_examples, phases=args.phases, out=out)
+                    if code:
+                        failed.append(f"{mode}-{key}-seed{seed}")
+    finally:
+        drop_databases()
     print(f"failed runs: {', '.join(failed)}" if failed else "every run: zero failures", flush=True)
     return 1 if failed else 0
 

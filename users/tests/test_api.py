@@ -94,6 +94,13 @@ class TestUsers:
         assert response.status_code == 400
         assert "password" in response.json()
 
+    def test_a_short_password_is_refused_as_the_schema_says(self, admin_client_api):
+        # The schema states the length (minLength), so a fuzzer's schema-valid password is long enough.
+        schema = admin_client_api.get("/api/schema/?format=json").json()
+        assert schema["components"]["schemas"]["UserRequest"]["properties"]["password"]["minLength"] == 8
+        errors = refusal(admin_client_api.post(USERS, user_payload(password="x7#k2!q")))
+        assert errors == {"password": ["This password is too short. It must contain at least 8 characters."]}
+
     def test_email_is_unique_without_regard_to_case(self, admin_client_api):
         UserFactory(email="new.person@example.com")
         errors = refusal(admin_client_api.post(USERS, user_payload()))
