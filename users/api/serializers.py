@@ -205,6 +205,19 @@ class ApiKeySerializer(ModelSerializer):
         return api_key
 
 
+class ApiKeyUpdateSerializer(ApiKeySerializer):
+    """What an update of an API key changes: its name. ``user`` and ``expires_at`` are set at creation only.
+
+    Read-only once the key exists, like ``id`` or ``prefix``: a body read from the API can be sent back, and
+    their values are ignored.
+    """
+
+    class Meta(ApiKeySerializer.Meta):
+        read_only_fields = [*ApiKeySerializer.Meta.read_only_fields, "expires_at"]
+
+    user = serializers.UUIDField(source="user_id", read_only=True, help_text="Owner (user id).")
+
+
 class ApiKeyCreatedSerializer(ApiKeySerializer):
     """A new API key with its secret ``key``: shown this once, never again."""
 

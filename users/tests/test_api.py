@@ -277,6 +277,14 @@ class TestApiKeys:
         key.refresh_from_db()
         assert (key.expires_at, key.user_id) == (None, user.pk)
 
+    def test_the_schema_offers_only_the_name_to_an_update(self, user_client):
+        # user and expires_at are read-only once the key exists (ignored when sent back, as above); the schema
+        # offered them as writable, so a fuzzer's malformed "user" was "accepted". Found by `make fuzz`.
+        schemas = user_client.get("/api/schema/?format=json").json()["components"]["schemas"]
+        assert set(schemas["ApiKeyUpdateRequest"]["properties"]) == {"name"}
+        assert set(schemas["PatchedApiKeyUpdateRequest"]["properties"]) == {"name"}
+        assert {"user", "expires_at"} <= set(schemas["ApiKeyRequest"]["properties"])
+
     def test_revoke_action(self, user, user_client):
         key = ApiKeyFactory(user=user)
         response = user_client.post(url(KEYS, key, "revoke"))
