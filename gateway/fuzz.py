@@ -298,6 +298,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    # SIGTERM (a timeout, CI) unwinds like Ctrl-C: the server this run started (a process group of its own)
+    # is stopped and the scratch databases dropped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     failed = []
     try:
         build_template()
