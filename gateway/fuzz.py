@@ -304,9 +304,10 @@ def main(argv=None) -> int:
     failed = []
     try:
         build_template()
-        for mode in args.modes.split(","):
-            for key in args.keys.split(","):
-                for seed in map(int, args.seeds.split(",")):
+        # Seed by seed, so a run cut short has covered every mode and key at least once.
+        for seed in map(int, args.seeds.split(",")):
+            for mode in args.modes.split(","):
+                for key in args.keys.split(","):
                     code = run_one(mode, key, seed, max_examples=args.max_examples, phases=args.phases, out=out)
                     if code:
                         failed.append(f"{mode}-{key}-seed{seed}")
