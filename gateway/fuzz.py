@@ -14,10 +14,12 @@ the schema the server serves:
   (30 unless told), seeds 1, 2 and 3 unless told.
 
 The API rate limit is raised as the benchmarks raise it (``API_THROTTLE_RATE``: throttling runs, it never
-refuses), so the run does not turn into 429s. The one thing kept from the fuzzer is revoking the key it
-fuzzes with: ``gateway/fuzz_hooks.py`` points a revoke (``POST .../revoke/`` or ``DELETE``) of that key at a
-spare key of the same user instead, so every later request is not a 401. The exit status is 0 only when
-every run reports zero failures and zero errors; the last line of each run's output is Schemathesis's summary.
+refuses), so the run does not turn into 429s. The one thing kept from the fuzzer is locking itself out:
+``gateway/fuzz_hooks.py`` points a revoke (``POST .../revoke/`` or ``DELETE``) of the key it fuzzes with at a
+spare key of the same user, and a write to its own user's row under ``/users/{id}/`` (a delete, a
+deactivation, a change of role) at a spare user of the same role, so every later request is not a 401.
+The exit status is 0 only when every run reports zero failures and zero errors; the last line of each
+run's output is Schemathesis's summary.
 """
 
 import argparse
@@ -57,6 +59,8 @@ IDS = {
     "user-key": uuid.UUID("f0220000-0000-4000-8000-000000000012"),
     "admin-spare-key": uuid.UUID("f0220000-0000-4000-8000-000000000021"),
     "user-spare-key": uuid.UUID("f0220000-0000-4000-8000-000000000022"),
+    "admin-spare": uuid.UUID("f0220000-0000-4000-8000-000000000003"),
+    "user-spare": uuid.UUID("f0220000-0000-4000-8000-000000000004"),
     "asset": uuid.UUID("f0220000-0000-4000-8000-000000000031"),
     "clip": uuid.UUID("f0220000-0000-4000-8000-000000000032"),
     "campaign": uuid.UUID("f0220000-0000-4000-8000-000000000033"),
@@ -145,6 +149,9 @@ def build_template() -> None:
 
     admin = AdminUserFactory(id=IDS["admin"], email="fuzz-admin@example.com")
     owner = UserFactory(id=IDS["user"], email="fuzz-user@example.com")
+    # What the fuzzer writes instead of its own user's row (gateway/fuzz_hooks.py), one of each role.
+    AdminUserFactory(id=IDS["admin-spare"], email="fuzz-admin-spare@example.com")
+    UserFactory(id=IDS["user-spare"], email="fuzz-user-spare@example.com")
     for name, user in (("admin", admin), ("user", owner)):
         ApiKeyFactory(user=user, id=IDS[f"{name}-key"], name="fuzz", secret=KEYS[name])
         ApiKeyFactory(user=user, id=IDS[f"{name}-spare-key"], name="fuzz spare", secret=SPARE_KEYS[name])
@@ -270,6 +277,8 @@ def run_one(mode: str, key: str, seed: int, *, max_examples: int, phases: str, o
                 "SCHEMATHESIS_HOOKS": "gateway.fuzz_hooks",
                 "FUZZ_KEY_ID": str(IDS[f"{key}-key"]),
                 "FUZZ_SPARE_KEY_ID": str(IDS[f"{key}-spare-key"]),
+                "FUZZ_USER_ID": str(IDS[key]),
+                "FUZZ_SPARE_USER_ID": str(IDS[f"{key}-spare"]),
                 "FUZZ_FILTER_LOG": str(filtered),
                 "FUZZ_REFERENCES": json.dumps({name: str(row_id) for name, row_id in REFERENCES.items()}),
                 "PYTHONPATH": str(ROOT),

@@ -3,7 +3,10 @@
 - The fuzzer may revoke any key but the one it fuzzes with (``FUZZ_KEY_ID``): a revoke of that key
   (``POST /api/v1/api-keys/{id}/revoke/`` or ``DELETE /api/v1/api-keys/{id}/``), generated or found through a
   stateful link, is sent for the spare key of the same user (``FUZZ_SPARE_KEY_ID``) instead, so the operation
-  is still exercised on a real key and every later request still authenticates.
+  is still exercised on a real key and every later request still authenticates. Likewise a write to its own
+  user's row under ``/api/v1/users/{id}/`` (an ADMIN deleting, deactivating or demoting itself once another
+  ADMIN exists) is sent for a spare user of the same role (``FUZZ_USER_ID``, ``FUZZ_SPARE_USER_ID``);
+  ``/users/me/`` is fuzzed as it is (it cannot change the role or deactivate).
 - Positive cases name the scratch database's rows in their references (``user``, ``asset``, ``clip``,
   ``campaign``, ``attributed_clip`` in the query and the body: ``FUZZ_REFERENCES``, JSON), so they reach real
   reads and writes rather than "no such row" answers, as the in-process test's cases do.
@@ -21,16 +24,22 @@ import schemathesis
 from gateway.fuzz_rules import conditional_rejection, items_refused, query_valid_as_sent, semantic_rules
 
 REVOKING = {("POST", "/api/v1/api-keys/{id}/revoke/"), ("DELETE", "/api/v1/api-keys/{id}/")}
+USER_WRITES = {("PUT", "/api/v1/users/{id}/"), ("PATCH", "/api/v1/users/{id}/"), ("DELETE", "/api/v1/users/{id}/")}
 REFERENCES = json.loads(os.environ.get("FUZZ_REFERENCES") or "{}")
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    if (case.method.upper(), case.operation.path) not in REVOKING:
-        return
-    key_id = os.environ.get("FUZZ_KEY_ID")
-    if key_id and str((case.path_parameters or {}).get("id", "")).lower() == key_id:
-        case.path_parameters["id"] = os.environ["FUZZ_SPARE_KEY_ID"]
+    swaps = {
+        frozenset(REVOKING): ("FUZZ_KEY_ID", "FUZZ_SPARE_KEY_ID"),
+        frozenset(USER_WRITES): ("FUZZ_USER_ID", "FUZZ_SPARE_USER_ID"),
+    }
+    for operations, (own, spare) in swaps.items():
+        if (case.method.upper(), case.operation.path) not in operations:
+            continue
+        own_id, spare_id = os.environ.get(own), os.environ.get(spare)
+        if own_id and spare_id and str((case.path_parameters or {}).get("id", "")).lower() == own_id:
+            case.path_parameters["id"] = spare_id
 
 
 @schemathesis.hook
