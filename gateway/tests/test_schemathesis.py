@@ -18,9 +18,10 @@ through the same answers; the module says why each holds):
   400 whose every message is one of ``SEMANTIC_RULES`` is not counted against that check (every other
   check still applies to it); any other 400 to schema-valid data is a failure.
 - ``negative_data_rejection`` is not applied where every "invalid" part is a query parameter that reaches
-  the server valid (``query_valid_as_sent``: a list of strings, whatever its text, or an empty value where
-  ``allowEmptyValue`` says so), nor to an ingest batch answered with its invalid items in ``errors``
-  (``items_refused``: the API's per-item rejection). Every other negative query string is judged.
+  the server valid (``query_valid_as_sent``: a list of strings whatever its text, one number for a list of
+  numbers, or an empty value where ``allowEmptyValue`` says so), nor to an ingest batch answered with its
+  invalid items in ``errors`` (``items_refused``: the API's per-item rejection). Every other negative query
+  string is judged.
 - A 412 to an ``If-Match`` the case sent (a made-up ETag is stale) and a 422 to an ``Idempotency-Key`` an
   earlier case used with another body are not counted against ``positive_data_acceptance`` either, and
   are the rejection ``negative_data_rejection`` asks for (preconditions are evaluated before the body).
