@@ -15,7 +15,7 @@ REQUIREMENTS ?= requirements-dev.txt
 WEB_CONCURRENCY ?= 2
 GUNICORN_THREADS ?= 4
 
-.PHONY: run worker serve test lint format install migrate seed reset stop check-migrations schema bench clean-db help
+.PHONY: run worker serve test lint format install migrate seed reset stop check-migrations schema bench fuzz clean-db help
 .PHONY: cluster cluster-stop cluster-status cluster-failover
 
 help:
@@ -26,6 +26,7 @@ help:
 	@echo "make reset   - delete every row and load the development data set again (asks; SEED_ARGS=--yes does not)"
 	@echo "make stop    - stop the embedded PostgreSQL if a run left it running"
 	@echo "make schema  - write the OpenAPI schema to docs/openapi.yaml (a test fails when it is not the code's)"
+	@echo "make fuzz    - Schemathesis against the live server, make serve and make run settings, ADMIN and USER, seeds 1-3"
 	@echo "make lint | format | migrate | seed | bench | clean-db"
 	@echo "make cluster - primary + replica, PgBouncer, 2 app servers, HAProxy, worker on http://127.0.0.1:$(CLUSTER_PORT) (docs/SCALING.md)"
 	@echo "make cluster-stop | cluster-status | cluster-failover"
@@ -99,6 +100,11 @@ schema: install
 # Builds (first time) or reuses the scale data set in its own database, gateway_bench: docs/PERFORMANCE.md.
 bench: install
 	$(BIN)/python -m bench all
+
+# Schemathesis's CLI against the live server (gateway/fuzz.py): both server settings, both keys, three seeds, on a
+# scratch database of its own, dropped at the end; each run's output goes to .data/fuzz/. FUZZ_ARGS narrows it (--help lists them).
+fuzz: install
+	$(BIN)/python -m gateway.fuzz $(FUZZ_ARGS)
 
 clean-db:
 	rm -rf .data/postgres

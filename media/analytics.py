@@ -5,9 +5,10 @@ The ingestion of daily performance metrics, a write, is ``media.services.perform
 docs/ANALYTICS.md explains every figure.
 """
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Avg, Count, F, Max, Min, Q
+from django.db.models import Avg, Count, DecimalField, F, Func, Max, Min, Q, Value
 from django.db.models.functions import Abs, NullIf, Power, Sqrt
 
 from media.models import Prediction
@@ -24,16 +25,36 @@ def performance_metric_derived(*, impressions: int, clicks: int, spend: Decimal,
     return {"ctr": ctr, "roas": roas}
 
 
+def _exact(expression):
+    """``expression`` as PostgreSQL ``numeric``.
+
+    Any double is a valid value, but a difference, square, ratio or sum of doubles near their limits (or
+    divided by a tiny actual) overflows double precision, an error for the whole report; ``numeric`` does not.
+    """
+    return Func(expression, template="(%(expressions)s)::numeric", output_field=DecimalField())
+
+
+BEYOND_A_DOUBLE = "Beyond a double: the values are near a double's limits."
+
+
+def _double(value):
+    """A ``numeric`` aggregate as a float; None when it is beyond a double (JSON has no infinity)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def _metric_aggregates(metric: str) -> dict:
     """Aggregates of one metric over the rows that have both its predicted and its actual value."""
-    predicted, actual = F(f"predicted_{metric}"), F(f"actual_{metric}")
+    predicted, actual = _exact(F(f"predicted_{metric}")), _exact(F(f"actual_{metric}"))
     both = Q(**{f"predicted_{metric}__isnull": False, f"actual_{metric}__isnull": False})
     nonzero = both & ~Q(**{f"actual_{metric}": 0})
     return {
         f"{metric}_n": Count("pk", filter=both),
         f"{metric}_mae": Avg(Abs(predicted - actual), filter=both),
         f"{metric}_mape_n": Count("pk", filter=nonzero),
-        f"{metric}_mape": Avg(Abs(predicted - actual) / NullIf(Abs(actual), 0.0), filter=nonzero),
+        f"{metric}_mape": Avg(Abs(predicted - actual) / NullIf(Abs(actual), Value(Decimal(0))), filter=nonzero),
         f"{metric}_rmse": Sqrt(Avg(Power(predicted - actual, 2), filter=both)),
         f"{metric}_bias": Avg(predicted - actual, filter=both),
     }
@@ -65,7 +86,7 @@ def prediction_accuracy(*, model_version: str | None = None, model_type: str | N
         .annotate(
             predictions=Count("pk"),
             with_actuals=Count("pk", filter=any_actual),
-            mean_prediction_error=Avg("prediction_error"),
+            mean_prediction_error=Avg(_exact(F("prediction_error"))),
             first_predicted_at=Min("created_at"),
             last_predicted_at=Max("created_at"),
             **aggregates,
@@ -81,14 +102,17 @@ def prediction_accuracy(*, model_version: str | None = None, model_type: str | N
             entry = {
                 "metric": metric,
                 "n": group[f"{metric}_n"],
-                "mae": group[f"{metric}_mae"],
-                "mape": group[f"{metric}_mape"],
+                "mae": _double(group[f"{metric}_mae"]),
+                "mape": _double(group[f"{metric}_mape"]),
                 "mape_n": group[f"{metric}_mape_n"],
-                "rmse": group[f"{metric}_rmse"],
-                "bias": group[f"{metric}_bias"],
+                "rmse": _double(group[f"{metric}_rmse"]),
+                "bias": _double(group[f"{metric}_bias"]),
                 "undefined": {},
             }
-            if entry["mape"] is None:
+            for figure in ("mae", "rmse", "bias", "mape"):
+                if entry[figure] is None and group[f"{metric}_{figure}"] is not None:
+                    entry["undefined"][figure] = BEYOND_A_DOUBLE
+            if entry["mape"] is None and "mape" not in entry["undefined"]:
                 entry["undefined"]["mape"] = "Every actual value is 0, so percentage errors are undefined."
             metrics.append(entry)
         report.append(
@@ -97,7 +121,7 @@ def prediction_accuracy(*, model_version: str | None = None, model_type: str | N
                 "model_version": group["model_version"],
                 "predictions": group["predictions"],
                 "with_actuals": group["with_actuals"],
-                "mean_prediction_error": group["mean_prediction_error"],
+                "mean_prediction_error": _double(group["mean_prediction_error"]),
                 "first_predicted_at": group["first_predicted_at"],
                 "last_predicted_at": group["last_predicted_at"],
                 "metrics": metrics,

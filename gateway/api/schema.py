@@ -275,7 +275,7 @@ def allow_empty_query_values(result, generator, request, public):
 
     Optional query parameters may be given empty (``?status=``), meaning "not given": that is how
     django-filter, DRF's search and ordering, and the actions' query serializers read them. Numeric filters
-    (and their comma-separated lists) stop at django-filter's 1e50.
+    (and their comma-separated lists) stop at django-filter's 1e50, and take doubles (``format: double``).
     """
     for path in result.get("paths", {}).values():
         for operation in path.values():
@@ -289,6 +289,9 @@ def allow_empty_query_values(result, generator, request, public):
                 is_number = numeric.get("type") in ("number", "integer") and "maximum" not in numeric
                 if is_number and parameter["name"] not in ("page", "page_size"):
                     numeric["maximum"] = FILTER_MAXIMUM
+                if numeric.get("format") == "float":
+                    # django-filter reads a number filter into a Python float: a double, not a 32-bit float.
+                    numeric["format"] = "double"
     return result
 
 

@@ -164,9 +164,11 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     def is_conditional_write(self) -> bool:
         """A write on one row that sends ``If-Match``: its row is locked as it is read, and compared."""
         request = self.request
+        # DRF's OPTIONS answer asks for the object on a copy of the request as a PUT: the method sent counts.
         return (
             request is not None
             and request.method not in SAFE_METHODS
+            and request._request.method not in SAFE_METHODS
             and bool(getattr(self, "detail", False))
             and conditional.has_preconditions(request)
         )

@@ -88,13 +88,17 @@ class PredictionAccuracyQuerySerializer(Serializer):
 class MetricAccuracySerializer(serializers.Serializer):
     metric = strict.CharField(help_text="roas, ctr, cpc, cpa or engagement.")
     n = strict.IntegerField(help_text="Predictions with both a predicted and an actual value.")
-    mae = strict.FloatField(help_text="Mean absolute error, mean |predicted - actual|.")
+    mae = strict.FloatField(
+        allow_null=True, help_text="Mean absolute error, mean |predicted - actual| (null beyond a double)."
+    )
     mape = strict.FloatField(
         allow_null=True, help_text="Mean absolute percentage error as a fraction, over rows whose actual is not 0."
     )
     mape_n = strict.IntegerField(help_text="Rows MAPE is computed over.")
-    rmse = strict.FloatField(help_text="Root mean squared error.")
-    bias = strict.FloatField(help_text="Mean of predicted - actual: positive means over-prediction.")
+    rmse = strict.FloatField(allow_null=True, help_text="Root mean squared error (null beyond a double).")
+    bias = strict.FloatField(
+        allow_null=True, help_text="Mean of predicted - actual: positive means over-prediction (null beyond a double)."
+    )
     undefined = serializers.DictField(child=strict.CharField(), help_text="Why a figure is null.")
 
 

@@ -113,6 +113,21 @@ class TestAccuracy:
         assert roas["bias"] == pytest.approx(0.0)
         assert body[1]["metrics"][0]["bias"] == pytest.approx(0.5)
 
+    def test_values_near_a_doubles_limits_do_not_break_the_report(self, user_client, user):
+        # Any double is a valid value, but their squares, sums and ratios overflowed double precision in the
+        # database: the whole report was a 400 ("number out of range"). Found by `make fuzz`.
+        clip = ClipFactory(asset=AssetFactory(user=user))
+        prediction(clip, "v1", predicted_roas=1.5e308, actual_roas=-1.5e308)
+        prediction(clip, "v1", predicted_roas=1e300, actual_roas=1e-300)
+        prediction(clip, "v1", predicted_ctr=1e200, actual_ctr=1.0)
+        response = user_client.get(ACCURACY_URL)
+        assert response.status_code == 200, response.content
+        metrics = {entry["metric"]: entry for entry in response.json()[0]["metrics"]}
+        # errors 3e308 and 1e300: their mean fits a double, the root of their mean square (2.1e308) does not
+        assert metrics["roas"]["bias"] == pytest.approx(1.5e308)
+        assert metrics["roas"]["rmse"] is None and "rmse" in metrics["roas"]["undefined"]
+        assert metrics["ctr"]["rmse"] == pytest.approx(1e200)
+
     def test_filters(self, user_client, user):
         clip = ClipFactory(asset=AssetFactory(user=user))
         prediction(clip, "v1", predicted_roas=1.0, actual_roas=1.0)

@@ -53,6 +53,11 @@ class OwnerField(serializers.PrimaryKeyRelatedField):
         return User.objects.filter(pk=user.pk)
 
 
+# Django's MinimumLengthValidator (AUTH_PASSWORD_VALIDATORS) with its default length, and its message.
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_TOO_SHORT = f"This password is too short. It must contain at least {PASSWORD_MIN_LENGTH} characters."
+
+
 def _check_password(password, user=None):
     try:
         password_validation.validate_password(password, user)
@@ -89,7 +94,19 @@ class UserSerializer(ModelSerializer):
     )
     settings = JSONObjectField(required=False)
     password = strict.CharField(
-        write_only=True, required=False, allow_blank=False, style={"input_type": "password"}, trim_whitespace=False
+        write_only=True,
+        required=False,
+        allow_blank=False,
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        # The length rule of Django's MinimumLengthValidator is in the schema too; the others (not entirely
+        # digits, not a common password, not too like the email or name) only in the description.
+        min_length=PASSWORD_MIN_LENGTH,
+        error_messages={"min_length": PASSWORD_TOO_SHORT},
+        help_text=(
+            f"At least {PASSWORD_MIN_LENGTH} characters, not entirely digits, not a common password and not "
+            "too similar to the email or name (Django's password validators)."
+        ),
     )
 
     class Meta:
@@ -186,6 +203,19 @@ class ApiKeySerializer(ModelSerializer):
         )
         api_key.secret = secret
         return api_key
+
+
+class ApiKeyUpdateSerializer(ApiKeySerializer):
+    """What an update of an API key changes: its name. ``user`` and ``expires_at`` are set at creation only.
+
+    Read-only once the key exists, like ``id`` or ``prefix``: a body read from the API can be sent back, and
+    their values are ignored.
+    """
+
+    class Meta(ApiKeySerializer.Meta):
+        read_only_fields = [*ApiKeySerializer.Meta.read_only_fields, "expires_at"]
+
+    user = serializers.UUIDField(source="user_id", read_only=True, help_text="Owner (user id).")
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):

@@ -13,7 +13,13 @@ from gateway.api.permissions import IsAdmin
 from gateway.api.viewsets import HARD_DELETE_PARAMETER, ScopedModelViewSet, SoftDeleteModelViewSet, query_flag
 from gateway.services import lock_row
 from users.api.filters import ApiKeyFilterSet, UserFilterSet
-from users.api.serializers import ApiKeyCreatedSerializer, ApiKeySerializer, MeSerializer, UserSerializer
+from users.api.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeySerializer,
+    ApiKeyUpdateSerializer,
+    MeSerializer,
+    UserSerializer,
+)
 from users.models import ApiKey, User
 from users.services import api_key_revoke, user_admins_lock, user_hard_delete, user_soft_delete
 
@@ -110,6 +116,8 @@ class UserViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
         summary="Issue an API key", description="The response carries the secret `key` once; store it now."
     ),
     destroy=extend_schema(summary="Revoke an API key (the row stays, marked revoked)"),
+    update=extend_schema(request=ApiKeyUpdateSerializer),
+    partial_update=extend_schema(request=ApiKeyUpdateSerializer),
 )
 class ApiKeyViewSet(HistoryViewSetMixin, ScopedModelViewSet):
     """API keys: never their secret, except once in the response that creates one."""
