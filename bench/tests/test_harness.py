@@ -18,7 +18,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from bench import admin, api, dataset, gunicorn, ingest, seed
+from bench import admin, api, dataset, gunicorn, ingest, request_cost, seed
 from bench.harness import ROOT, Row, format_table, markdown_table
 from bench.peer import data as peer_data
 from bench.peer import orm as peer_orm
@@ -209,3 +209,21 @@ def test_peer_node_environment_drops_the_projects_log_sql_only(monkeypatch):
     assert "LOG_SQL" not in peer_stack.node_environment("postgresql://x/prisma_peer")
     counting = peer_stack.node_environment("postgresql://x/prisma_peer", LOG_SQL=1)
     assert counting["LOG_SQL"] == "1" and counting["DATABASE_URL"] == "postgresql://x/prisma_peer"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_cost_counts_the_calls_and_the_cpu_of_a_real_request():
+    from django.test import override_settings
+
+    from media.factories import AssetFactory, ClipFactory
+    from users.factories import ApiKeyFactory
+
+    asset = AssetFactory()
+    ClipFactory.create_batch(3, asset=asset)
+    key = ApiKeyFactory(user=asset.user)
+    with override_settings(ALLOWED_HOSTS=["127.0.0.1"]):
+        call = request_cost.wsgi_caller(f"/api/v1/assets/{asset.pk}/", "", key.secret)
+        assert call().startswith("200")
+        figures = request_cost.measure(call, requests=5)
+    assert figures["calls"] > 1000  # a request through Django and DRF: thousands of Python calls
+    assert figures["cpu_ms"] > 0
