@@ -101,10 +101,10 @@ schema: install
 bench: install
 	$(BIN)/python -m bench all
 
-# Schemathesis's CLI against the live server (gateway/fuzz.py): both server settings, both keys, three seeds, on a
+# Schemathesis's CLI against the live server (fuzz/__main__.py): both server settings, both keys, three seeds, on a
 # scratch database of its own, dropped at the end; each run's output goes to .data/fuzz/. FUZZ_ARGS narrows it (--help lists them).
 fuzz: install
-	$(BIN)/python -m gateway.fuzz $(FUZZ_ARGS)
+	$(BIN)/python -m fuzz $(FUZZ_ARGS)
 
 clean-db:
 	rm -rf .data/postgres

@@ -5,8 +5,7 @@ it hands out with ``ConnectionPool.check_connection``; a ``check`` in ``OPTIONS[
 (Django passes its own). After a server restart every idle pooled connection is broken, and the
 pool's check loop sleeps with a growing back-off (1 s, 2 s, 4 s, ...) between stale connections, so
 a request could wait longer than ``DB_POOL_TIMEOUT`` and fail once although the database is back.
-Here the first failed check tests every idle connection at once, so the retry gets a fresh one, and a
-connection whose socket shows nothing wrong is handed out without asking the server (``check_connection``).
+Here the first failed check tests every idle connection at once, so the retry gets a fresh one.
 
 Aware datetimes are also sent in UTC: PostgreSQL refuses UTC offsets beyond ±15:59, which ISO 8601 (and so
 a date-time in an API query string) allows up to ±23:59.
@@ -14,7 +13,6 @@ a date-time in an API query string) allows up to ±23:59.
 
 import contextlib
 import datetime
-import select
 
 from django.db.backends.postgresql import operations
 from django_prometheus.db.backends.postgresql import base
@@ -22,15 +20,7 @@ from psycopg_pool import ConnectionPool
 
 
 def check_connection(conn) -> None:
-    """The pool's ``check``, without a round trip for a connection that looks healthy.
-
-    An idle connection has nothing to read: when its socket is readable, the server has closed it (a
-    restart, an administrator's ``pg_terminate_backend``) or sent it something, and only then is it
-    checked with psycopg's own check (an empty query). A healthy connection so costs one ``poll()``, not
-    a round trip to the server on every checkout. On failure the whole pool is checked.
-    """
-    if not conn.closed and not conn.broken and not _readable(conn):
-        return
+    """The pool's ``check``: psycopg's own check, and on failure a check of the whole pool."""
     try:
         ConnectionPool.check_connection(conn)
     except Exception:
@@ -39,13 +29,6 @@ def check_connection(conn) -> None:
         if pool is not None:
             pool.check()
         raise
-
-
-def _readable(conn) -> bool:
-    """Whether the connection's socket has something to read right now (no waiting)."""
-    poller = select.poll()
-    poller.register(conn.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
-    return bool(poller.poll(0))
 
 
 class DatabaseOperations(operations.DatabaseOperations):

@@ -1,6 +1,6 @@
 """Schemathesis against the live server (``make fuzz``): the CLI, every default check, every phase, zero failures.
 
-``python -m gateway.fuzz`` builds a scratch database on the same PostgreSQL the project uses (the embedded
+``python -m fuzz`` builds a scratch database on the same PostgreSQL the project uses (the embedded
 server, or ``DATABASE_URL``'s with another database name), migrated, with an ADMIN and a USER with known API
 keys and one row of every resource the USER owns. For each mode, key and seed it copies that database afresh
 (``CREATE DATABASE ... TEMPLATE``), starts the server on a free port of 127.0.0.1 and runs ``st run`` on
@@ -297,7 +297,7 @@ def run_one(mode: str, key: str, seed: int, *, max_examples: int, phases: str, o
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gateway.fuzz", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--modes", default=",".join(MODES), help="serve, run or both (comma-separated)")
     parser.add_argument("--keys", default="admin,user", help="admin, user or both (comma-separated)")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")

@@ -1,0 +1,1 @@
+"""``python -m fuzz`` (``make fuzz``): Schemathesis against the live server; see fuzz/__main__.py."""
