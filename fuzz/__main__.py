@@ -25,7 +25,6 @@ run's output is Schemathesis's summary.
 import argparse
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -35,7 +34,8 @@ import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from bench.harness import bench_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 # Scratch databases of this process (two runs at once do not share them), dropped at the end.
@@ -78,23 +78,11 @@ CONFIG = "[cache]\nenabled = false\n"
 
 
 def environment(database: str, mode: str = "serve") -> dict:
-    """The environment the server (and this process, for ``database``) runs under."""
-    env = dict(os.environ)
-    if env.get("DATABASE_URL"):
-        parts = urlsplit(env["DATABASE_URL"])
-        env["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
-    else:
-        env["EMBEDDED_DATABASE"] = database
+    """The environment the server (and this process, for ``database``) runs under: the benchmarks' (DEBUG off,
+    HTTPS redirects off, the rate limit raised so a fuzzer's flood is never a 429), DEBUG on for ``run``."""
+    env = bench_environment(database)
     env["DEBUG"] = "true" if mode == "run" else "false"
-    env.setdefault("SECRET_KEY", "fuzz-" + secrets.token_urlsafe(48))
-    env["SECURE_SSL_REDIRECT"] = "false"
-    env["SESSION_COOKIE_SECURE"] = "false"
-    env["CSRF_COOKIE_SECURE"] = "false"
-    env["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
-    env["API_THROTTLE_RATE"] = "1000000/s"
-    env["API_ANON_THROTTLE_RATE"] = "1000000/s"
     env["LOG_LEVEL"] = "WARNING"
-    env["LOG_SQL"] = "false"
     env["DJANGO_SETTINGS_MODULE"] = "gateway.settings"
     return env
 
