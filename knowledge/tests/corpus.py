@@ -368,9 +368,7 @@ def category_embedding(category: str) -> list[float]:
 def create_corpus() -> dict[str, KnowledgeDocument]:
     """Create every corpus document (with embedding) and return them by name.
 
-    The HNSW index is rebuilt afterwards: the test database is reused, and the rolled-back corpora of
-    earlier tests stay in the graph as dead duplicates (until a vacuum) that can cut it into pieces a
-    search cannot cross. Rebuilt, it holds this corpus only, as a production index would.
+    The HNSW index is rebuilt afterwards (``rebuild_vector_index``).
     """
     documents = KnowledgeDocument.objects.bulk_create(
         KnowledgeDocument(
@@ -384,6 +382,17 @@ def create_corpus() -> dict[str, KnowledgeDocument]:
         )
         for category, name, description, content, tags in DOCUMENTS
     )
+    rebuild_vector_index()
+    return {document.name: document for document in documents}
+
+
+def rebuild_vector_index() -> None:
+    """Rebuild the documents' HNSW index so it holds only the rows this test can see.
+
+    The test database is reused, and the rolled-back documents of earlier tests stay in the graph as
+    dead duplicates (until a vacuum) that can cut it into pieces a search cannot cross, or fill an
+    iterative scan's ``max_scan_tuples`` before it reaches a live row. Rebuilt, it holds this test's
+    rows only, as a production index would.
+    """
     with connection.cursor() as cursor:
         cursor.execute("REINDEX INDEX knowledge_doc_embedding_idx")
-    return {document.name: document for document in documents}

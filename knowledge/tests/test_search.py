@@ -20,6 +20,7 @@ from knowledge.tests.corpus import (
     category_embedding,
     create_corpus,
     query_embedding_near,
+    rebuild_vector_index,
 )
 
 pytestmark = pytest.mark.django_db
@@ -423,6 +424,7 @@ def test_a_document_with_every_long_column_still_fits_its_row():
         author="a" * 255,
         embedding=category_embedding("tiktok"),
     )
+    rebuild_vector_index()
     assert knowledge_search(embedding=category_embedding("tiktok"), k=1)["results"][0]["id"] == document.pk
 
 
