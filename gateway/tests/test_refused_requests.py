@@ -3,11 +3,13 @@
 Under ``/api/`` Django's own refusals answer in the API's JSON shape (``handler400``/``handler403`` of
 gateway/urls.py); elsewhere they keep Django's pages. A ``Host`` header not in ``ALLOWED_HOSTS`` is logged
 as one warning line. Over-long request lines and headers never reach Django: gunicorn refuses them with
-its own answer (docs/API.md, "Limits").
+its own answer (docs/API.md, "Limits"); every request line the schema allows is short enough.
 """
 
 import logging
+from urllib.parse import urlencode
 
+import orjson
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
@@ -16,6 +18,8 @@ from gunicorn.config import Config
 
 from gateway import urls as project_urls
 from gateway.tests.api_helpers import error_body
+from knowledge.api.views import MAX_Q_LENGTH
+from users.factories import ApiKeyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,10 +72,22 @@ class TestPermissionDeniedOutsideAView:
         assert response["Content-Type"].startswith("text/html")
 
 
-def test_gunicorn_limits_are_the_documented_ones():
+def test_gunicorn_header_limits_are_the_documented_ones():
     config = Config()
-    assert (config.limit_request_line, config.limit_request_field_size, config.limit_request_fields) == (
-        4094,
-        8190,
-        100,
-    )
+    assert (config.limit_request_field_size, config.limit_request_fields) == (8190, 100)
+
+
+@pytest.mark.django_db(transaction=True)
+class TestRequestLineUnderGunicorn:
+    """gunicorn.conf.py's ``limit_request_line``: every query string the schema allows reaches the API."""
+
+    def test_the_longest_q_the_schema_allows_is_answered_by_the_api(self, production_server):
+        key = ApiKeyFactory().secret
+        # Four UTF-8 bytes per character, each percent-encoded: 6,000 bytes of query string.
+        path = "/api/v1/knowledge-documents/?" + urlencode({"q": "\N{MUSICAL SYMBOL G CLEF}" * MAX_Q_LENGTH})
+        status, headers, body = production_server.request("GET", path, headers={"X-API-Key": key})
+        assert (status, headers["Content-Type"], orjson.loads(body)["results"]) == (200, "application/json", [])
+
+    def test_a_longer_request_line_is_gunicorn_s_414(self, production_server):
+        status, headers, _ = production_server.request("GET", "/api/v1/assets/?search=" + "x" * 8190)
+        assert (status, headers["Content-Type"]) == (414, "text/html")

@@ -21,12 +21,16 @@ from knowledge.api.search_serializers import (
 )
 from knowledge.api.serializers import KnowledgeDocumentSerializer
 from knowledge.models import KnowledgeDocument, KnowledgeDocumentVersion
-from knowledge.search import MAX_QUERY_LENGTH, knowledge_search
+from knowledge.search import knowledge_search
 from knowledge.services import knowledge_document_restore_version
+
+# A query string must fit gunicorn's request line (gunicorn.conf.py): 500 characters are at most 6,000 bytes
+# percent-encoded. Longer searches go in the body of POST search/ (MAX_QUERY_LENGTH).
+MAX_Q_LENGTH = 500
 
 FULL_TEXT_PARAMETER = OpenApiParameter(
     "q",
-    {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+    {"type": "string", "maxLength": MAX_Q_LENGTH},
     description="Full-text search over name, description and content (web-search syntax: quoted phrases, OR, "
     "-word); results come best match first unless `ordering` is given.",
 )
@@ -51,10 +55,10 @@ class KnowledgeDocumentViewSet(SoftDeleteModelViewSet):
 
     def filter_queryset(self, queryset):
         # ?q= ranks by full-text relevance; the FilterSet's explicit ``ordering`` still wins when given.
-        text = self.request.query_params.get("q", "").strip() if self.action == "list" else ""
-        if len(text) > MAX_QUERY_LENGTH:
-            raise exceptions.ValidationError({"q": [f"Must be at most {MAX_QUERY_LENGTH} characters."]})
-        if text:
+        text = self.request.query_params.get("q", "") if self.action == "list" else ""
+        if len(text) > MAX_Q_LENGTH:
+            raise exceptions.ValidationError({"q": [f"Must be at most {MAX_Q_LENGTH} characters."]})
+        if text := text.strip():
             queryset = queryset.text_search(text)
         return super().filter_queryset(queryset)
 
