@@ -51,6 +51,8 @@ SEMANTIC_RULES = [
     (r"^\w+: (Mode '?\w+'? needs|Needs) ", r"/search/$", "the search mode needs its input"),
     (r"^campaign: This field is required\.$", r"/conversions/", "a non-ADMIN's conversion is one of their campaigns'"),
     # PostgreSQL stores NUL in no text or jsonb column: every string refuses it, in bodies and query strings.
+    # The schema's patterns say so of every string but those inside free-form JSON objects (metadata,
+    # settings...), which only their description can: the parser refuses the body as a whole.
     (r"(Null characters are not allowed\.|cannot contain NUL \(0x00\) bytes|the NUL character)", None, "NUL"),
     # A date-time whose UTC time falls before year 1 or after 9999 (an offset at the very ends of the range).
     (r"^non_field_errors: Invalid value: (time zone displacement|timestamp) out of range", None, "UTC range"),

@@ -286,6 +286,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "gateway.api.schema.allow_empty_query_values",
+        "gateway.api.schema.text_without_nul",
         "gateway.api.schema.closed_request_bodies",
         "gateway.api.schema.rate_limit_header_components",
         "gateway.api.schema.name_shared_components",

@@ -217,13 +217,27 @@ class IngestItemsFieldExtension(OpenApiSerializerFieldExtension):
 # regular expressions agree (their ``\s`` differ on U+001C-U+001F, U+0085 and U+FEFF).
 NOT_WHITESPACE = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
+# PostgreSQL stores NUL in no text or jsonb value, so the API refuses it in every string it reads (bodies and
+# query strings alike). ``text_without_nul`` writes these into the schema.
+WITHOUT_NUL = r"^[^\x00]*$"
+# What a pattern that asks for one character of a kind becomes: that character, and no NUL anywhere.
+WITHOUT_NUL_AROUND = {
+    NOT_WHITESPACE: r"^[^\x00]*" + NOT_WHITESPACE.replace("[^", r"[^\x00", 1) + r"[^\x00]*$",
+    r"\S": r"^[^\x00]*[^\x00\s][^\x00]*$",
+}
+FREE_FORM_JSON_TEXT = "Any JSON object; no text in it (keys and values) may contain NUL (U+0000)."
+# A password of Django's NumericPasswordValidator: some character is not a digit (and none is NUL).
+NOT_ONLY_DIGITS = r"^[^\x00]*[^\x000-9][^\x00]*$"
+
 
 class CharFieldExtension(OpenApiSerializerFieldExtension):
     """Text that may not be blank, in requests: at least one character that is not whitespace.
 
     DRF trims the value before its blank check, so ``" "`` is "may not be blank" although drf-spectacular
     only says ``minLength: 1``. Fields with a pattern or format of their own (email, currency...) and fields
-    that keep whitespace (passwords) are left as they are.
+    that keep whitespace are left as they are, but passwords (``style={"input_type": "password"}``) say they are
+    not only digits (Django's NumericPasswordValidator; common passwords and ones like the email or name are
+    only in their description).
     """
 
     target_class = "rest_framework.fields.CharField"
@@ -232,7 +246,9 @@ class CharFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         field = self.target
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
-        if (
+        if direction == "request" and field.style.get("input_type") == "password":
+            schema["pattern"] = NOT_ONLY_DIGITS
+        elif (
             direction == "request"
             and field.trim_whitespace
             and not field.allow_blank
@@ -292,6 +308,41 @@ def allow_empty_query_values(result, generator, request, public):
                 if numeric.get("format") == "float":
                     # django-filter reads a number filter into a Python float: a double, not a 32-bit float.
                     numeric["format"] = "double"
+    return result
+
+
+def text_without_nul(result, generator, request, public):
+    """Postprocessing hook: no string the API reads may contain NUL, said by a ``pattern``.
+
+    Every string of a request component and of a query parameter (array items too) that has neither a format
+    nor an enum gets ``WITHOUT_NUL``, or its one-character pattern widened to the whole value
+    (``WITHOUT_NUL_AROUND``); other patterns (decimals, currencies, passwords) already leave NUL out. A
+    free-form JSON object (``additionalProperties: true``) cannot say it of the strings inside: its
+    description does.
+    """
+
+    def exclude_nul(schema):
+        if isinstance(schema, list):
+            for item in schema:
+                exclude_nul(item)
+        if not isinstance(schema, dict):
+            return
+        if schema.get("type") == "string" and "format" not in schema and "enum" not in schema:
+            pattern = schema.get("pattern")
+            schema["pattern"] = WITHOUT_NUL if pattern is None else WITHOUT_NUL_AROUND.get(pattern, pattern)
+        if schema.get("type") == "object" and schema.get("additionalProperties") is True:
+            schema["description"] = " ".join(filter(None, [schema.get("description"), FREE_FORM_JSON_TEXT]))
+        for value in schema.values():
+            exclude_nul(value)
+
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            exclude_nul(schema)
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("in") == "query":
+                    exclude_nul(parameter.get("schema"))
     return result
 
 

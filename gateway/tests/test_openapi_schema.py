@@ -91,3 +91,49 @@ def test_ordering_members_are_named_for_their_field_and_direction(served):
     assert names["score"] == "SCORE"
     assert names["-score"] == "SCORE_DESC"
     assert names["-created_at"] == "CREATED_AT_DESC"
+
+
+def strings_a_client_sends(served):
+    """(where, schema) of every string schema in a request component or a query parameter."""
+
+    def walk(schema, where):
+        if isinstance(schema, list):
+            for item in schema:
+                yield from walk(item, where)
+        elif isinstance(schema, dict):
+            if schema.get("type") == "string":
+                yield where, schema
+            for key, value in schema.items():
+                yield from walk(value, f"{where}.{key}")
+
+    for name, component in served["components"]["schemas"].items():
+        if name.endswith("Request"):
+            yield from walk(component, name)
+    for path, operations_of_path in served["paths"].items():
+        for method, operation in operations_of_path.items():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter["in"] == "query":
+                    yield from walk(parameter["schema"], f"{method} {path} ?{parameter['name']}")
+
+
+def test_no_text_a_client_sends_may_hold_nul_says_the_schema(served):
+    texts = [(where, schema) for where, schema in strings_a_client_sends(served) if not {"format", "enum"} & set(schema)]
+    assert len(texts) > 100
+    with_nul = ["a\x00", "\x00", "USD\x00", "1.5\x00", "\x00correct horse"]
+    assert [where for where, schema in texts if any(re.search(schema.get("pattern", ""), text) for text in with_nul)] == []
+
+
+def test_free_form_json_objects_say_their_texts_hold_no_nul(served):
+    metadata = served["components"]["schemas"]["AssetRequest"]["properties"]["metadata"]
+    assert metadata["additionalProperties"] is True
+    assert "NUL (U+0000)" in metadata["description"]
+
+
+def test_a_password_is_not_only_digits_says_the_schema(served):
+    password = served["components"]["schemas"]["UserRequest"]["properties"]["password"]
+    assert (password["minLength"], password["writeOnly"]) == (8, True)
+    assert [bool(re.search(password["pattern"], text)) for text in ("12345678", "1234567a", "correct horse")] == [
+        False,
+        True,
+        True,
+    ]
