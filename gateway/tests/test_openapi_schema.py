@@ -117,10 +117,13 @@ def strings_a_client_sends(served):
 
 
 def test_no_text_a_client_sends_may_hold_nul_says_the_schema(served):
-    texts = [(where, schema) for where, schema in strings_a_client_sends(served) if not {"format", "enum"} & set(schema)]
+    texts = [
+        (where, schema) for where, schema in strings_a_client_sends(served) if not {"format", "enum"} & set(schema)
+    ]
     assert len(texts) > 100
     with_nul = ["a\x00", "\x00", "USD\x00", "1.5\x00", "\x00correct horse"]
-    assert [where for where, schema in texts if any(re.search(schema.get("pattern", ""), text) for text in with_nul)] == []
+    taking_nul = [where for where, schema in texts if any(re.search(schema.get("pattern", ""), t) for t in with_nul)]
+    assert taking_nul == []
 
 
 def test_free_form_json_objects_say_their_texts_hold_no_nul(served):
