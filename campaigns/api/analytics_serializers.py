@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns import stats
+from campaigns.analytics import MAX_RANGE_DAYS
 from gateway.api import strict
 from gateway.api.serializers import Serializer
 
@@ -101,7 +102,13 @@ class ExperimentEvaluationSerializer(serializers.Serializer):
 class CampaignPerformanceQuerySerializer(Serializer):
     """Query of ``GET campaigns/{id}/performance/``: ``from`` and ``to`` (inclusive dates, both optional)."""
 
-    to = serializers.DateField(required=False, help_text="Last day (inclusive); default: the campaign's end or today.")
+    to = serializers.DateField(
+        required=False,
+        help_text=(
+            "Last day (inclusive); default: the campaign's end or today. Not before `from`, and the range covers "
+            f"at most {MAX_RANGE_DAYS} days (a 400 otherwise)."
+        ),
+    )
 
     def get_fields(self):
         fields = super().get_fields()

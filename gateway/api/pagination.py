@@ -245,6 +245,8 @@ class PageNumberOrCursorPagination(PageNumberPagination):
         return paginated
 
     def get_schema_operation_parameters(self, view):
+        fields = getattr(view, "cursor_fields", ("created_at",))
+        orderings = ", ".join(f"`{sign}{field}`" for field in fields for sign in ("-", ""))
         return [
             *super().get_schema_operation_parameters(view),
             {
@@ -253,7 +255,9 @@ class PageNumberOrCursorPagination(PageNumberPagination):
                 "in": "query",
                 "description": (
                     "Cursor pages instead of page numbers: give it empty for the first page, then follow "
-                    "`next`/`previous`. The answer has no `count` (the rows are never counted)."
+                    "`next`/`previous` (any other cursor is a 400). The answer has no `count` (the rows are "
+                    f"never counted). With a cursor, `ordering` is one of {orderings} (default `-{fields[0]}`; "
+                    "a 400 otherwise)."
                 ),
                 "schema": {"type": "string"},
             },

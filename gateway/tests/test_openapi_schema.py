@@ -140,3 +140,15 @@ def test_a_password_is_not_only_digits_says_the_schema(served):
         True,
         True,
     ]
+
+
+def test_the_cursor_parameter_names_the_orderings_a_cursor_takes(operations):
+    cursor = next(
+        parameter for parameter in operations["conversions_list"]["parameters"] if parameter["name"] == "cursor"
+    )
+    assert "`ordering` is one of `-timestamp`, `timestamp`" in cursor["description"]
+
+
+def test_the_performance_range_limits_are_in_the_schema(operations):
+    parameters = {parameter["name"]: parameter for parameter in operations["campaigns_performance"]["parameters"]}
+    assert "Not before `from`, and the range covers at most 1096 days" in parameters["to"]["description"]
