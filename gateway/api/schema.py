@@ -84,6 +84,15 @@ RATE_LIMIT_HEADERS = {
     "RateLimit-Remaining": "Requests left in the window after this one.",
     "RateLimit-Reset": "Seconds until the oldest request counted leaves the window (one more is allowed then).",
 }
+# Beyond the schema's keywords, the rules a valid-looking body may still break (each named by its field).
+WRITE_400_DESCRIPTION = (
+    "Invalid input: field errors. Besides what the schema states, a body may break a rule JSON Schema cannot: a "
+    "reference to a row that does not exist, is deleted or is not yours to use; a value another row already holds "
+    "(a unique field); a rule over several fields "
+    "(an end after its start, a daily budget within the budget, one of several optional fields); a status change "
+    "the current status does not allow; or a rule of the field's description (a password's validators, an "
+    "embedding not all zeros). Each is named by its field."
+)
 # The suffix drf-spectacular gives an operation id after its method (``clips_scores_create``).
 METHOD_SUFFIXES = ("_partial_update", "_create", "_list", "_retrieve", "_update", "_destroy")
 # The viewset actions whose operation ids keep their suffix: the method is what tells them apart.
@@ -160,8 +169,10 @@ class AutoSchema(openapi.AutoSchema):
         paginated = self.method == "GET" and self._get_paginator() is not None and self._is_list_view()
         errors = []
         # Any query parameter of any authenticated operation is validated (filters, flags such as ``hard``).
-        if self.method in WRITE_METHODS or not public:
-            errors.append(("400", "Invalid input: field errors."))
+        if self.method in WRITE_METHODS:
+            errors.append(("400", WRITE_400_DESCRIPTION))
+        elif not public:
+            errors.append(("400", "Invalid input: field errors (a query parameter, named)."))
         if not public:
             errors.append(("401", "Not authenticated, or an invalid, revoked or expired API key."))
             errors.append(("403", "Authenticated but not allowed (e.g. an ADMIN-only operation)."))
@@ -259,6 +270,23 @@ class CharFieldExtension(OpenApiSerializerFieldExtension):
             and not any(isinstance(validator, RegexValidator) for validator in field.validators)
         ):
             schema["pattern"] = NOT_WHITESPACE
+        return schema
+
+
+class ScopedPrimaryKeyRelatedFieldExtension(OpenApiSerializerFieldExtension):
+    """A reference in a request body says which rows it may name (the rest are a 400 naming the field)."""
+
+    target_class = "gateway.api.fields.ScopedPrimaryKeyRelatedField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            reference = (
+                f"An existing {self.target.model._meta.verbose_name}'s id: not deleted and yours to use (any for an "
+                "ADMIN); any other id is a 400 naming this field."
+            )
+            schema["description"] = " ".join(filter(None, [schema.get("description"), reference]))
         return schema
 
 

@@ -152,3 +152,18 @@ def test_the_cursor_parameter_names_the_orderings_a_cursor_takes(operations):
 def test_the_performance_range_limits_are_in_the_schema(operations):
     parameters = {parameter["name"]: parameter for parameter in operations["campaigns_performance"]["parameters"]}
     assert "Not before `from`, and the range covers at most 1096 days" in parameters["to"]["description"]
+
+
+def test_a_reference_in_a_body_says_which_rows_it_may_name(served):
+    asset = served["components"]["schemas"]["ClipRequest"]["properties"]["asset"]
+    assert asset["format"] == "uuid"
+    assert asset["description"].startswith("An existing asset's id: not deleted and yours to use")
+
+
+def test_a_write_s_400_names_the_rules_the_schema_cannot_state(operations):
+    description = operations["clips_create"]["responses"]["400"]["description"]
+    for rule in ("a reference to a row that does not exist", "a value another row already holds", "status change"):
+        assert rule in description
+    assert operations["clips_list"]["responses"]["400"]["description"] == (
+        "Invalid input: field errors (a query parameter, named)."
+    )
