@@ -99,6 +99,16 @@ class ExperimentSerializer(ModelSerializer):
             errors.setdefault("variants", []).append(dropped)
 
 
+class ExperimentUpdateSerializer(ExperimentSerializer):
+    """The body of an update of an experiment in the schema (``PUT``/``PATCH``): all but its campaign.
+
+    ``campaign`` is set at creation and read-only afterwards (``ExperimentSerializer.get_fields``), like ``id``:
+    a body read from the API can be sent back, and its value is ignored.
+    """
+
+    campaign = serializers.UUIDField(source="campaign_id", read_only=True, help_text="The campaign (set at creation).")
+
+
 class CampaignSerializer(ModelSerializer):
     """A campaign. Totals change through ``metrics/``; status changes follow the allowed transitions."""
 

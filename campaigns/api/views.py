@@ -25,6 +25,7 @@ from campaigns.api.serializers import (
     ConversionIngestSerializer,
     ConversionSerializer,
     ExperimentSerializer,
+    ExperimentUpdateSerializer,
     ExperimentWinnerSerializer,
 )
 from campaigns.models import Campaign, Conversion, Experiment
@@ -105,6 +106,10 @@ class CampaignViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
         return Response(CampaignPerformanceSerializer(report).data)
 
 
+@extend_schema_view(
+    update=extend_schema(request=ExperimentUpdateSerializer),
+    partial_update=extend_schema(request=ExperimentUpdateSerializer),
+)
 class ExperimentViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     """A/B experiments of campaigns."""
 

@@ -713,3 +713,13 @@ class TestConversionIngest:
         with django_assert_max_num_queries(8):
             data = user_client.post(INGEST, {"conversions": batch}).json()
         assert data == {"created": 1000, "duplicates": 0, "errors": []}
+
+
+def test_an_experiment_keeps_its_campaign_on_update(user, user_client):
+    # Set at creation: the schema's update bodies leave it out, and a body sent back with it is read as is.
+    experiment = ExperimentFactory(campaign__user=user)
+    campaign_id, other = experiment.campaign_id, CampaignFactory(user=user)
+    response = user_client.patch(f"{EXPERIMENTS}{experiment.pk}/", {"campaign": str(other.pk), "name": "renamed"})
+    assert (response.status_code, response.json()["campaign"]) == (200, str(campaign_id))
+    experiment.refresh_from_db()
+    assert (experiment.campaign_id, experiment.name) == (campaign_id, "renamed")

@@ -374,6 +374,34 @@ def text_without_nul(result, generator, request, public):
     return result
 
 
+def created_row_links(result, generator, request, public):
+    """Postprocessing hook: OpenAPI links from each create to every operation on the row it created.
+
+    ``POST /x/`` answers 201 with the row, whose ``id`` is the ``{id}`` of ``/x/{id}/`` and its actions: the
+    link says so (``id: $response.body#/id``), so a client (and Schemathesis's stateful phase) can follow a
+    create with a read, an update, an action or a delete of that row.
+    """
+    paths = result.get("paths", {})
+    for path, operations in paths.items():
+        created = (operations.get("post") or {}).get("responses", {}).get("201")
+        if "{" in path or created is None:
+            continue
+        links = {
+            operation["operationId"]: {
+                "operationId": operation["operationId"],
+                "parameters": {"id": "$response.body#/id"},
+                "description": f"The created row's `id` as `{{id}}` of `{method.upper()} {row_path}`.",
+            }
+            for row_path, row_operations in paths.items()
+            if row_path.startswith(f"{path}{{id}}/")
+            for method, operation in row_operations.items()
+            if isinstance(operation, dict) and "operationId" in operation
+        }
+        if links:
+            created["links"] = links
+    return result
+
+
 def closed_request_bodies(result, generator, request, public):
     """Postprocessing hook: request components have ``additionalProperties: false``.
 

@@ -167,3 +167,26 @@ def test_a_write_s_400_names_the_rules_the_schema_cannot_state(operations):
     assert operations["clips_list"]["responses"]["400"]["description"] == (
         "Invalid input: field errors (a query parameter, named)."
     )
+
+
+def test_a_create_links_to_every_operation_on_the_row_it_created(served):
+    links = served["paths"]["/api/v1/clips/"]["post"]["responses"]["201"]["links"]
+    assert set(links) == {
+        operation["operationId"]
+        for path, operations in served["paths"].items()
+        if path.startswith("/api/v1/clips/{id}/")
+        for operation in operations.values()
+        if isinstance(operation, dict)
+    }
+    assert links["clips_score"]["parameters"] == {"id": "$response.body#/id"}
+
+
+@pytest.mark.parametrize(
+    ("component", "set_at_creation"),
+    [("PredictionUpdateRequest", "clip"), ("ClipUpdateRequest", "asset"), ("ExperimentUpdateRequest", "campaign")],
+)
+def test_an_update_body_leaves_out_what_is_set_at_creation(served, component, set_at_creation):
+    schemas = served["components"]["schemas"]
+    create = schemas[component.replace("Update", "")]["properties"]
+    for name in (component, f"Patched{component}"):
+        assert set(schemas[name]["properties"]) == set(create) - {set_at_creation}

@@ -125,6 +125,16 @@ class PredictionSerializer(ModelSerializer):
         return prediction_update(prediction=instance, **validated_data)
 
 
+class PredictionUpdateSerializer(PredictionSerializer):
+    """The body of an update of a prediction in the schema (``PUT``/``PATCH``): all but its clip.
+
+    ``clip`` is set at creation and read-only afterwards (``PredictionSerializer.get_fields``), like ``id``:
+    a body read from the API can be sent back, and its value is ignored.
+    """
+
+    clip = serializers.UUIDField(source="clip_id", read_only=True, help_text="The clip (set at creation).")
+
+
 class ClipSerializer(ModelSerializer):
     """A clip. ``duration`` is computed by the database; ``status`` changes follow the allowed transitions."""
 
@@ -178,6 +188,16 @@ class ClipSerializer(ModelSerializer):
 
     def update(self, instance, validated_data):
         return clip_update(clip=instance, **validated_data)
+
+
+class ClipUpdateSerializer(ClipSerializer):
+    """The body of an update of a clip in the schema (``PUT``/``PATCH``): all but its asset.
+
+    ``asset`` is set at creation and read-only afterwards (``ClipSerializer.get_fields``), like ``id``:
+    a body read from the API can be sent back, and its value is ignored.
+    """
+
+    asset = serializers.UUIDField(source="asset_id", read_only=True, help_text="The asset (set at creation).")
 
 
 class ClipWithAssetSerializer(ClipSerializer):

@@ -670,3 +670,24 @@ class TestPerformanceMetricFilters:
 def test_other_users_cannot_reach_media_with_their_own_key(other_client, user):
     asset = AssetFactory(user=user)
     assert other_client.get(url(ASSETS, asset)).status_code == 404
+
+
+class TestWhatIsSetAtCreation:
+    """A clip's asset and a prediction's clip are set at creation: an update ignores them (the schema's update
+    bodies leave them out), so a body read from the API can be sent back."""
+
+    def test_a_clip_keeps_its_asset(self, user, user_client):
+        clip = ClipFactory(asset__user=user)
+        other = AssetFactory(user=user)
+        for method in (user_client.patch, user_client.put):
+            response = method(f"{CLIPS}{clip.pk}/", {"asset": str(other.pk), "start_time": 1, "end_time": 2})
+            assert (response.status_code, response.json()["asset"]) == (200, str(clip.asset_id))
+        clip.refresh_from_db()
+        assert clip.asset_id != other.pk
+
+    def test_a_prediction_keeps_its_clip(self, user, user_client):
+        prediction = PredictionFactory(clip__asset__user=user)
+        response = user_client.patch(f"{PREDICTIONS}{prediction.pk}/", {"clip": "not-a-uuid", "model_version": "v9"})
+        assert (response.status_code, response.json()["clip"]) == (200, str(prediction.clip_id))
+        prediction.refresh_from_db()
+        assert prediction.model_version == "v9"
