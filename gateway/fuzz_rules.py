@@ -124,6 +124,11 @@ def conditional_rejection(case, response) -> bool:
     )
 
 
+# The items of a query parameter that is a list of any texts: any string, or any without NUL (the pattern
+# gateway/api/schema.py's ``text_without_nul`` gives every string a client sends, ``WITHOUT_NUL``).
+TEXT_ITEMS = ({"type": "string"}, {"type": "string", "pattern": r"^[^\x00]*$"})
+
+
 def sent_texts(value) -> list[str]:
     """The texts a generated query value is sent as: a list's items, a dict's keys, nothing for None."""
     if value is None:
@@ -147,8 +152,8 @@ def query_valid_as_sent(case) -> bool:
 
     Three kinds, and only these: one number where the parameter is a list of such numbers (``?score__in=0.5``
     is the one-element list; Schemathesis's own allowance for this misses the stateful phase); a list of
-    strings (``?category__in=<any text>`` reads as a comma-separated list of strings, the type its schema
-    gives: ``type: array``, ``items: {type: string}``, ``style: form``, ``explode: false``); and an empty
+    strings (``?category__in=<any text without NUL>`` reads as a comma-separated list of strings, the type its
+    schema gives: ``type: array``, ``items`` one of ``TEXT_ITEMS``, ``style: form``, ``explode: false``); and an empty
     container or empty text where the parameter says ``allowEmptyValue`` (``?start_date_after=`` is no
     bound: ``None``, ``[]``, ``[""]``, ``{}`` and ``{"": ...}`` are sent empty or not at all; a dict is sent
     as its keys).
@@ -170,12 +175,14 @@ def query_valid_as_sent(case) -> bool:
         location = getattr(mutation.parameter_location, "value", mutation.parameter_location)
         parameter = parameters.get(mutation.parameter, {})
         schema = parameter.get("schema", {})
-        text_list = schema.get("type") == "array" and schema.get("items") == {"type": "string"}
         value = query.get(mutation.parameter)
-        one_number = schema.get("type") == "array" and number_within(value, schema.get("items", {}))
-        empty = parameter.get("allowEmptyValue") and all(
-            text == "" for text in sent_texts(query.get(mutation.parameter))
+        text_list = (
+            schema.get("type") == "array"
+            and schema.get("items") in TEXT_ITEMS
+            and not any("\x00" in text for text in sent_texts(value))
         )
+        one_number = schema.get("type") == "array" and number_within(value, schema.get("items", {}))
+        empty = parameter.get("allowEmptyValue") and all(text == "" for text in sent_texts(value))
         if location != "query" or not (text_list or one_number or empty):
             return False
     return True

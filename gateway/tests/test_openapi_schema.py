@@ -9,6 +9,9 @@ from django.conf import settings
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiYamlRenderer
 
+from gateway.api.schema import WITHOUT_NUL
+from gateway.fuzz_rules import TEXT_ITEMS
+
 COMMITTED = Path(settings.BASE_DIR) / "docs" / "openapi.yaml"
 
 
@@ -190,3 +193,10 @@ def test_an_update_body_leaves_out_what_is_set_at_creation(served, component, se
     create = schemas[component.replace("Update", "")]["properties"]
     for name in (component, f"Patched{component}"):
         assert set(schemas[name]["properties"]) == set(create) - {set_at_creation}
+
+
+def test_the_fuzz_judges_reads_text_lists_as_the_schema_writes_them(served):
+    # gateway/fuzz_rules.py cannot import the schema module (it runs without Django): the same pattern, twice.
+    tags = next(p for p in served["paths"]["/api/v1/knowledge-documents/"]["get"]["parameters"] if p["name"] == "tags")
+    assert tags["schema"]["items"] == {"type": "string", "pattern": WITHOUT_NUL}
+    assert tags["schema"]["items"] in TEXT_ITEMS
