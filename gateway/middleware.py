@@ -6,6 +6,9 @@ request (API, admin, anything) gets the same answer for them:
 * the database is **unavailable** (the server is down or restarting, the connection broke, the
   connection pool timed out waiting for a connection, too many connections): ``503`` with
   ``Retry-After`` and ``{"detail": "The database is unavailable. Try again shortly."}``;
+  a write whose connection broke *after* it reached the database gets the same 503 with a detail that
+  says so (``IN_DOUBT_DETAIL``): its transaction may have committed before the break (the connection
+  can die between PostgreSQL committing and the app reading the answer), and no one can tell which;
 * a statement ran longer than ``DB_STATEMENT_TIMEOUT_MS`` and PostgreSQL **cancelled** it:
   ``504`` with ``{"detail": "The request took too long and was cancelled."}``.
 
@@ -20,6 +23,7 @@ records them on the request, so the 500 is swapped for the same answer.
 
 import logging
 import sys
+import traceback
 
 import psycopg
 from django.contrib.auth import middleware as auth_middleware
@@ -28,6 +32,7 @@ from django.contrib.sessions import middleware as sessions_middleware
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from rest_framework.permissions import SAFE_METHODS
 
 from gateway.request_context import with_request_id
 
@@ -37,6 +42,10 @@ UNAVAILABLE = "unavailable"
 TIMEOUT = "timeout"
 
 UNAVAILABLE_DETAIL = "The database is unavailable. Try again shortly."
+IN_DOUBT_DETAIL = (
+    "The database became unavailable while this write was being handled: it may or may not have been saved. "
+    "Read it back before sending it again (a write sent with an Idempotency-Key can simply be sent again)."
+)
 TIMEOUT_DETAIL = "The request took too long and was cancelled."
 RETRY_AFTER_SECONDS = 5
 
@@ -69,6 +78,23 @@ def classify_database_error(error: BaseException) -> str | None:
     return None
 
 
+def failed_before_connecting(error: BaseException) -> bool:
+    """Whether ``error`` was raised while Django was opening the request's connection (nothing reached the database).
+
+    Read from the traceback: Django raises every connection failure (refused, pool timeout, failed health
+    check) inside ``BaseDatabaseWrapper.ensure_connection``, and no other error passes through it.
+    """
+    return any(
+        frame.f_code.co_name == "ensure_connection" and "django/db/backends" in frame.f_code.co_filename
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    )
+
+
+def outcome_unknown(error: BaseException, request) -> bool:
+    """A write whose connection broke after it was open: its transaction may have committed (module docstring)."""
+    return request is not None and request.method not in SAFE_METHODS and not failed_before_connecting(error)
+
+
 def database_error_response(error: BaseException, request=None) -> JsonResponse | None:
     """The JSON answer for a database fault, logged once; ``None`` when ``error`` is not one.
 
@@ -83,7 +109,8 @@ def database_error_response(error: BaseException, request=None) -> JsonResponse 
         logger.warning("%s: statement cancelled by the statement timeout: %s", where, first_line)
         return JsonResponse(with_request_id({"detail": TIMEOUT_DETAIL}), status=504)
     logger.error("%s: database unavailable: %s: %s", where, type(error).__name__, first_line)
-    response = JsonResponse(with_request_id({"detail": UNAVAILABLE_DETAIL}), status=503)
+    detail = IN_DOUBT_DETAIL if outcome_unknown(error, request) else UNAVAILABLE_DETAIL
+    response = JsonResponse(with_request_id({"detail": detail}), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

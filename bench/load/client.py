@@ -11,7 +11,8 @@ mixed workload for ``seconds`` (after ``warmup`` seconds that are not counted) o
 - ``ingest``: conversion batches of ``BATCH`` items with external ids unique to the run.
 
 Every write is logged with its outcome: acknowledged (2xx), refused (an HTTP error) or unknown (no HTTP
-answer: the connection broke or timed out, so it may or may not have happened). The result has the
+answer: the connection broke or timed out; or the app's 503 saying the database broke during the write, the
+plan's ``in_doubt_detail``), so it may or may not have happened. The result has the
 throughput, latency percentiles and statuses per kind, the write log and the timeline of every request.
 
 A plan with ``paths`` (and the ``key`` to send) runs a fixed workload instead: each worker GETs the paths
@@ -53,7 +54,7 @@ class Worker:
         return http.client.HTTPConnection("127.0.0.1", self.plan["port"], timeout=self.plan["timeout"])
 
     def request(self, method: str, path: str, key: str, body=None):
-        """(status, parsed JSON or None); status 0 when no HTTP answer came (the outcome is unknown)."""
+        """(status, parsed JSON or None); status 0 when the outcome is unknown (the module docstring)."""
         headers = {"Authorization": f"Api-Key {key}", "Accept": "application/json"}
         payload = None
         if body is not None:
@@ -69,6 +70,12 @@ class Worker:
                 data = json.loads(content) if content else None
             except ValueError:
                 data = None
+            if (
+                response.status == 503
+                and isinstance(data, dict)
+                and data.get("detail") == self.plan.get("in_doubt_detail")
+            ):
+                return 0, data
             return response.status, data
         except (OSError, http.client.HTTPException):
             self.connection.close()

@@ -29,7 +29,7 @@ from django.urls import include, path
 from conftest import ServedProject, gunicorn_command, server_environment
 from gateway.cache import ResilientRedisCache
 from gateway.embedded import ensure_server, stop_server
-from gateway.middleware import TIMEOUT_DETAIL, UNAVAILABLE_DETAIL, classify_database_error
+from gateway.middleware import IN_DOUBT_DETAIL, TIMEOUT_DETAIL, UNAVAILABLE_DETAIL, classify_database_error
 from gateway.tests.api_helpers import error_body
 from gateway.tests.fault_helpers import CLOSED_PORT, UNREACHABLE_RESILIENT_REDIS
 
@@ -56,6 +56,13 @@ def touch_session(request):
     return HttpResponse("ok")
 
 
+def lose_the_connection(request):
+    """The connection breaks after it reached the database, as when the server dies during a COMMIT."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+    return HttpResponse("unreachable")
+
+
 def broken_sql(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM no_such_table")
@@ -66,6 +73,7 @@ urlpatterns = [
     path("slow/", slow_query),
     path("query/", query),
     path("session/", touch_session),
+    path("lose-connection/", lose_the_connection),
     path("broken-sql/", broken_sql),
     path("", include("gateway.urls")),
 ]
@@ -155,6 +163,11 @@ class TestDatabaseUnreachable:
         assert response["Retry-After"].isdigit()
         assert "database unavailable" in caplog.text
 
+    def test_a_write_that_never_reached_the_database_is_answered_as_not_saved(self):
+        response = Client(raise_request_exception=False).post("/query/")
+        assert response.status_code == 503
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
+
     def test_a_failure_in_another_middleware_gets_the_same_503(self):
         # The view succeeds; SessionMiddleware fails saving the session after it.
         client = Client(raise_request_exception=False)
@@ -171,6 +184,24 @@ class TestDatabaseUnreachable:
         client = Client(raise_request_exception=False)
         client.cookies["sessionid"] = "x" * 32  # loading the session needs the database
         response = client.get("/admin/login/")
+        assert response.status_code == 503
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+@pytest.mark.usefixtures("breakable_database_connection")
+class TestConnectionLostMidRequest:
+    """The server ends the request's open connection (``pg_terminate_backend`` of its own backend)."""
+
+    def test_a_write_is_answered_as_outcome_unknown(self):
+        response = Client(raise_request_exception=False).post("/lose-connection/")
+        assert response.status_code == 503
+        assert error_body(response) == {"detail": IN_DOUBT_DETAIL}
+        assert response["Retry-After"].isdigit()
+
+    def test_a_read_is_answered_as_plain_unavailability(self):
+        response = Client(raise_request_exception=False).get("/lose-connection/")
         assert response.status_code == 503
         assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
 
