@@ -44,7 +44,8 @@ class VariantsField(JSONListField):
 
 
 class ExperimentSerializer(ModelSerializer):
-    """An A/B experiment. The winner is chosen with ``select-winner``, not written directly."""
+    """An A/B experiment. ``campaign`` is set at creation only; the winner is chosen with ``select-winner``, not
+    written directly."""
 
     campaign = ScopedPrimaryKeyRelatedField(Campaign)
     variants = VariantsField(
@@ -77,13 +78,8 @@ class ExperimentSerializer(ModelSerializer):
             "deleted_at",
         ]
         read_only_fields = ["id", "winner_variant_id", "winner_selected_at", "created_at", "updated_at", "deleted_at"]
+        create_only_fields = ["campaign"]
         extra_kwargs = {"confidence": {"min_value": 0.0, "max_value": 1.0}}
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and "campaign" in fields:
-            fields["campaign"].read_only = True
-        return fields
 
     def validate_variants(self, value):
         errors = validate_variants(value)
@@ -97,16 +93,6 @@ class ExperimentSerializer(ModelSerializer):
         )
         if dropped:
             errors.setdefault("variants", []).append(dropped)
-
-
-class ExperimentUpdateSerializer(ExperimentSerializer):
-    """The body of an update of an experiment in the schema (``PUT``/``PATCH``): all but its campaign.
-
-    ``campaign`` is set at creation and read-only afterwards (``ExperimentSerializer.get_fields``), like ``id``:
-    a body read from the API can be sent back, and its value is ignored.
-    """
-
-    campaign = serializers.UUIDField(source="campaign_id", read_only=True, help_text="The campaign (set at creation).")
 
 
 class CampaignSerializer(ModelSerializer):

@@ -25,7 +25,6 @@ from campaigns.api.serializers import (
     ConversionIngestSerializer,
     ConversionSerializer,
     ExperimentSerializer,
-    ExperimentUpdateSerializer,
     ExperimentWinnerSerializer,
 )
 from campaigns.models import Campaign, Conversion, Experiment
@@ -106,10 +105,6 @@ class CampaignViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
         return Response(CampaignPerformanceSerializer(report).data)
 
 
-@extend_schema_view(
-    update=extend_schema(request=ExperimentUpdateSerializer),
-    partial_update=extend_schema(request=ExperimentUpdateSerializer),
-)
 class ExperimentViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     """A/B experiments of campaigns."""
 

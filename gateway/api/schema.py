@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from gateway.api.serializers import UPDATE_BODY
 from gateway.api.throttling import ApiKeyRateThrottle
 
 
@@ -115,6 +116,24 @@ class AutoSchema(openapi.AutoSchema):
         if self.method == "POST":
             parameters += [IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED]
         return parameters
+
+    def get_request_serializer(self):
+        """An update's body leaves out the serializer's ``Meta.create_only_fields`` (``gateway.api.serializers``)."""
+        serializer = super().get_request_serializer()
+        if (
+            self.method in ("PUT", "PATCH")
+            and isinstance(serializer, serializers.BaseSerializer)
+            and getattr(getattr(serializer, "Meta", None), "create_only_fields", ())
+        ):
+            return type(serializer)(context={**serializer.context, UPDATE_BODY: True})
+        return serializer
+
+    def get_serializer_name(self, serializer, direction):
+        """``ClipUpdate`` for the body of a clip's update (``ClipUpdateRequest``, ``PatchedClipUpdateRequest``)."""
+        name = super().get_serializer_name(serializer, direction)
+        if serializer.context.get(UPDATE_BODY):
+            return name.removesuffix("Serializer") + "Update"
+        return name
 
     def _reads_one_object(self) -> bool:
         return self.method == "GET" and getattr(self.view, "action", None) in ("retrieve", "me")

@@ -12,6 +12,9 @@ from gateway.api.representation import FastRepresentationMixin
 from gateway.services import model_update
 
 UNKNOWN_FIELD = "Unknown field."
+# A context key: build the serializer as the body of an update (``Meta.create_only_fields`` read-only) without a
+# row at hand; the schema's ``PUT``/``PATCH`` bodies are built this way (gateway/api/schema.py).
+UPDATE_BODY = "update_body"
 REPEATED_PARAMETER = "Given more than once; this parameter takes one value."
 
 
@@ -96,12 +99,23 @@ class ModelSerializer(StrictInputMixin, FastRepresentationMixin, serializers.Mod
       every column of the instance it read, so a concurrent change of another column (a status, a counter,
       ``deleted_at``) would be written back over. Serializers whose model has rules on an update (status
       transitions, derived values) override ``update`` with their app's service.
+    - ``Meta.create_only_fields`` are set by a create and read-only once the row exists (an update ignores
+      them, as it ignores ``id``: a body read from the API can be sent back). The schema documents an update's
+      body without them, as ``<Name>UpdateRequest``.
     - ``validate`` checks the ``ranges`` (``gateway.api.fields.Range``: one field must not pass another) and
       what ``check_row`` adds, and reports every problem of the body together.
     """
 
     serializer_field_mapping = strict.strict_mapping(serializers.ModelSerializer.serializer_field_mapping)
     ranges: tuple = ()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None or self.context.get(UPDATE_BODY):
+            for name in getattr(self.Meta, "create_only_fields", ()):
+                if name in fields:
+                    fields[name].read_only = True
+        return fields
 
     def validate(self, attrs):
         errors = {}

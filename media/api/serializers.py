@@ -88,7 +88,8 @@ class AssetSummarySerializer(ModelSerializer):
 
 
 class PredictionSerializer(ModelSerializer):
-    """A prediction. ``prediction_error`` is computed from the predicted and actual values on every save."""
+    """A prediction. ``clip`` is set at creation only; ``prediction_error`` is computed from the predicted and
+    actual values on every save."""
 
     clip = ScopedPrimaryKeyRelatedField(Clip)
     features = JSONObjectField(required=False)
@@ -110,13 +111,8 @@ class PredictionSerializer(ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "prediction_error", "created_at", "updated_at"]
+        create_only_fields = ["clip"]
         extra_kwargs = {"confidence": UNIT_INTERVAL}
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and "clip" in fields:
-            fields["clip"].read_only = True
-        return fields
 
     def create(self, validated_data):
         return prediction_create(**validated_data)
@@ -125,18 +121,9 @@ class PredictionSerializer(ModelSerializer):
         return prediction_update(prediction=instance, **validated_data)
 
 
-class PredictionUpdateSerializer(PredictionSerializer):
-    """The body of an update of a prediction in the schema (``PUT``/``PATCH``): all but its clip.
-
-    ``clip`` is set at creation and read-only afterwards (``PredictionSerializer.get_fields``), like ``id``:
-    a body read from the API can be sent back, and its value is ignored.
-    """
-
-    clip = serializers.UUIDField(source="clip_id", read_only=True, help_text="The clip (set at creation).")
-
-
 class ClipSerializer(ModelSerializer):
-    """A clip. ``duration`` is computed by the database; ``status`` changes follow the allowed transitions."""
+    """A clip. ``asset`` is set at creation only; ``duration`` is computed by the database; ``status`` changes
+    follow the allowed transitions."""
 
     asset = ScopedPrimaryKeyRelatedField(Asset)
     features = JSONObjectField(required=False)
@@ -170,6 +157,7 @@ class ClipSerializer(ModelSerializer):
             "deleted_at",
         ]
         read_only_fields = ["id", "duration", "created_at", "updated_at", "deleted_at"]
+        create_only_fields = ["asset"]
         extra_kwargs = {
             "start_time": {"min_value": 0.0},
             "face_count": {"min_value": 0},
@@ -180,24 +168,8 @@ class ClipSerializer(ModelSerializer):
             "brand_safety_score": UNIT_INTERVAL,
         }
 
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and "asset" in fields:
-            fields["asset"].read_only = True
-        return fields
-
     def update(self, instance, validated_data):
         return clip_update(clip=instance, **validated_data)
-
-
-class ClipUpdateSerializer(ClipSerializer):
-    """The body of an update of a clip in the schema (``PUT``/``PATCH``): all but its asset.
-
-    ``asset`` is set at creation and read-only afterwards (``ClipSerializer.get_fields``), like ``id``:
-    a body read from the API can be sent back, and its value is ignored.
-    """
-
-    asset = serializers.UUIDField(source="asset_id", read_only=True, help_text="The asset (set at creation).")
 
 
 class ClipWithAssetSerializer(ClipSerializer):

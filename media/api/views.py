@@ -1,7 +1,7 @@
 """Assets, clips, predictions and performance metrics, with the former service's media operations."""
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -24,12 +24,10 @@ from media.api.serializers import (
     ClipDetailSerializer,
     ClipScoresSerializer,
     ClipSerializer,
-    ClipUpdateSerializer,
     ClipWithAssetSerializer,
     PerformanceMetricSerializer,
     PredictionActualsSerializer,
     PredictionSerializer,
-    PredictionUpdateSerializer,
     TopClipsQuerySerializer,
 )
 from media.models import Asset, Clip, PerformanceMetric, Prediction
@@ -69,9 +67,6 @@ class AssetViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
         return self.apply_service(asset_change_status, AssetStatusSerializer)
 
 
-@extend_schema_view(
-    update=extend_schema(request=ClipUpdateSerializer), partial_update=extend_schema(request=ClipUpdateSerializer)
-)
 class ClipViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
     """Clips of assets. The detail embeds the clip's asset and predictions."""
 
@@ -130,10 +125,6 @@ class ClipViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
         return self.apply_service(clip_set_scores, ClipScoresSerializer)
 
 
-@extend_schema_view(
-    update=extend_schema(request=PredictionUpdateSerializer),
-    partial_update=extend_schema(request=PredictionUpdateSerializer),
-)
 class PredictionViewSet(HistoryViewSetMixin, ScopedModelViewSet):
     """ML predictions of clips' ad performance, and the actual figures when they arrive."""
 

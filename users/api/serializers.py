@@ -180,13 +180,7 @@ class ApiKeySerializer(ModelSerializer):
             "is_usable",
         ]
         read_only_fields = ["id", "prefix", "created_at", "updated_at", "last_used_at", "revoked_at"]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None:
-            fields["user"].read_only = True
-            fields["expires_at"].read_only = True
-        return fields
+        create_only_fields = ["user", "expires_at"]
 
     @extend_schema_field(strict.BooleanField())
     def get_is_usable(self, api_key) -> bool:
@@ -203,19 +197,6 @@ class ApiKeySerializer(ModelSerializer):
         )
         api_key.secret = secret
         return api_key
-
-
-class ApiKeyUpdateSerializer(ApiKeySerializer):
-    """What an update of an API key changes: its name. ``user`` and ``expires_at`` are set at creation only.
-
-    Read-only once the key exists, like ``id`` or ``prefix``: a body read from the API can be sent back, and
-    their values are ignored.
-    """
-
-    class Meta(ApiKeySerializer.Meta):
-        read_only_fields = [*ApiKeySerializer.Meta.read_only_fields, "expires_at"]
-
-    user = serializers.UUIDField(source="user_id", read_only=True, help_text="Owner (user id).")
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):

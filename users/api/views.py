@@ -16,7 +16,6 @@ from users.api.filters import ApiKeyFilterSet, UserFilterSet
 from users.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
-    ApiKeyUpdateSerializer,
     MeSerializer,
     UserSerializer,
 )
@@ -116,8 +115,6 @@ class UserViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
         summary="Issue an API key", description="The response carries the secret `key` once; store it now."
     ),
     destroy=extend_schema(summary="Revoke an API key (the row stays, marked revoked)"),
-    update=extend_schema(request=ApiKeyUpdateSerializer),
-    partial_update=extend_schema(request=ApiKeyUpdateSerializer),
 )
 class ApiKeyViewSet(HistoryViewSetMixin, ScopedModelViewSet):
     """API keys: never their secret, except once in the response that creates one."""
