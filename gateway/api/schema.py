@@ -87,12 +87,14 @@ RATE_LIMIT_HEADERS = {
 }
 # Beyond the schema's keywords, the rules a valid-looking body may still break (each named by its field).
 WRITE_400_DESCRIPTION = (
-    "Invalid input: field errors. Besides what the schema states, a body may break a rule JSON Schema cannot: a "
-    "reference to a row that does not exist, is deleted or is not yours to use; a value another row already holds "
-    "(a unique field); a rule over several fields "
-    "(an end after its start, a daily budget within the budget, one of several optional fields); a status change "
-    "the current status does not allow; or a rule of the field's description (a password's validators, an "
-    "embedding not all zeros). Each is named by its field."
+    "Invalid input: field errors. Besides what the schema states, a body may break a rule JSON Schema cannot: "
+    "a reference to a row that does not exist, is deleted or is not yours to use; "
+    "a value another row already holds (a unique field); "
+    "a rule over several fields (an end after its start, a daily budget within the budget, one of several "
+    "optional fields); "
+    "a status change the current status does not allow; "
+    "or a rule of the field's description (a password's validators, an embedding not all zeros). "
+    "Each is named by its field."
 )
 # The suffix drf-spectacular gives an operation id after its method (``clips_scores_create``).
 METHOD_SUFFIXES = ("_partial_update", "_create", "_list", "_retrieve", "_update", "_destroy")

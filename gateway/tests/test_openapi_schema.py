@@ -195,7 +195,7 @@ def test_an_update_body_leaves_out_what_is_set_at_creation(served, component, se
         assert set(schemas[name]["properties"]) == set(create) - {set_at_creation}
 
 
-def test_the_fuzz_judges_reads_text_lists_as_the_schema_writes_them(served):
+def test_the_fuzz_judge_reads_text_lists_as_the_schema_writes_them(served):
     # gateway/fuzz_rules.py cannot import the schema module (it runs without Django): the same pattern, twice.
     tags = next(p for p in served["paths"]["/api/v1/knowledge-documents/"]["get"]["parameters"] if p["name"] == "tags")
     assert tags["schema"]["items"] == {"type": "string", "pattern": WITHOUT_NUL}
