@@ -387,7 +387,7 @@ def create_corpus() -> dict[str, KnowledgeDocument]:
 
 
 def rebuild_vector_index() -> None:
-    """Rebuild the documents' HNSW index so it holds only the rows this test can see.
+    """Rebuild the HNSW indexes (documents' and chunks') so they hold only the rows this test can see.
 
     The test database is reused, and the rolled-back documents of earlier tests stay in the graph as
     dead duplicates (until a vacuum) that can cut it into pieces a search cannot cross, or fill an
@@ -396,3 +396,4 @@ def rebuild_vector_index() -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute("REINDEX INDEX knowledge_doc_embedding_idx")
+        cursor.execute("REINDEX INDEX knowledge_chunk_e5_small_idx")

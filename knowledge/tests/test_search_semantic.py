@@ -10,6 +10,7 @@ from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import KnowledgeChunk
 from knowledge.search import knowledge_search
 from knowledge.services import corpus_reembed, document_embed, knowledge_document_update
+from knowledge.tests.corpus import rebuild_vector_index
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,7 @@ def corpus():
     cache.clear()
     documents = {name: KnowledgeDocumentFactory(name=name, content=text) for name, text in TEXTS.items()}
     corpus_reembed()
+    rebuild_vector_index()
     return documents
 
 
@@ -132,6 +134,7 @@ class TestApi:
         ).json()
         assert created["embedding_state"] == "PENDING"
         document_embed(document_id=created["id"])
+        rebuild_vector_index()
         detail = user_client.get(f"/api/v1/knowledge-documents/{created['id']}/").json()
         assert detail["embedding_state"] == "READY" and detail["embedding_error"] is None
         response = user_client.post(SEARCH, {"query": "how often should I refresh my ad images", "mode": "hybrid"})
