@@ -10,6 +10,7 @@
   id that queued it (``job-<id>`` for jobs no request queued), its history events the task's name too, its
   row locks wait at most ``JOB_LOCK_TIMEOUT_MS`` (then a lock timeout, retried), its result or error lands on
   its ``JobRecord``, and its connection goes back.
+- ``is_last_attempt(context)``: whether a job (a task with ``pass_context=True``) will not be retried if it fails.
 - ``cron_every(seconds)``: the cron line of periodic tasks from a setting.
 """
 
@@ -37,6 +38,14 @@ TRANSIENT_RETRY = RetryStrategy(
     exponential_wait=settings.JOB_RETRY_BASE_SECONDS,
     retry_exceptions=TRANSIENT_ERRORS,
 )
+
+
+def is_last_attempt(context) -> bool:
+    """Whether the running job is not retried when it fails, transient error or not (``TRANSIENT_RETRY``).
+
+    ``context.job.attempts`` counts the earlier attempts; Procrastinate retries while it is below ``max_attempts``.
+    """
+    return context.job.attempts >= TRANSIENT_RETRY.max_attempts
 
 
 def defer(task, *, user=None, **task_kwargs) -> JobRecord:

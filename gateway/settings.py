@@ -346,7 +346,8 @@ KNOWLEDGE_SEARCH_MAX_BODY_BYTES = env.int("KNOWLEDGE_SEARCH_MAX_BODY_BYTES", def
 
 # Jobs (Procrastinate on the project's database; gateway/jobs.py, docs/JOBS.md). Tasks live in <app>/tasks.py.
 # A job failing with a transient error (database unreachable, lock timeout, deadlock) is tried again up to
-# JOB_MAX_ATTEMPTS times in all, waiting JOB_RETRY_BASE_SECONDS ** attempt (4, 16, 64, 256 s by default);
+# JOB_MAX_ATTEMPTS times after its first try (Procrastinate's max_attempts: 6 tries in all by default), waiting
+# JOB_RETRY_BASE_SECONDS ** retry before each (4, 16, 64, 256, 1024 s by default);
 # bad input (a ValidationError) is never retried. A job waits at most JOB_LOCK_TIMEOUT_MS for a row lock.
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
 JOB_RETRY_BASE_SECONDS = env.int("JOB_RETRY_BASE_SECONDS", default=4)

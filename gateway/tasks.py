@@ -4,7 +4,7 @@ large changelist exports of the staff console, purging old export and import fil
 from django.conf import settings
 from procrastinate.contrib.django import app
 
-from gateway.jobs import TRANSIENT_RETRY, cron_every
+from gateway.jobs import TRANSIENT_RETRY, cron_every, is_last_attempt
 from gateway.services import idempotency_keys_purge
 from gateway.transfer import export_run, transfer_files_purge
 
@@ -28,10 +28,10 @@ async def retry_stalled_jobs(context, timestamp: int) -> int:
     return len(stalled)
 
 
-@app.task(retry=TRANSIENT_RETRY)
-def export_changelist(*, export_id: str) -> dict:
+@app.task(retry=TRANSIENT_RETRY, pass_context=True)
+def export_changelist(context, *, export_id: str) -> dict:
     """Build a staff member's changelist export too large for a request (``gateway.transfer.export_run``)."""
-    return export_run(export_id=export_id)
+    return export_run(export_id=export_id, last_attempt=is_last_attempt(context))
 
 
 @app.periodic(cron=cron_every(seconds=3600), periodic_id="purge-transfer-files")

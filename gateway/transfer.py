@@ -45,11 +45,12 @@ def export_queue(*, task, model_admin, request, file_format) -> AdminExport:
     return export
 
 
-def export_run(*, export_id: str) -> dict:
+def export_run(*, export_id: str, last_attempt: bool = True) -> dict:
     """Build the file of export ``export_id`` and store it; idempotent (a READY export is left as it is).
 
-    A transient database error is raised again (the job is retried); any other failure marks the export
-    FAILED with its reason.
+    A transient database error is raised again (the job is retried) and leaves the export RUNNING, unless this
+    is the job's ``last_attempt``: then, as any other failure, it marks the export FAILED with its reason, so the
+    Exports page never shows an export running that no job will build.
     """
     export = AdminExport.objects.select_related("owner").defer("content").get(pk=export_id)
     if export.state == ExportState.READY:
@@ -57,9 +58,9 @@ def export_run(*, export_id: str) -> dict:
     AdminExport.objects.filter(pk=export.pk).update(state=ExportState.RUNNING)
     try:
         content, rows, file_name, content_type = _build(export)
-    except TRANSIENT_ERRORS:
-        raise
     except Exception as error:
+        if isinstance(error, TRANSIENT_ERRORS) and not last_attempt:
+            raise
         logger.warning("export %s failed: %s: %s", export_id, type(error).__name__, error)
         AdminExport.objects.filter(pk=export.pk).update(
             state=ExportState.FAILED, error=str(error) or type(error).__name__, finished_at=timezone.now()

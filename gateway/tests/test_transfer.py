@@ -5,19 +5,22 @@ what each import writes, with its app: media/tests/test_resources.py, campaigns/
 """
 
 import io
+from contextlib import contextmanager
 
 import openpyxl
+import psycopg
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from procrastinate.contrib.django.utils import connector_params
 
 from campaigns.factories import CampaignFactory, ConversionFactory
 from campaigns.models import Campaign, Conversion
 from gateway.models import AdminExport, ExportState, ImportUpload
 from gateway.tests.admin_helpers import changelist_url, messages_of, staff_user
-from gateway.tests.job_helpers import run_worker_once
+from gateway.tests.job_helpers import Worker, job_row, run_worker_once, wait_for
 from gateway.tests.transfer_helpers import (
     CSV,
     XLSX,
@@ -264,6 +267,53 @@ class TestExportRun:
         assert export.state == ExportState.FAILED
 
 
+@contextmanager
+def clips_locked():
+    """The clips table locked by another connection for the block: nobody reads it meanwhile."""
+    locker = psycopg.connect(**connector_params())
+    locker.execute("LOCK TABLE clips IN ACCESS EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        locker.rollback()
+        locker.close()
+
+
+@pytest.mark.django_db(transaction=True)
+class TestExportRunTransientFailure:
+    """The clips table locked by another connection: the export's read waits past its lock timeout, a transient
+    error (autocommit, as in a worker, so the export row can still be written after it)."""
+
+    @pytest.fixture
+    def locked_clips(self):
+        with clips_locked():
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '200ms'")
+            try:
+                yield
+            finally:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET lock_timeout")
+
+    @pytest.fixture
+    def export(self, admin_user):
+        ClipFactory()
+        return AdminExport.objects.create(owner=admin_user, model="media.clip", file_format="csv")
+
+    def test_leaves_the_export_running_when_the_job_will_be_retried(self, export, locked_clips):
+        with pytest.raises(OperationalError, match="lock timeout"):
+            export_run(export_id=str(export.pk), last_attempt=False)
+        export.refresh_from_db()
+        assert export.state == ExportState.RUNNING
+
+    def test_fails_the_export_on_the_jobs_last_attempt(self, export, locked_clips):
+        with pytest.raises(OperationalError, match="lock timeout"):
+            export_run(export_id=str(export.pk), last_attempt=True)
+        export.refresh_from_db()
+        assert export.state == ExportState.FAILED
+        assert "lock timeout" in export.error and export.finished_at is not None
+
+
 @pytest.mark.parametrize(
     ("field", "value", "constraint"),
     [
@@ -298,6 +348,25 @@ class TestExportJob:
         output = run_worker_once()
         assert "gateway.tasks.export_changelist" in output
         return AdminExport.objects.get(), scored
+
+    def test_an_export_the_database_refuses_on_every_attempt_ends_failed(
+        self, empty_queue, admin_client, settings, tmp_path
+    ):
+        settings.ADMIN_EXPORT_SYNC_ROWS = 2
+        ClipFactory.create_batch(3)
+        admin_client.post(export_url(Clip), {"format": CSV})
+        export = AdminExport.objects.get()
+        with clips_locked():
+            # One retry (a second after the first attempt), each attempt's read giving up after 200 ms.
+            worker = Worker(tmp_path / "worker.log", JOB_MAX_ATTEMPTS="1", JOB_LOCK_TIMEOUT_MS="200")
+            try:
+                wait_for(lambda: job_row(export.job_id)["status"] == "failed", message=worker.output()[-3000:])
+            finally:
+                worker.stop()
+        assert job_row(export.job_id)["attempts"] == 2
+        export.refresh_from_db()
+        assert export.state == ExportState.FAILED
+        assert "lock timeout" in export.error
 
     def test_the_worker_builds_the_filtered_rows(self, built, admin_client):
         export, scored = built
