@@ -291,6 +291,7 @@ SPECTACULAR_SETTINGS = {
         "gateway.api.schema.rate_limit_header_components",
         "gateway.api.schema.name_shared_components",
         "gateway.api.schema.created_row_links",
+        "gateway.api.schema.queued_job_links",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI and Redoc assets come from drf-spectacular-sidecar's static files: the docs work offline.

@@ -423,6 +423,32 @@ def created_row_links(result, generator, request, public):
     return result
 
 
+JOB_COMPONENT = "#/components/schemas/Job"
+JOB_OPERATION = "jobs_retrieve"
+JOB_LINK_DESCRIPTION = "The queued job's `id` as `{id}` of `GET /api/v1/jobs/{id}/`: its state and result."
+
+
+def queued_job_links(result, generator, request, public):
+    """Postprocessing hook: an OpenAPI link from each answer that is a queued job to ``GET jobs/{id}/``.
+
+    The answer's ``id`` is the job's (``gateway.api.jobs.JobSerializer``), as its ``Location`` says: the link
+    lets a client (and Schemathesis's stateful phase) follow the queued work to its state and result.
+    """
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for response in operation.get("responses", {}).values():
+                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                if schema.get("$ref") == JOB_COMPONENT:
+                    response.setdefault("links", {})[JOB_OPERATION] = {
+                        "operationId": JOB_OPERATION,
+                        "parameters": {"id": "$response.body#/id"},
+                        "description": JOB_LINK_DESCRIPTION,
+                    }
+    return result
+
+
 def closed_request_bodies(result, generator, request, public):
     """Postprocessing hook: request components have ``additionalProperties: false``.
 

@@ -172,6 +172,23 @@ def test_a_write_s_400_names_the_rules_the_schema_cannot_state(operations):
     )
 
 
+def test_an_answer_that_is_a_queued_job_links_to_the_job(served):
+    queued = [
+        (path, method, status)
+        for path, operations in served["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict)
+        for status, response in operation["responses"].items()
+        if response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
+        == "#/components/schemas/Job"
+    ]
+    assert ("/api/v1/experiments/{id}/evaluate/", "post", "202") in queued
+    for path, method, status in queued:
+        link = served["paths"][path][method]["responses"][status]["links"]["jobs_retrieve"]
+        assert link["parameters"] == {"id": "$response.body#/id"}
+    assert "/api/v1/jobs/{id}/" in served["paths"]
+
+
 def test_a_create_links_to_every_operation_on_the_row_it_created(served):
     links = served["paths"]["/api/v1/clips/"]["post"]["responses"]["201"]["links"]
     assert set(links) == {
