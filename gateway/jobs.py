@@ -11,6 +11,7 @@
   row locks wait at most ``JOB_LOCK_TIMEOUT_MS`` (then a lock timeout, retried), its result or error lands on
   its ``JobRecord``, and its connection goes back.
 - ``is_last_attempt(context)``: whether a job (a task with ``pass_context=True``) will not be retried if it fails.
+- ``job_records_purge()``: deletes the records of jobs Procrastinate no longer has.
 - ``cron_every(seconds)``: the cron line of periodic tasks from a setting.
 """
 
@@ -21,7 +22,9 @@ import psycopg
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection, transaction
+from django.db.models import Exists, OuterRef
 from procrastinate import RetryStrategy
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from gateway import history
 from gateway.models import JobRecord
@@ -83,6 +86,16 @@ def job_middleware(call_next, context, worker):
             return result
     finally:
         close_old_connections()
+
+
+def job_records_purge() -> int:
+    """Delete the ``JobRecord`` rows whose job is gone (deleted by ``gateway.tasks.purge_finished_jobs``); how many.
+
+    A record is written with its job, in the same transaction, so a record without a job is one whose job was
+    deleted: nothing will ever read it again.
+    """
+    deleted, _ = JobRecord.objects.filter(~Exists(ProcrastinateJob.objects.filter(id=OuterRef("job_id")))).delete()
+    return deleted
 
 
 def _record_outcome(job_id: int, *, result=None, error: str | None = None) -> None:

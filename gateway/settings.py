@@ -359,6 +359,9 @@ JOB_LOCK_TIMEOUT_MS = env.int("JOB_LOCK_TIMEOUT_MS", default=5_000)
 JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=10)
 JOB_STALLED_WORKER_SECONDS = env.float("JOB_STALLED_WORKER_SECONDS", default=60)
 JOB_STALLED_CHECK_SECONDS = env.int("JOB_STALLED_CHECK_SECONDS", default=60)
+# Jobs finished (succeeded, failed, cancelled or aborted) more than JOB_RETENTION_HOURS ago are deleted, with
+# their records, every hour: the periodic jobs alone queue over a thousand a day.
+JOB_RETENTION_HOURS = env.int("JOB_RETENTION_HOURS", default=168)
 # Running experiments are evaluated every EXPERIMENT_EVALUATION_MINUTES (a divisor of 60, or a multiple of
 # 60 dividing 1440); the winner is applied only to experiments with auto_apply set.
 EXPERIMENT_EVALUATION_MINUTES = env.int("EXPERIMENT_EVALUATION_MINUTES", default=15)

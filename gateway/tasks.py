@@ -1,10 +1,12 @@
 """Jobs of the floor: recovering the jobs of workers that died (Procrastinate's stalled-job recipe), building
-large changelist exports of the staff console, purging old export and import files and expired idempotency keys."""
+large changelist exports of the staff console, purging old export and import files, expired idempotency keys
+and finished jobs."""
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from procrastinate.contrib.django import app
 
-from gateway.jobs import TRANSIENT_RETRY, cron_every, is_last_attempt
+from gateway.jobs import TRANSIENT_RETRY, cron_every, is_last_attempt, job_records_purge
 from gateway.services import idempotency_keys_purge
 from gateway.transfer import export_run, transfer_files_purge
 
@@ -26,6 +28,17 @@ async def retry_stalled_jobs(context, timestamp: int) -> int:
     for job in stalled:
         await context.app.job_manager.retry_job(job)
     return len(stalled)
+
+
+@app.periodic(cron=cron_every(seconds=3600), periodic_id="purge-finished-jobs")
+@app.task(queueing_lock="gateway.purge_finished_jobs", pass_context=True, retry=TRANSIENT_RETRY)
+async def purge_finished_jobs(context, timestamp: int) -> int:
+    """Every hour: delete the jobs finished more than ``JOB_RETENTION_HOURS`` ago, in any final state (Procrastinate's
+    ``delete_old_jobs``, its ``remove_old_jobs`` recipe), then their records; how many records went."""
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=settings.JOB_RETENTION_HOURS, include_failed=True, include_cancelled=True, include_aborted=True
+    )
+    return await sync_to_async(job_records_purge)()
 
 
 @app.task(retry=TRANSIENT_RETRY, pass_context=True)

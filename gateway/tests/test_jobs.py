@@ -8,17 +8,19 @@ import json
 
 import psycopg
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.contrib.django.utils import connector_params
 
 from campaigns.choices import ExperimentStatus
 from campaigns.factories import CampaignFactory, ExperimentFactory
 from campaigns.models import Experiment
-from campaigns.tasks import evaluate_experiment
+from campaigns.tasks import evaluate_experiment, evaluate_running_experiments
 from gateway.admin.links import changelist_url
 from gateway.jobs import cron_every, defer
 from gateway.models import JobRecord
+from gateway.tasks import purge_finished_jobs, purge_idempotency_keys, purge_transfer_files
 from gateway.tests.admin_helpers import run_action
 from gateway.tests.api_helpers import client_for
 from gateway.tests.job_helpers import Worker, job_events, job_row, run_worker_once, wait_for
@@ -196,6 +198,38 @@ class TestJobsEndpoint:
     @pytest.mark.parametrize("job_id", ["0", "abc", "9" * 30])
     def test_unknown_or_malformed_id_is_a_404(self, user_client, job_id):
         assert user_client.get(job_url(job_id)).status_code == 404
+
+
+class TestFinishedJobsPurge:
+    """``gateway.tasks.purge_finished_jobs`` run by a real worker, after a job's events are aged past the retention."""
+
+    pytestmark = pytest.mark.django_db(transaction=True)
+
+    def test_deletes_jobs_finished_before_the_retention_with_their_records(self, empty_queue, settings):
+        old = defer(purge_idempotency_keys, timestamp=1).job_id
+        recent = defer(purge_transfer_files, timestamp=1).job_id
+        waiting = defer(evaluate_running_experiments.configure(schedule_in={"hours": 1}), timestamp=1).job_id
+        run_worker_once()
+        assert (job_row(old)["status"], job_row(recent)["status"], job_row(waiting)["status"]) == (
+            "succeeded", "succeeded", "todo",
+        )  # fmt: skip
+        hours = settings.JOB_RETENTION_HOURS + 1
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE procrastinate_events SET at = at - make_interval(hours => %s) WHERE job_id = ANY(%s)",
+                [hours, [old, waiting]],
+            )
+        purge = defer(purge_finished_jobs, timestamp=1).job_id
+        run_worker_once()
+
+        assert job_row(purge)["status"] == "succeeded"
+        remaining = set(ProcrastinateJob.objects.values_list("id", flat=True))
+        assert old not in remaining and {recent, waiting, purge} <= remaining
+        assert set(JobRecord.objects.values_list("job_id", flat=True)) == {recent, waiting, purge}
+
+    def test_runs_every_hour(self):
+        periodic = app.periodic_registry.periodic_tasks[("gateway.tasks.purge_finished_jobs", "purge-finished-jobs")]
+        assert periodic.cron == "0 */1 * * *"
 
 
 @pytest.mark.parametrize(
