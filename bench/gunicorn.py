@@ -1,6 +1,7 @@
 """Gunicorn benchmark: requests per second with threads and the connection pool, and without the pool.
 
-Gunicorn serves the project on 127.0.0.1 (``WORKERS`` processes x ``THREADS`` threads, gthread) against
+Gunicorn serves the project on 127.0.0.1 (``WORKERS`` processes x ``THREADS`` threads, gunicorn.conf.py's
+threaded worker) against
 the bench database, once per configuration:
 
 - ``pool``: psycopg's pool in each worker (``DB_POOL=true``, the default settings);
@@ -41,8 +42,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def gunicorn_command(port: int, *, workers: int, threads: int, worker_class: str = "gthread") -> list[str]:
-    """The command line of gunicorn serving the project on ``port`` of 127.0.0.1 (threaded workers by default)."""
+def gunicorn_command(port: int, *, workers: int, threads: int, worker_class: str | None = None) -> list[str]:
+    """The command line of gunicorn serving the project on ``port`` of 127.0.0.1.
+
+    Without ``worker_class``, the worker is gunicorn.conf.py's (the project's threaded one, as ``make serve``).
+    """
+    chosen = ["--worker-class", worker_class] if worker_class else []
     return [
         os.path.join(os.path.dirname(sys.executable), "gunicorn"),
         "gateway.wsgi",
@@ -52,8 +57,7 @@ def gunicorn_command(port: int, *, workers: int, threads: int, worker_class: str
         str(workers),
         "--threads",
         str(threads),
-        "--worker-class",
-        worker_class,
+        *chosen,
         "--timeout",
         "60",
         "--log-level",
@@ -67,7 +71,7 @@ def start(
     *,
     workers: int,
     threads: int,
-    worker_class: str = "gthread",
+    worker_class: str | None = None,
     log: Path | None = None,
 ) -> tuple[subprocess.Popen, str]:
     """Start gunicorn with ``overrides`` in its environment; wait until it answers; returns it and its URL.

@@ -27,7 +27,7 @@ from bench.peer import data, stack
 POST_SCRIPT = Path(__file__).resolve().parent / "post.lua"
 # The project's server, as `make serve` runs it: gunicorn, WEB_CONCURRENCY=2 processes of GUNICORN_THREADS=4.
 SERVERS = {
-    "gunicorn-gthread": {"worker_class": "gthread", "threads": 4},
+    "gunicorn-gthread": {"worker_class": None, "threads": 4},  # gunicorn.conf.py's threaded worker
     "gunicorn-sync": {"worker_class": "sync", "threads": 1},
 }
 LATENCY_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}

@@ -7,6 +7,7 @@ its own answer (docs/API.md, "Limits"); every request line the schema allows is 
 """
 
 import logging
+import socket
 from urllib.parse import urlencode
 
 import orjson
@@ -14,9 +15,11 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import include, path
+from gunicorn import util
 from gunicorn.config import Config
 
 from gateway import urls as project_urls
+from gateway.gunicorn_worker import ErrorPage, json_error
 from gateway.tests.api_helpers import error_body
 from knowledge.api.views import MAX_Q_LENGTH
 from users.factories import ApiKeyFactory
@@ -88,6 +91,41 @@ class TestRequestLineUnderGunicorn:
         status, headers, body = production_server.request("GET", path, headers={"X-API-Key": key})
         assert (status, headers["Content-Type"], orjson.loads(body)["results"]) == (200, "application/json", [])
 
-    def test_a_longer_request_line_is_gunicorn_s_414(self, production_server):
-        status, headers, _ = production_server.request("GET", "/api/v1/assets/?search=" + "x" * 8190)
-        assert (status, headers["Content-Type"]) == (414, "text/html")
+
+class TestGunicornsOwnRefusalsAreJson:
+    """What gunicorn refuses before Django, answered in JSON by the project's worker (gateway/gunicorn_worker.py)."""
+
+    def test_a_longer_request_line_is_a_414(self, production_server):
+        status, headers, body = production_server.request("GET", "/api/v1/assets/?search=" + "x" * 8190)
+        assert (status, headers["Content-Type"]) == (414, "application/json")
+        assert orjson.loads(body)["detail"].startswith("URI Too Long: ")
+
+    def test_too_many_headers_are_a_431(self, production_server):
+        extra = {f"X-Extra-{number}": "1" for number in range(101)}
+        status, headers, body = production_server.request("GET", "/api/v1/assets/", headers=extra)
+        assert (status, headers["Content-Type"]) == (431, "application/json")
+        assert orjson.loads(body)["detail"].startswith("Request Header Fields Too Large: ")
+
+    def test_a_malformed_header_is_a_400(self, production_server):
+        with socket.create_connection(("127.0.0.1", production_server.port), timeout=30) as client:
+            client.sendall(b"GET /api/v1/assets/ HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n")
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+        assert b"\r\nContent-Type: application/json\r\n" in head
+        assert orjson.loads(body)["detail"].startswith("Bad Request: ")
+
+
+def test_gunicorn_s_page_becomes_json_with_its_message_unescaped():
+    page = ErrorPage()
+    util.write_error(page, 400, "Bad Request", "Invalid header <name> & 'value'")
+    head, _, body = json_error(page.data).partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request"
+    assert orjson.loads(body) == {"detail": "Bad Request: Invalid header <name> & 'value'"}
+    assert f"Content-Length: {len(body)}".encode() in head
+
+
+def test_a_page_of_another_shape_is_sent_as_it_is():
+    assert json_error(b"HTTP/1.1 500 Oops\r\n\r\nsomething else") == b"HTTP/1.1 500 Oops\r\n\r\nsomething else"
