@@ -46,9 +46,11 @@ TRANSIENT_RETRY = RetryStrategy(
 def is_last_attempt(context) -> bool:
     """Whether the running job is not retried when it fails, transient error or not (``TRANSIENT_RETRY``).
 
-    ``context.job.attempts`` counts the earlier attempts; Procrastinate retries while it is below ``max_attempts``.
+    ``context.job.attempts`` counts the earlier attempts; Procrastinate retries while it is below ``max_attempts``
+    (no limit at all when that is 0).
     """
-    return context.job.attempts >= TRANSIENT_RETRY.max_attempts
+    limit = TRANSIENT_RETRY.max_attempts
+    return bool(limit) and context.job.attempts >= limit
 
 
 def defer(task, *, user=None, **task_kwargs) -> JobRecord:

@@ -79,8 +79,13 @@ def request(topology, method: str, path: str, payload: dict | None = None) -> in
 
 
 def outcome_unknown(status: int, body: bytes) -> bool:
-    """No answer, HAProxy's 502 (the app never answered) or the app's 503 for a write whose connection broke."""
-    return status in (0, 502) or (status == 503 and json.loads(body)["detail"] == IN_DOUBT_DETAIL)
+    """No answer, HAProxy's 502 (the app never answered) or the app's 503 for a write whose connection broke.
+
+    HAProxy's own 503 (no app server up; an HTML page) refused the write: nothing reached an app server.
+    """
+    if status in (0, 502):
+        return True
+    return status == 503 and body.startswith(b"{") and json.loads(body).get("detail") == IN_DOUBT_DETAIL
 
 
 def new_document(topology, category: str) -> tuple[str, int, bool]:
