@@ -408,11 +408,9 @@ def created_row_links(result, generator, request, public):
         if "{" in path or created is None:
             continue
         links = {
-            operation["operationId"]: {
-                "operationId": operation["operationId"],
-                "parameters": {"id": "$response.body#/id"},
-                "description": f"The created row's `id` as `{{id}}` of `{method.upper()} {row_path}`.",
-            }
+            operation["operationId"]: id_link(
+                operation["operationId"], f"The created row's `id` as `{{id}}` of `{method.upper()} {row_path}`."
+            )
             for row_path, row_operations in paths.items()
             if row_path.startswith(f"{path}{{id}}/")
             for method, operation in row_operations.items()
@@ -441,12 +439,13 @@ def queued_job_links(result, generator, request, public):
             for response in operation.get("responses", {}).values():
                 schema = response.get("content", {}).get("application/json", {}).get("schema", {})
                 if schema.get("$ref") == JOB_COMPONENT:
-                    response.setdefault("links", {})[JOB_OPERATION] = {
-                        "operationId": JOB_OPERATION,
-                        "parameters": {"id": "$response.body#/id"},
-                        "description": JOB_LINK_DESCRIPTION,
-                    }
+                    response.setdefault("links", {})[JOB_OPERATION] = id_link(JOB_OPERATION, JOB_LINK_DESCRIPTION)
     return result
+
+
+def id_link(operation_id: str, description: str) -> dict:
+    """An OpenAPI link to ``operation_id`` whose ``{id}`` is the answer's ``id``."""
+    return {"operationId": operation_id, "parameters": {"id": "$response.body#/id"}, "description": description}
 
 
 def closed_request_bodies(result, generator, request, public):
