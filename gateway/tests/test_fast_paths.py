@@ -8,8 +8,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
+from django.db import connection, transaction
+from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from psycopg.pq import Format
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
@@ -26,6 +32,7 @@ from gateway.api import representation
 from gateway.api.renderers import ORJSONRenderer
 from gateway.api.representation import NestedRowsSerializer
 from gateway.api.validation import FastItemValidator, JSONValueField
+from gateway.db.postgresql.base import TimestamptzLoader
 from media.api.serializers import (
     AssetDetailSerializer,
     AssetSerializer,
@@ -271,3 +278,72 @@ def test_nested_rows_of_a_serializer_with_computed_fields_are_model_instances(ro
         field.to_representation(field.get_attribute(rows)),
         list(drf_representation(ClipDetailSerializer, Clip.objects.of_asset(rows).select_related("asset"))),
     )
+
+
+def test_nested_rows_show_datetimes_in_the_current_time_zone(rows):
+    """The rows bind the current time zone once for the list: the one active while they are represented."""
+    field = AssetDetailSerializer().fields["clips"]
+    with timezone.override("Asia/Kolkata"):
+        shown = field.to_representation(field.get_attribute(rows))
+        assert_identical(shown, list(drf_representation(ClipSerializer, Clip.objects.of_asset(rows))))
+    assert shown[0]["created_at"].endswith("+05:30")
+
+
+TIMESTAMPS = [
+    "2026-12-02 15:35:07.851234+00",
+    "2026-12-02 15:35:07.85+00",
+    "2026-12-02 15:35:07+00",
+    "2026-06-01 12:00:00.5+05:30",
+    "0001-01-01 00:00:00+00",
+    "9999-12-31 23:59:59.999999+00",
+]
+
+
+class TestTimestamptzLoader:
+    """The backend reads timestamptz with ``fromisoformat``: what Django's own loader reads, or refuses."""
+
+    @staticmethod
+    def read_both(literal: str, *session: str):
+        """``literal::timestamptz`` read through the project's loader and through Django's, after ``session``'s
+        statements; each an aware datetime with its tzinfo, or the psycopg error class it raised."""
+        results = []
+        with transaction.atomic():
+            for statement in session:
+                connection.cursor().execute(statement)
+            for cursor in (connection.connection.cursor(), connection.connection.cursor()):
+                if len(results) == 1:
+                    register_tzloader(connection.timezone, cursor)  # Django's loader, on this cursor only
+                try:
+                    cursor.execute("SELECT %s::timestamptz", [literal])
+                    value = cursor.fetchone()[0]
+                    results.append((value, value.tzinfo))
+                except (psycopg.DataError, NotImplementedError) as error:
+                    results.append(type(error))
+        return results
+
+    def test_is_the_connections_loader(self):
+        connection.ensure_connection()
+        loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+        assert issubclass(loader, TimestamptzLoader)
+        assert loader.timezone is connection.timezone
+
+    @pytest.mark.parametrize("literal", TIMESTAMPS)
+    def test_reads_what_djangos_loader_reads(self, literal):
+        mine, djangos = self.read_both(literal)
+        assert mine == djangos
+        assert mine[1] is connection.timezone
+
+    @pytest.mark.parametrize("literal", TIMESTAMPS[:4])
+    @pytest.mark.parametrize(
+        "session",
+        [("SET LOCAL TIME ZONE 'Asia/Kolkata'",), ("SET LOCAL DateStyle = 'SQL, DMY'",)],
+        ids=["another zone", "another DateStyle (refused by both)"],
+    )
+    def test_reads_what_djangos_loader_reads_in_another_session_setting(self, literal, session):
+        mine, djangos = self.read_both(literal, *session)
+        assert mine == djangos
+
+    @pytest.mark.parametrize("literal", ["infinity", "-infinity", "10000-01-01 00:00:00+00", "0044-03-15 BC"])
+    def test_refuses_what_djangos_loader_refuses(self, literal):
+        mine, djangos = self.read_both(literal)
+        assert mine is djangos is psycopg.DataError
