@@ -1,7 +1,7 @@
 """The scaled-out topology with real processes: HAProxy in front of two app servers, and the failover drill.
 
 The module's fixture starts what ``make cluster`` starts (``gateway.cluster.Topology``: a primary and a
-synchronous streaming replica, PgBouncer in transaction mode, two gunicorn servers and HAProxy; no job worker)
+synchronous streaming replica, PgBouncer in transaction mode, two gunicorn servers, HAProxy and a job worker)
 on a throwaway run folder with free ports, and stops every process it started however the tests end.
 Skipped when pgbouncer or haproxy is not installed, or no Redis is at hand (``.ci/run`` installs all three).
 """
@@ -20,6 +20,7 @@ import pytest
 
 from gateway.cluster import DATABASE, Topology, port_in_use, program
 from gateway.middleware import IN_DOUBT_DETAIL
+from knowledge.choices import EmbeddingState
 
 pytestmark = [
     pytest.mark.embedded_server,
@@ -48,7 +49,7 @@ def topology():
     topology = Topology(parent / "cluster")
     try:
         topology.start(
-            worker=False,
+            worker=True,
             environment={"API_THROTTLE_RATE": "100000/minute", "LOG_LEVEL": "WARNING"},
             postgres_settings={"fsync": "off"},
             seed=False,  # the development data set takes a minute to load; the tests need one key
@@ -100,6 +101,25 @@ def stored_names(topology, category: str) -> set[str]:
     with topology.node("primary").connect(DATABASE) as conn:
         rows = conn.execute("SELECT name FROM knowledge_documents WHERE category = %s", [category]).fetchall()
     return {name for (name,) in rows}
+
+
+def embedding_states(topology, category: str) -> dict[str, str]:
+    """Each stored document's embedding state, by name (PENDING until the worker ran its embedding job)."""
+    with topology.node("primary").connect(DATABASE) as conn:
+        rows = conn.execute(
+            "SELECT name, embedding_state FROM knowledge_documents WHERE category = %s", [category]
+        ).fetchall()
+    return dict(rows)
+
+
+def wait_until_embedded(topology, category: str, names: set[str], timeout: float = 120) -> dict[str, str]:
+    """The states of ``names`` once none is PENDING any more, or when ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {name: state for name, state in embedding_states(topology, category).items() if name in names}
+        if EmbeddingState.PENDING not in states.values() or time.monotonic() > deadline:
+            return states
+        time.sleep(0.5)
 
 
 def test_a_crashed_app_server_costs_no_failed_request(topology):
@@ -155,3 +175,8 @@ def test_a_failover_with_synchronous_replication_loses_no_acknowledged_write(top
     # The drill's count of what a replica had not received reads real commits from the old primary's WAL.
     acknowledged_before = sum(1 for at, _, status, _ in writes if at < crashed_at and 200 <= status < 300)
     assert topology.commits_after(topology.node("old primary"), began_at_lsn) >= acknowledged_before > 0
+    # Each document's embedding job was queued in the transaction that stored it: the worker, whose connections
+    # the crash broke too, runs every one of them on the new primary (none lost, none left behind).
+    states = wait_until_embedded(topology, category, stored)
+    assert set(states) == stored
+    assert Counter(states.values()) == {EmbeddingState.READY: len(stored)}, topology.tail("worker")
