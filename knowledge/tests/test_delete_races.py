@@ -1,0 +1,78 @@
+"""A hard delete racing with the document's embedding job: whatever the job commits first is removed with it.
+
+The job writes a document's chunks under the document's row lock (``knowledge.services._store_chunks``). A hard
+delete that collected the chunks before the job committed and deleted the row after it would leave the job's
+chunks pointing at nothing: the deferred foreign key refuses the commit, and the ADMIN's ``DELETE`` got a 400.
+The delete locks the row as it reads it, so it waits for the job and removes what the job wrote.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections, transaction
+
+from knowledge.factories import KnowledgeDocumentFactory
+from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeChunk, KnowledgeDocument
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DOCUMENTS = "/api/v1/knowledge-documents/"
+
+
+def backends_waiting_for_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def wait_for(condition, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_hard_delete_waits_for_the_embedding_job_and_removes_its_chunks(admin_client_api):
+    document = KnowledgeDocumentFactory()
+    locked, release, answers = threading.Event(), threading.Event(), []
+
+    def embedding_job():
+        # What _store_chunks does, held open until the DELETE waits for the row.
+        try:
+            with transaction.atomic():
+                KnowledgeDocument.all_objects.select_for_update().filter(pk=document.pk).get()
+                locked.set()
+                release.wait(10)
+                KnowledgeChunk.objects.create(
+                    document=document, model="test", ordinal=0, document_version=document.version,
+                    start=0, end=5, content="chunk", embedding=[0.01] * EMBEDDING_DIMENSIONS,
+                )  # fmt: skip
+        finally:
+            connections.close_all()
+
+    def hard_delete():
+        try:
+            answers.append(admin_client_api.delete(f"{DOCUMENTS}{document.pk}/?hard=true"))
+        finally:
+            connections.close_all()
+
+    job = threading.Thread(target=embedding_job)
+    job.start()
+    assert locked.wait(10)
+    deleter = threading.Thread(target=hard_delete)
+    deleter.start()
+    try:
+        assert wait_for(lambda: backends_waiting_for_a_lock() >= 1)
+    finally:
+        release.set()
+        job.join(20)
+        deleter.join(20)
+    [response] = answers
+    assert response.status_code == 204, response.content
+    assert not KnowledgeDocument.all_objects.filter(pk=document.pk).exists()
+    assert not KnowledgeChunk.objects.filter(document_id=document.pk).exists()
