@@ -5,12 +5,16 @@ request (API, admin, anything) gets the same answer for them:
 
 * the database is **unavailable** (the server is down or restarting, the connection broke, the
   connection pool timed out waiting for a connection, too many connections): ``503`` with
-  ``Retry-After`` and ``{"detail": "The database is unavailable. Try again shortly."}``;
-  a write whose connection broke *after* it reached the database gets the same 503 with a detail that
-  says so (``IN_DOUBT_DETAIL``): its transaction may have committed before the break (the connection
-  can die between PostgreSQL committing and the app reading the answer), and no one can tell which;
+  ``Retry-After`` and ``{"detail": "The database is unavailable. Try again shortly.", "code":
+  "database_unavailable"}``; a write whose connection broke *after* it reached the database gets the same
+  503 with a detail that says so (``IN_DOUBT_DETAIL``) and the code ``write_outcome_unknown``: its
+  transaction may have committed before the break (the connection can die between PostgreSQL committing
+  and the app reading the answer), and no one can tell which;
 * a statement ran longer than ``DB_STATEMENT_TIMEOUT_MS`` and PostgreSQL **cancelled** it:
-  ``504`` with ``{"detail": "The request took too long and was cancelled."}``.
+  ``504`` with ``{"detail": "The request took too long and was cancelled.", "code": "statement_timeout"}``.
+
+The ``code`` is the answer's contract for programs (a client retries a ``database_unavailable`` write as it is
+and reads back a ``write_outcome_unknown`` one); the ``detail`` is for people and may be reworded.
 
 Every other database error (integrity, data, programming errors, deadlocks) is left alone: the API's
 exception handler answers the ones that are the client's fault, and the rest are bugs (500).
@@ -47,6 +51,9 @@ IN_DOUBT_DETAIL = (
     "Read it back before sending it again (a write sent with an Idempotency-Key can simply be sent again)."
 )
 TIMEOUT_DETAIL = "The request took too long and was cancelled."
+UNAVAILABLE_CODE = "database_unavailable"
+IN_DOUBT_CODE = "write_outcome_unknown"
+TIMEOUT_CODE = "statement_timeout"
 RETRY_AFTER_SECONDS = 5
 
 # SQLSTATE classes that mean "the database cannot serve now" rather than "this statement is wrong":
@@ -107,10 +114,13 @@ def database_error_response(error: BaseException, request=None) -> JsonResponse 
     first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
     if kind == TIMEOUT:
         logger.warning("%s: statement cancelled by the statement timeout: %s", where, first_line)
-        return JsonResponse(with_request_id({"detail": TIMEOUT_DETAIL}), status=504)
+        return JsonResponse(with_request_id({"detail": TIMEOUT_DETAIL, "code": TIMEOUT_CODE}), status=504)
     logger.error("%s: database unavailable: %s: %s", where, type(error).__name__, first_line)
-    detail = IN_DOUBT_DETAIL if outcome_unknown(error, request) else UNAVAILABLE_DETAIL
-    response = JsonResponse(with_request_id({"detail": detail}), status=503)
+    if outcome_unknown(error, request):
+        body = {"detail": IN_DOUBT_DETAIL, "code": IN_DOUBT_CODE}
+    else:
+        body = {"detail": UNAVAILABLE_DETAIL, "code": UNAVAILABLE_CODE}
+    response = JsonResponse(with_request_id(body), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

@@ -12,7 +12,7 @@ mixed workload for ``seconds`` (after ``warmup`` seconds that are not counted) o
 
 Every write is logged with its outcome: acknowledged (2xx), refused (an HTTP error) or unknown (no HTTP
 answer: the connection broke or timed out; or the app's 503 saying the database broke during the write, the
-plan's ``in_doubt_detail``), so it may or may not have happened. The result has the
+plan's ``in_doubt_code``), so it may or may not have happened. The result has the
 throughput, latency percentiles and statuses per kind, the write log and the timeline of every request.
 
 A plan with ``paths`` (and the ``key`` to send) runs a fixed workload instead: each worker GETs the paths
@@ -73,7 +73,7 @@ class Worker:
             if (
                 response.status == 503
                 and isinstance(data, dict)
-                and data.get("detail") == self.plan.get("in_doubt_detail")
+                and data.get("code") == self.plan.get("in_doubt_code")
             ):
                 return 0, data
             return response.status, data

@@ -71,7 +71,7 @@ def prepare(run: str, workers: int) -> dict:
     """The rows and keys of the workload (see the module docstring)."""
     from bench.api import fixtures
     from campaigns.models import Campaign
-    from gateway.middleware import IN_DOUBT_DETAIL
+    from gateway.middleware import IN_DOUBT_CODE
     from media.choices import AssetStatus
     from media.models import Asset
     from users.models import User
@@ -107,7 +107,7 @@ def prepare(run: str, workers: int) -> dict:
         "writer_key": writer_key,
         "workers": plan_workers,
         # The app's 503 for a write whose connection broke mid-way: its outcome is unknown (the client's status 0).
-        "in_doubt_detail": IN_DOUBT_DETAIL,
+        "in_doubt_code": IN_DOUBT_CODE,
     }
 
 

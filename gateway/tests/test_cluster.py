@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cluster import DATABASE, Topology, port_in_use, program
-from gateway.middleware import IN_DOUBT_DETAIL
+from gateway.middleware import IN_DOUBT_CODE
 from knowledge.choices import EmbeddingState
 
 pytestmark = [
@@ -86,7 +86,7 @@ def outcome_unknown(status: int, body: bytes) -> bool:
     """
     if status in (0, 502):
         return True
-    return status == 503 and body.startswith(b"{") and json.loads(body).get("detail") == IN_DOUBT_DETAIL
+    return status == 503 and body.startswith(b"{") and json.loads(body).get("code") == IN_DOUBT_CODE
 
 
 def new_document(topology, category: str) -> tuple[str, int, bool]:

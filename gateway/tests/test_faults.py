@@ -29,7 +29,15 @@ from django.urls import include, path
 from conftest import ServedProject, gunicorn_command, server_environment
 from gateway.cache import ResilientRedisCache
 from gateway.embedded import ensure_server, stop_server
-from gateway.middleware import IN_DOUBT_DETAIL, TIMEOUT_DETAIL, UNAVAILABLE_DETAIL, classify_database_error
+from gateway.middleware import (
+    IN_DOUBT_CODE,
+    IN_DOUBT_DETAIL,
+    TIMEOUT_CODE,
+    TIMEOUT_DETAIL,
+    UNAVAILABLE_CODE,
+    UNAVAILABLE_DETAIL,
+    classify_database_error,
+)
 from gateway.tests.api_helpers import error_body
 from gateway.tests.fault_helpers import CLOSED_PORT, UNREACHABLE_RESILIENT_REDIS
 
@@ -139,7 +147,7 @@ class TestStatementTimeout:
 
         assert response.status_code == 504
         assert response["Content-Type"] == "application/json"
-        assert error_body(response) == {"detail": TIMEOUT_DETAIL}
+        assert error_body(response) == {"detail": TIMEOUT_DETAIL, "code": TIMEOUT_CODE}
         assert elapsed < 5, "pg_sleep(10) was not cancelled"
         assert "statement timeout" in caplog.text
 
@@ -159,33 +167,33 @@ class TestDatabaseUnreachable:
         with caplog.at_level(logging.ERROR, logger="gateway.middleware"):
             response = client.get("/query/")
         assert response.status_code == 503
-        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL, "code": UNAVAILABLE_CODE}
         assert response["Retry-After"].isdigit()
         assert "database unavailable" in caplog.text
 
     def test_a_write_that_never_reached_the_database_is_answered_as_not_saved(self):
         response = Client(raise_request_exception=False).post("/query/")
         assert response.status_code == 503
-        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL, "code": UNAVAILABLE_CODE}
 
     def test_a_failure_in_another_middleware_gets_the_same_503(self):
         # The view succeeds; SessionMiddleware fails saving the session after it.
         client = Client(raise_request_exception=False)
         response = client.get("/session/")
         assert response.status_code == 503
-        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL, "code": UNAVAILABLE_CODE}
 
     def test_an_api_request_gets_503_json(self):
         response = Client(raise_request_exception=False).get("/api/v1/assets/", HTTP_X_API_KEY="any-key-at-all")
         assert response.status_code == 503
-        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL, "code": UNAVAILABLE_CODE}
 
     def test_the_admin_gets_503_json_not_a_traceback(self):
         client = Client(raise_request_exception=False)
         client.cookies["sessionid"] = "x" * 32  # loading the session needs the database
         response = client.get("/admin/login/")
         assert response.status_code == 503
-        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL, "code": UNAVAILABLE_CODE}
 
 
 @pytest.mark.django_db
@@ -197,13 +205,13 @@ class TestConnectionLostMidRequest:
     def test_a_write_is_answered_as_outcome_unknown(self):
         response = Client(raise_request_exception=False).post("/lose-connection/")
         assert response.status_code == 503
-        assert error_body(response) == {"detail": IN_DOUBT_DETAIL}
+        assert error_body(response) == {"detail": IN_DOUBT_DETAIL, "code": IN_DOUBT_CODE}
         assert response["Retry-After"].isdigit()
 
     def test_a_read_is_answered_as_plain_unavailability(self):
         response = Client(raise_request_exception=False).get("/lose-connection/")
         assert response.status_code == 503
-        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL}
+        assert error_body(response) == {"detail": UNAVAILABLE_DETAIL, "code": UNAVAILABLE_CODE}
 
 
 @pytest.mark.django_db
@@ -381,7 +389,7 @@ def test_database_down_is_503_within_the_pool_timeout_and_the_same_process_recov
     assert headers["Content-Type"] == "application/json"
     answer = json.loads(body)
     assert answer.pop("request_id") == headers["X-Request-ID"]
-    assert answer == {"detail": UNAVAILABLE_DETAIL}
+    assert answer == {"detail": UNAVAILABLE_DETAIL, "code": UNAVAILABLE_CODE}
     assert b"Traceback" not in body
     assert elapsed < bound
 
