@@ -70,11 +70,7 @@ class Worker:
                 data = json.loads(content) if content else None
             except ValueError:
                 data = None
-            if (
-                response.status == 503
-                and isinstance(data, dict)
-                and data.get("code") == self.plan.get("in_doubt_code")
-            ):
+            if response.status == 503 and isinstance(data, dict) and data.get("code") == self.plan.get("in_doubt_code"):
                 return 0, data
             return response.status, data
         except (OSError, http.client.HTTPException):
