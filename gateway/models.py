@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -76,7 +76,7 @@ class SoftDeleteModel(BaseModel):
     ``soft_delete()`` stamps ``deleted_at`` on the row and on the soft children named in
     ``soft_delete_children`` (related names); ``restore()`` clears it on the row and on exactly the
     children that were deleted with it (same stamp), leaving children deleted earlier on their own
-    deleted. ``delete()`` stays Django's hard delete.
+    deleted. ``delete()`` stays Django's hard delete, with the row locked first (see there).
     """
 
     soft_delete_children: tuple[str, ...] = ()
@@ -93,6 +93,20 @@ class SoftDeleteModel(BaseModel):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    def delete(self, using=None, keep_parents=False):
+        """Django's hard delete, with the row locked (``SELECT ... FOR UPDATE``) before the rows that go with it
+        are collected.
+
+        A writer that adds a child under the row's lock (the embedding job writing a document's chunks) has then
+        committed, and its rows are collected and removed too. Without the lock the delete collected the
+        children first and deleted the row after the writer committed: the writer's rows pointed at nothing and
+        the deferred foreign key refused the whole delete at its commit (a 400 in the API, a 500 in the console).
+        """
+        using = using or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            list(type(self)._base_manager.using(using).select_for_update().filter(pk=self.pk).values_list("pk"))
+            return super().delete(using=using, keep_parents=keep_parents)
 
     @transaction.atomic
     def soft_delete(self, *, at=None) -> None:

@@ -15,10 +15,9 @@ from gateway.api.serializers import REPEATED_PARAMETER
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
-# Actions whose row is read with SELECT ... FOR UPDATE, inside the transaction of the whole request. A delete
-# too: a hard one collects the rows that go with it (a document's chunks) only once a writer holding the row's
-# lock (the embedding job) has committed, so none of what that writer added is left pointing at nothing.
-LOCKING_ACTIONS = {"update", "partial_update", "destroy"}
+# Actions whose row is read with SELECT ... FOR UPDATE, inside the transaction of the whole request. (A hard
+# delete locks its row itself: ``SoftDeleteModel.delete``.)
+LOCKING_ACTIONS = {"update", "partial_update"}
 
 HARD_DELETE_PARAMETER = OpenApiParameter(
     "hard",
@@ -86,8 +85,7 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
 
     An update (PUT, PATCH) locks its row for the whole request: the serializer validates against the
     row as it is now, a row deleted meanwhile is a 404, and the serializer's ``update`` (a service)
-    writes only the fields it was given, so no concurrent write is undone. A DELETE locks its row too, so a
-    hard delete removes whatever a writer holding the lock added under it (``LOCKING_ACTIONS``).
+    writes only the fields it was given, so no concurrent write is undone.
 
     Conditional requests (``gateway.api.conditional``): a detail GET answers with the row's ``ETag`` and a
     304 when ``If-None-Match`` names it. A write on one row (PUT, PATCH, DELETE, a detail POST action) that

@@ -2,8 +2,9 @@
 
 The job writes a document's chunks under the document's row lock (``knowledge.services._store_chunks``). A hard
 delete that collected the chunks before the job committed and deleted the row after it would leave the job's
-chunks pointing at nothing: the deferred foreign key refuses the commit, and the ADMIN's ``DELETE`` got a 400.
-The delete locks the row as it reads it, so it waits for the job and removes what the job wrote.
+chunks pointing at nothing: the deferred foreign key refuses the commit, and the ADMIN's ``DELETE`` got a 400
+(the console's delete a 500). ``SoftDeleteModel.delete`` locks the row first, so the delete waits for the job
+and removes what the job wrote, from the API and from the console alike.
 """
 
 import threading
@@ -37,7 +38,18 @@ def wait_for(condition, timeout: float = 10) -> bool:
     return True
 
 
-def test_a_hard_delete_waits_for_the_embedding_job_and_removes_its_chunks(admin_client_api):
+def delete_through_the_api(admin_client_api, admin_client, document):
+    response = admin_client_api.delete(f"{DOCUMENTS}{document.pk}/?hard=true")
+    assert response.status_code == 204, response.content
+
+
+def delete_in_the_console(admin_client_api, admin_client, document):
+    response = admin_client.post(f"/admin/knowledge/knowledgedocument/{document.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302, response.content
+
+
+@pytest.mark.parametrize("hard_delete", [delete_through_the_api, delete_in_the_console])
+def test_a_hard_delete_waits_for_the_embedding_job_and_removes_its_chunks(hard_delete, admin_client_api, admin_client):
     document = KnowledgeDocumentFactory()
     locked, release, answers = threading.Event(), threading.Event(), []
 
@@ -55,16 +67,19 @@ def test_a_hard_delete_waits_for_the_embedding_job_and_removes_its_chunks(admin_
         finally:
             connections.close_all()
 
-    def hard_delete():
+    def delete():
         try:
-            answers.append(admin_client_api.delete(f"{DOCUMENTS}{document.pk}/?hard=true"))
+            hard_delete(admin_client_api, admin_client, document)
+            answers.append("deleted")
+        except AssertionError as error:
+            answers.append(error)
         finally:
             connections.close_all()
 
     job = threading.Thread(target=embedding_job)
     job.start()
     assert locked.wait(10)
-    deleter = threading.Thread(target=hard_delete)
+    deleter = threading.Thread(target=delete)
     deleter.start()
     try:
         assert wait_for(lambda: backends_waiting_for_a_lock() >= 1)
@@ -72,7 +87,6 @@ def test_a_hard_delete_waits_for_the_embedding_job_and_removes_its_chunks(admin_
         release.set()
         job.join(20)
         deleter.join(20)
-    [response] = answers
-    assert response.status_code == 204, response.content
+    assert answers == ["deleted"]
     assert not KnowledgeDocument.all_objects.filter(pk=document.pk).exists()
     assert not KnowledgeChunk.objects.filter(document_id=document.pk).exists()
