@@ -289,6 +289,21 @@ def test_nested_rows_show_datetimes_in_the_current_time_zone(rows):
     assert shown[0]["created_at"].endswith("+05:30")
 
 
+@pytest.mark.parametrize(
+    ("serializer_class", "label", "related"), CASES[1:5], ids=[case[0].__name__ for case in CASES[1:5]]
+)
+def test_fast_representation_shows_datetimes_in_the_current_time_zone(rows, serializer_class, label, related):
+    """The zone is looked up once per row, nested rows included: the one active while the rows are represented."""
+    from django.apps import apps
+
+    instances = list(apps.get_model(label)._default_manager.select_related(*related).order_by("pk"))
+    with timezone.override("America/St_Johns"):
+        shown = serializer_class(instances, many=True).data
+        assert_identical(shown, drf_representation(serializer_class, instances))
+    assert shown[0]["created_at"].endswith(("-03:30", "-02:30"))
+    assert representation._zone.get() is None  # nothing pinned once the rows are represented
+
+
 TIMESTAMPS = [
     "2026-12-02 15:35:07.851234+00",
     "2026-12-02 15:35:07.85+00",
