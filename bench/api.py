@@ -14,6 +14,10 @@ from bench.inprocess import Measured, Server, measure
 REPEAT = 25
 PAGE = 50
 LIST_TARGET = "≤ 2× and ≤ 5 queries"
+# The side-by-side issue's target for an ADMIN's page-number list over a table of a million rows or more: its
+# count is an estimate (gateway/paginator.py), so the page is judged by its time, not against its own SQL.
+MILLION_ROWS_LIST_TARGET = "≤ 15 ms and ≤ 5 queries"
+MILLION_ROWS_LIST_MS = 15.0
 DETAIL_TARGET = "≤ 2×, fixed queries"
 TOP_TARGET = "≤ 1.5×"
 PLAN_TARGET = "< 2 ms, index, no Sort"
@@ -32,6 +36,8 @@ class Case:
     # Top clips: whether one index must serve the ordering (no Sort node). Not across a user's assets: clips
     # carry no user column, so the planner sorts the user's few scored clips (a top-N heap sort).
     needs_index: bool = True
+    # An ADMIN's page-number list over a table of a million rows or more (MILLION_ROWS_LIST_TARGET).
+    million_rows: bool = False
 
 
 def fixtures() -> dict:
@@ -75,18 +81,27 @@ def cases(rows: dict) -> list[Case]:
     page = f"page_size={PAGE}"
     asset = rows["asset"].pk
     return [
-        Case(f"clips list, {PAGE}/page (ADMIN, all clips)", "list", "admin", f"{base}/clips/?{page}"),
+        Case(
+            f"clips list, {PAGE}/page (ADMIN, all clips)", "list", "admin", f"{base}/clips/?{page}", million_rows=True
+        ),
         Case(
             f"clips list, {PAGE}/page, status + ordering (ADMIN)",
             "list",
             "admin",
             f"{base}/clips/?{page}&status=SCORED&ordering=-score",
+            million_rows=True,
         ),
         Case(f"clips list, {PAGE}/page (USER, own clips)", "list", "user", f"{base}/clips/?{page}"),
         Case(f"assets list, {PAGE}/page (ADMIN, all assets)", "list", "admin", f"{base}/assets/?{page}"),
         Case("assets list (USER, own assets)", "list", "user", f"{base}/assets/?{page}"),
         Case(f"campaigns list, {PAGE}/page (ADMIN, all campaigns)", "list", "admin", f"{base}/campaigns/?{page}"),
-        Case(f"conversions list, {PAGE}/page (ADMIN, all)", "list", "admin", f"{base}/conversions/?{page}"),
+        Case(
+            f"conversions list, {PAGE}/page (ADMIN, all)",
+            "list",
+            "admin",
+            f"{base}/conversions/?{page}",
+            million_rows=True,
+        ),
         Case(
             f"conversions list, {PAGE}/page, cursor (ADMIN, all)",
             "list",
@@ -201,7 +216,9 @@ def judge(case: Case, measured: Measured, other_queries: int | None) -> Row:
     count = len(measured.queries)
     ratio = measured.figure_ms / measured.baseline_ms if measured.baseline_ms else float("inf")
     extra = {"bytes": measured.size}
-    if case.kind == "list":
+    if case.kind == "list" and case.million_rows:
+        target, met = MILLION_ROWS_LIST_TARGET, measured.figure_ms <= MILLION_ROWS_LIST_MS and count <= 5
+    elif case.kind == "list":
         target, met = LIST_TARGET, ratio <= 2.0 and count <= 5
     elif case.kind == "detail":
         fixed = other_queries is None or other_queries == count

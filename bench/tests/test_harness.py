@@ -227,3 +227,14 @@ def test_request_cost_counts_the_calls_and_the_cpu_of_a_real_request():
         figures = request_cost.measure(call, requests=5)
     assert figures["calls"] > 1000  # a request through Django and DRF: thousands of Python calls
     assert figures["cpu_ms"] > 0
+
+
+def test_api_admin_lists_over_a_million_rows_are_judged_by_their_time(db_access):
+    """The side-by-side issue's target for them: 15 ms (their count is an estimate), not a ratio to their SQL."""
+    result = api.run(repeat=1, only=["(ADMIN, all clips)", "(ADMIN, all assets)"])
+    judged = {row.name: row for row in result["rows"]}
+    clips, assets = judged["clips list, 50/page (ADMIN, all clips)"], judged["assets list, 50/page (ADMIN, all assets)"]
+    assert clips.target == api.MILLION_ROWS_LIST_TARGET
+    assert clips.met == (clips.figure <= api.MILLION_ROWS_LIST_MS and clips.queries <= 5)
+    assert assets.target == api.LIST_TARGET
+    assert assets.met == (assets.figure <= 2 * assets.baseline and assets.queries <= 5)
