@@ -36,6 +36,15 @@ class SoftDeleteQuerySet(models.QuerySet):
         """Soft-deleted rows (reach them through ``all_objects``: the default manager hides them)."""
         return self.filter(deleted_at__isnull=False)
 
+    def delete(self):
+        """Django's hard delete of the rows, locked first in ``pk`` order, as ``SoftDeleteModel.delete`` locks its row
+        (the console's "Permanently delete selected" comes here)."""
+        if self.query.is_sliced:
+            return super().delete()  # Django refuses it, and says why
+        with transaction.atomic(using=self.db):
+            lock_rows(self.model, self.values("pk"), using=self.db)
+            return super().delete()
+
 
 class OwnedQuerySet(models.QuerySet):
     """Rows that belong to a user through ``owner_path`` (e.g. ``"user"``, ``"asset__user"``).
@@ -68,6 +77,12 @@ class SoftDeleteManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
 
 
 AllObjectsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
+
+
+def lock_rows(model, pks, *, using: str) -> None:
+    """``SELECT ... FOR UPDATE`` the rows of ``model`` whose pk is in ``pks`` (a list or a ``values("pk")``
+    queryset), in pk order so two lockers of overlapping rows cannot deadlock; inside the caller's transaction."""
+    list(model._base_manager.using(using).select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk"))
 
 
 class SoftDeleteModel(BaseModel):
@@ -105,7 +120,7 @@ class SoftDeleteModel(BaseModel):
         """
         using = using or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using):
-            list(type(self)._base_manager.using(using).select_for_update().filter(pk=self.pk).values_list("pk"))
+            lock_rows(type(self), [self.pk], using=using)
             return super().delete(using=using, keep_parents=keep_parents)
 
     @transaction.atomic

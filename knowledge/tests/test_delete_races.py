@@ -3,8 +3,9 @@
 The job writes a document's chunks under the document's row lock (``knowledge.services._store_chunks``). A hard
 delete that collected the chunks before the job committed and deleted the row after it would leave the job's
 chunks pointing at nothing: the deferred foreign key refuses the commit, and the ADMIN's ``DELETE`` got a 400
-(the console's delete a 500). ``SoftDeleteModel.delete`` locks the row first, so the delete waits for the job
-and removes what the job wrote, from the API and from the console alike.
+(the console's delete a 500). ``SoftDeleteModel.delete`` (and ``SoftDeleteQuerySet.delete``, the console's
+"Permanently delete selected") locks the row first, so the delete waits for the job and removes what the job
+wrote, from the API and from the console alike.
 """
 
 import threading
@@ -48,7 +49,15 @@ def delete_in_the_console(admin_client_api, admin_client, document):
     assert response.status_code == 302, response.content
 
 
-@pytest.mark.parametrize("hard_delete", [delete_through_the_api, delete_in_the_console])
+def delete_selected_in_the_console(admin_client_api, admin_client, document):
+    response = admin_client.post(
+        "/admin/knowledge/knowledgedocument/",
+        {"action": "delete_selected", "_selected_action": [str(document.pk)], "post": "yes"},
+    )
+    assert response.status_code == 302, response.content
+
+
+@pytest.mark.parametrize("hard_delete", [delete_through_the_api, delete_in_the_console, delete_selected_in_the_console])
 def test_a_hard_delete_waits_for_the_embedding_job_and_removes_its_chunks(hard_delete, admin_client_api, admin_client):
     document = KnowledgeDocumentFactory()
     locked, release, answers = threading.Event(), threading.Event(), []
