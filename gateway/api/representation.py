@@ -67,13 +67,7 @@ class FastRepresentationMixin:
     def to_representation(self, instance):
         if not self.fast_representation or not isinstance(instance, models.Model):
             return super().to_representation(instance)
-        if _zone.get() is None:
-            token = _zone.set(get_current_timezone())
-            try:
-                return self.represent(instance)
-            finally:
-                _zone.reset(token)
-        return self.represent(instance)
+        return in_current_zone(self.represent, instance)
 
     def represent(self, instance) -> dict:
         """``instance`` through the class's plan (the current time zone pinned by the caller)."""
@@ -315,12 +309,22 @@ class NestedRowsSerializer(serializers.ListSerializer):
         plan = row_plan(type(self.child))
         if plan is None or not isinstance(data, models.QuerySet):
             return super().to_representation(data)
-        columns = [column for _, column, _ in plan]
-        token = _zone.set(get_current_timezone())
-        try:
-            return [
-                {name: None if row[column] is None else convert(row[column]) for name, column, convert in plan}
-                for row in data.values(*columns)
-            ]
-        finally:
-            _zone.reset(token)
+        return in_current_zone(represent_rows, plan, data.values(*(column for _, column, _ in plan)))
+
+
+def represent_rows(plan, rows) -> list[dict]:
+    """``rows`` (dicts from ``values()``) converted through a ``row_plan``."""
+    return [
+        {name: None if row[column] is None else convert(row[column]) for name, column, convert in plan} for row in rows
+    ]
+
+
+def in_current_zone(represent, *args):
+    """``represent(*args)`` with the current time zone pinned for it (``_zone``), unless a caller pinned it already."""
+    if _zone.get() is not None:
+        return represent(*args)
+    token = _zone.set(get_current_timezone())
+    try:
+        return represent(*args)
+    finally:
+        _zone.reset(token)

@@ -112,11 +112,11 @@ def embedding_states(topology, category: str) -> dict[str, str]:
     return dict(rows)
 
 
-def wait_until_embedded(topology, category: str, names: set[str], timeout: float = 120) -> dict[str, str]:
-    """The states of ``names`` once none is PENDING any more, or when ``timeout`` seconds have passed."""
+def wait_until_embedded(topology, category: str, timeout: float = 120) -> dict[str, str]:
+    """The category's states once none is PENDING any more, or when ``timeout`` seconds have passed."""
     deadline = time.monotonic() + timeout
     while True:
-        states = {name: state for name, state in embedding_states(topology, category).items() if name in names}
+        states = embedding_states(topology, category)
         if EmbeddingState.PENDING not in states.values() or time.monotonic() > deadline:
             return states
         time.sleep(0.5)
@@ -175,8 +175,8 @@ def test_a_failover_with_synchronous_replication_loses_no_acknowledged_write(top
     # The drill's count of what a replica had not received reads real commits from the old primary's WAL.
     acknowledged_before = sum(1 for at, _, status, _ in writes if at < crashed_at and 200 <= status < 300)
     assert topology.commits_after(topology.node("old primary"), began_at_lsn) >= acknowledged_before > 0
-    # Each document's embedding job was queued in the transaction that stored it: the worker, whose connections
-    # the crash broke too, runs every one of them on the new primary (none lost, none left behind).
-    states = wait_until_embedded(topology, category, stored)
+    # Each document's embedding job was queued in the transaction that stored it: the worker, connected through
+    # PgBouncer to the primary that crashed, runs every one of them on the new primary (none lost, none left behind).
+    states = wait_until_embedded(topology, category)
     assert set(states) == stored
     assert Counter(states.values()) == {EmbeddingState.READY: len(stored)}, topology.tail("worker")

@@ -321,20 +321,21 @@ class TestTimestamptzLoader:
     def read_both(literal: str, *session: str):
         """``literal::timestamptz`` read through the project's loader and through Django's, after ``session``'s
         statements; each an aware datetime with its tzinfo, or the psycopg error class it raised."""
-        results = []
+
+        def read(cursor):
+            try:
+                cursor.execute("SELECT %s::timestamptz", [literal])
+                value = cursor.fetchone()[0]
+                return value, value.tzinfo
+            except (psycopg.DataError, NotImplementedError) as error:
+                return type(error)
+
         with transaction.atomic():
             for statement in session:
                 connection.cursor().execute(statement)
-            for cursor in (connection.connection.cursor(), connection.connection.cursor()):
-                if len(results) == 1:
-                    register_tzloader(connection.timezone, cursor)  # Django's loader, on this cursor only
-                try:
-                    cursor.execute("SELECT %s::timestamptz", [literal])
-                    value = cursor.fetchone()[0]
-                    results.append((value, value.tzinfo))
-                except (psycopg.DataError, NotImplementedError) as error:
-                    results.append(type(error))
-        return results
+            ours, djangos = connection.connection.cursor(), connection.connection.cursor()
+            register_tzloader(connection.timezone, djangos)  # Django's loader, on this cursor only
+            return [read(ours), read(djangos)]
 
     def test_is_the_connections_loader(self):
         connection.ensure_connection()

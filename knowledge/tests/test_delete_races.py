@@ -9,11 +9,11 @@ wrote, from the API and from the console alike.
 """
 
 import threading
-import time
 
 import pytest
 from django.db import connection, connections, transaction
 
+from gateway.tests.job_helpers import wait_for
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.models import EMBEDDING_DIMENSIONS, KnowledgeChunk, KnowledgeDocument
 
@@ -28,15 +28,6 @@ def backends_waiting_for_a_lock() -> int:
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
         return cursor.fetchone()[0]
-
-
-def wait_for(condition, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def delete_through_the_api(admin_client_api, admin_client, document):
@@ -91,7 +82,7 @@ def test_a_hard_delete_waits_for_the_embedding_job_and_removes_its_chunks(hard_d
     deleter = threading.Thread(target=delete)
     deleter.start()
     try:
-        assert wait_for(lambda: backends_waiting_for_a_lock() >= 1)
+        wait_for(lambda: backends_waiting_for_a_lock() >= 1, timeout=10, message="the delete never waited for the row")
     finally:
         release.set()
         job.join(20)
