@@ -16,6 +16,10 @@ field, the cheapest exact way to read and convert it:
 - anything else (``SerializerMethodField``, fields that look at the request, unknown field types)
   through the serializer's own bound field, exactly as DRF does.
 
+A serializer whose every field reads one column (or one row joined by a foreign key, read the same way) can
+also represent rows from ``values()`` (:func:`row_plan`, :func:`represent_queryset`): one query of exactly those
+columns and no model instances, for the hot lists.
+
 Every value is what DRF would give (the conversions are DRF's own, minus the dispatch); values the fast
 converters do not expect (a naive datetime, a decimal with other places) go through the field's own
 ``to_representation``. A class whose plan has no bound fields never builds its fields to read: a list
@@ -271,28 +275,69 @@ def _nested_context_free(field) -> bool:
     return context_free(type(child))
 
 
-def row_plan(serializer_class) -> list[tuple[str, str, object]] | None:
-    """``(name, column, converter)`` per field of ``serializer_class`` when every field reads one column of
-    its row (the plan is all ``FAST``), so a row from ``values()`` can be represented; None otherwise."""
+def row_plan(serializer_class) -> list[tuple] | None:
+    """How a row from ``values()`` becomes what ``serializer_class`` gives for the same row as a model instance, or
+    None when it cannot: ``(name, column, converter, related)`` per field.
+
+    Every field must read one column of its row (its plan entry is ``FAST``; ``related`` is None), or be a
+    context-free nested serializer of a row joined by a forward foreign key whose own fields all read one column
+    (``related`` is then that serializer's ``(name, column, converter)`` list, the columns prefixed with the key's
+    name, ``asset__user_id``; ``column`` is the key's own column: None there means no related row, shown as None).
+    """
     if serializer_class not in _row_plans:
         plan = _plans.get(serializer_class)
         if plan is None:
             plan = _plans[serializer_class] = build_plan(serializer_class())
-        fast = all(kind is FAST for kind, *_ in plan)
-        rows = [(name, column, convert) for _, name, _, convert, column in plan]
-        _row_plans[serializer_class] = rows if fast else None
+        model = serializer_class.Meta.model
+        rows = []
+        for kind, name, getter, convert, column in plan:
+            if kind is FAST:
+                rows.append((name, column, convert, None))
+                continue
+            joined = _joined_row(model, getter) if kind is PROTOTYPE else None
+            if joined is None:
+                rows = None
+                break
+            rows.append((name, *joined))
+        _row_plans[serializer_class] = rows
     return _row_plans[serializer_class]
+
+
+def _joined_row(model, field):
+    """``(key column, None, prefixed plan)`` for a nested serializer ``field`` of the row its forward foreign key
+    joins, when that serializer's fields each read one column of it; None otherwise."""
+    if isinstance(field, serializers.ListSerializer) or len(field.source_attrs) != 1:
+        return None
+    model_field = _concrete_field(model, field.source_attrs[0])
+    if model_field is None or not (model_field.many_to_one or model_field.one_to_one):
+        return None
+    if getattr(getattr(field, "Meta", None), "model", None) is not model_field.related_model:
+        return None
+    related = row_plan(type(field))
+    if related is None or any(entry[3] is not None for entry in related):
+        return None  # one join deep: a nested row's own nested rows are not read as rows
+    prefix = f"{model_field.name}__"
+    return model_field.attname, None, [(name, prefix + column, convert) for name, column, convert, _ in related]
 
 
 _row_plans: dict[type, list | None] = {}
 
 
+def row_columns(plan) -> list[str]:
+    """The columns ``values()`` reads for a ``row_plan``."""
+    columns = {}  # in order, once each: a key read as a field of its own is also its joined row's presence
+    for _, column, _, related in plan:
+        columns[column] = None
+        columns.update(dict.fromkeys(related_column for _, related_column, _ in related or ()))
+    return list(columns)
+
+
 class NestedRowsSerializer(serializers.ListSerializer):
     """A read-only nested list of ``child`` rows, read as values: one query and no model instances.
 
-    ``rows(instance)`` gives the queryset of the rows (a named read of the child's queryset). When every
-    field of ``child`` is a plain column (its plan is all ``FAST``) the rows are read with ``values()`` of
-    exactly those columns and converted as the child's plan converts them, which is what DRF gives for the
+    ``rows(instance)`` gives the queryset of the rows (a named read of the child's queryset). When ``child`` has a
+    ``row_plan`` (every field a plain column, or a row joined by a foreign key) the rows are read with ``values()``
+    of exactly those columns and converted as the child's plan converts them, which is what DRF gives for the
     same rows as model instances (gateway/tests/test_fast_paths.py compares them); otherwise the rows are
     model instances represented by the child as usual. The schema is the child's, as a list.
     """
@@ -309,14 +354,38 @@ class NestedRowsSerializer(serializers.ListSerializer):
         plan = row_plan(type(self.child))
         if plan is None or not isinstance(data, models.QuerySet):
             return super().to_representation(data)
-        return in_current_zone(represent_rows, plan, data.values(*(column for _, column, _ in plan)))
+        return in_current_zone(represent_rows, plan, data.values(*row_columns(plan)))
+
+
+def represent_queryset(serializer_class, queryset, *, context=None) -> list[dict]:
+    """``serializer_class(queryset, many=True, context=context).data``, read as rows from ``values()`` (one query
+    of the serialized columns, no model instances) when the class has a ``row_plan``."""
+    plan = row_plan(serializer_class)
+    if plan is None:
+        return serializer_class(queryset, many=True, context=context).data
+    return in_current_zone(represent_rows, plan, queryset.values(*row_columns(plan)))
 
 
 def represent_rows(plan, rows) -> list[dict]:
     """``rows`` (dicts from ``values()``) converted through a ``row_plan``."""
-    return [
-        {name: None if row[column] is None else convert(row[column]) for name, column, convert in plan} for row in rows
-    ]
+    if all(related is None for *_, related in plan):
+        return [
+            {name: None if row[column] is None else convert(row[column]) for name, column, convert, _ in plan}
+            for row in rows
+        ]
+    represented = []
+    for row in rows:
+        item = {}
+        for name, column, convert, related in plan:
+            value = row[column]
+            if value is None:
+                item[name] = None
+            elif related is None:
+                item[name] = convert(value)
+            else:
+                item[name] = {key: None if row[at] is None else to(row[at]) for key, at, to in related}
+        represented.append(item)
+    return represented
 
 
 def in_current_zone(represent, *args):

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
 from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from psycopg.pq import Format
@@ -31,6 +32,7 @@ from campaigns.models import Conversion
 from gateway.api import representation
 from gateway.api.renderers import ORJSONRenderer
 from gateway.api.representation import NestedRowsSerializer
+from gateway.api.serializers import ModelSerializer
 from gateway.api.validation import FastItemValidator, JSONValueField
 from gateway.db.postgresql.base import TimestamptzLoader
 from media.api.serializers import (
@@ -286,6 +288,71 @@ def test_nested_rows_show_datetimes_in_the_current_time_zone(rows):
     with timezone.override("Asia/Kolkata"):
         shown = field.to_representation(field.get_attribute(rows))
         assert_identical(shown, list(drf_representation(ClipSerializer, Clip.objects.of_asset(rows))))
+    assert shown[0]["created_at"].endswith("+05:30")
+
+
+class ConversionWithClipSerializer(ModelSerializer):
+    """A nullable foreign key's row joined in: a conversion may have no attributed clip."""
+
+    attributed_clip = ClipSerializer(read_only=True)
+
+    class Meta:
+        model = Conversion
+        fields = ["id", "attributed_clip", "value", "created_at"]
+
+
+class ClipOfClipWithAssetSerializer(ModelSerializer):
+    """Two joins deep (a conversion's clip with that clip's asset): not read as rows."""
+
+    attributed_clip = ClipWithAssetSerializer(read_only=True)
+
+    class Meta:
+        model = Conversion
+        fields = ["id", "attributed_clip"]
+
+
+@pytest.mark.parametrize(
+    ("serializer_class", "queryset"),
+    [
+        (ClipSerializer, lambda: Clip.objects.order_by("pk")),
+        (ClipWithAssetSerializer, lambda: Clip.objects.order_by("pk")),
+        (ConversionWithClipSerializer, lambda: Conversion.objects.order_by("pk")),
+    ],
+    ids=["columns", "a joined row", "a joined row or none"],
+)
+def test_rows_are_what_drf_gives_for_the_same_rows_as_instances(rows, serializer_class, queryset):
+    """``represent_queryset`` reads rows with values(), the joined row's columns included, in one query; DRF's own
+    representation of the same rows as model instances is the reference (values, types, key order)."""
+    instances = list(
+        queryset().select_related(
+            *{"media.Clip": ["asset"], "campaigns.Conversion": ["attributed_clip"]}[
+                serializer_class.Meta.model._meta.label
+            ]
+        )
+    )
+    assert representation.row_plan(serializer_class) is not None
+    with CaptureQueriesContext(connection) as queries:
+        shown = representation.represent_queryset(serializer_class, queryset())
+    assert len(queries) == 1
+    assert_identical(shown, list(drf_representation(serializer_class, instances)))
+    if serializer_class is ConversionWithClipSerializer:
+        assert {conversion["attributed_clip"] is None for conversion in shown} == {True, False}
+
+
+def test_rows_joined_two_deep_are_model_instances(rows):
+    """A nested row's own nested row is not read from values(): the serializer represents instances as usual."""
+    assert representation.row_plan(ClipOfClipWithAssetSerializer) is None
+    shown = representation.represent_queryset(ClipOfClipWithAssetSerializer, Conversion.objects.order_by("pk"))
+    assert_identical(shown, drf_representation(ClipOfClipWithAssetSerializer, list(Conversion.objects.order_by("pk"))))
+
+
+def test_joined_rows_show_datetimes_in_the_current_time_zone(rows):
+    with timezone.override("Asia/Kolkata"):
+        shown = representation.represent_queryset(ClipWithAssetSerializer, Clip.objects.order_by("pk"))
+        reference = drf_representation(
+            ClipWithAssetSerializer, list(Clip.objects.select_related("asset").order_by("pk"))
+        )
+    assert_identical(shown, list(reference))
     assert shown[0]["created_at"].endswith("+05:30")
 
 
