@@ -289,8 +289,8 @@ def row_plan(serializer_class) -> list[tuple] | None:
         if plan is None:
             plan = _plans[serializer_class] = build_plan(serializer_class())
         model = serializer_class.Meta.model
-        rows = []
-        for kind, name, getter, convert, column in plan:
+        rows = [] if _represents_by_plan(serializer_class) else None
+        for kind, name, getter, convert, column in plan if rows is not None else ():
             if kind is FAST:
                 rows.append((name, column, convert, None))
                 continue
@@ -301,6 +301,18 @@ def row_plan(serializer_class) -> list[tuple] | None:
             rows.append((name, *joined))
         _row_plans[serializer_class] = rows
     return _row_plans[serializer_class]
+
+
+def _represents_by_plan(serializer_class) -> bool:
+    """Whether ``serializer_class`` (and a list of it) represents an instance exactly by its plan: nothing of
+    ``FastRepresentationMixin``'s way overridden, no list serializer of its own."""
+    return (
+        issubclass(serializer_class, FastRepresentationMixin)
+        and serializer_class.fast_representation
+        and serializer_class.to_representation is FastRepresentationMixin.to_representation
+        and serializer_class.represent is FastRepresentationMixin.represent
+        and not hasattr(getattr(serializer_class, "Meta", None), "list_serializer_class")
+    )
 
 
 def _joined_row(model, field):
@@ -321,15 +333,6 @@ def _joined_row(model, field):
 
 
 _row_plans: dict[type, list | None] = {}
-
-
-def row_columns(plan) -> list[str]:
-    """The columns ``values()`` reads for a ``row_plan``."""
-    columns = {}  # in order, once each: a key read as a field of its own is also its joined row's presence
-    for _, column, _, related in plan:
-        columns[column] = None
-        columns.update(dict.fromkeys(related_column for _, related_column, _ in related or ()))
-    return list(columns)
 
 
 class NestedRowsSerializer(serializers.ListSerializer):
@@ -354,7 +357,7 @@ class NestedRowsSerializer(serializers.ListSerializer):
         plan = row_plan(type(self.child))
         if plan is None or not isinstance(data, models.QuerySet):
             return super().to_representation(data)
-        return in_current_zone(represent_rows, plan, data.values(*row_columns(plan)))
+        return represent_rows(plan, row_values(plan, data))
 
 
 def represent_queryset(serializer_class, queryset, *, context=None) -> list[dict]:
@@ -363,11 +366,25 @@ def represent_queryset(serializer_class, queryset, *, context=None) -> list[dict
     plan = row_plan(serializer_class)
     if plan is None:
         return serializer_class(queryset, many=True, context=context).data
-    return in_current_zone(represent_rows, plan, queryset.values(*row_columns(plan)))
+    return represent_rows(plan, row_values(plan, queryset))
+
+
+def row_values(plan, queryset, *extra_columns):
+    """``queryset`` as dicts of a ``row_plan``'s columns (and ``extra_columns``): ``values()``, nothing prefetched."""
+    columns = {}  # in order, once each: a key read as a field of its own is also its joined row's presence
+    for _, column, _, related in plan:
+        columns[column] = None
+        columns.update(dict.fromkeys(related_column for _, related_column, _ in related or ()))
+    columns.update(dict.fromkeys(extra_columns))
+    return queryset.prefetch_related(None).values(*columns)
 
 
 def represent_rows(plan, rows) -> list[dict]:
-    """``rows`` (dicts from ``values()``) converted through a ``row_plan``."""
+    """``rows`` (dicts from ``values()``) converted through a ``row_plan``, in the current time zone."""
+    return in_current_zone(_represent_rows, plan, rows)
+
+
+def _represent_rows(plan, rows) -> list[dict]:
     if all(related is None for *_, related in plan):
         return [
             {name: None if row[column] is None else convert(row[column]) for name, column, convert, _ in plan}

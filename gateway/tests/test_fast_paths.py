@@ -4,6 +4,7 @@ Each test runs DRF's own code and the fast path on the same input and compares t
 types and key order; or the errors).
 """
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -337,6 +338,59 @@ def test_rows_are_what_drf_gives_for_the_same_rows_as_instances(rows, serializer
     assert_identical(shown, list(drf_representation(serializer_class, instances)))
     if serializer_class is ConversionWithClipSerializer:
         assert {conversion["attributed_clip"] is None for conversion in shown} == {True, False}
+
+
+LISTS = [
+    ("/api/v1/assets/", AssetSerializer, "media.Asset"),
+    ("/api/v1/clips/?ordering=-score", ClipSerializer, "media.Clip"),
+    ("/api/v1/predictions/?cursor=", PredictionSerializer, "media.Prediction"),
+    ("/api/v1/performance-metrics/", PerformanceMetricSerializer, "media.PerformanceMetric"),
+    ("/api/v1/campaigns/", CampaignSerializer, "campaigns.Campaign"),
+    ("/api/v1/experiments/", ExperimentSerializer, "campaigns.Experiment"),
+    ("/api/v1/conversions/?cursor=", ConversionSerializer, "campaigns.Conversion"),
+]
+
+
+@pytest.mark.parametrize(("url", "serializer_class", "label"), LISTS, ids=[url for url, *_ in LISTS])
+def test_list_pages_read_as_rows_are_what_drf_gives_for_the_same_rows_as_instances(
+    rows, admin_client_api, url, serializer_class, label
+):
+    """A list page is read with values() (``ScopedModelViewSet.list``); DRF's representation of the same rows as
+    model instances, in the page's order, is the reference. A cursor page reads its position off its last row."""
+    from django.apps import apps
+
+    assert representation.row_plan(serializer_class) is not None
+    model = apps.get_model(label)
+    cursor = "cursor=" in url
+    answer = admin_client_api.get(url, {"page_size": 1 if cursor else 50})
+    assert answer.status_code == 200, answer.content
+    shown = answer.json()["results"]
+    if cursor:
+        following = admin_client_api.get(answer.json()["next"])
+        assert following.status_code == 200, following.content
+        shown += following.json()["results"]
+    assert len(shown) == (2 if cursor else model._default_manager.count())
+    instances = model._default_manager.in_bulk([row["id"] for row in shown])
+    reference = drf_representation(serializer_class, [instances[uuid.UUID(row["id"])] for row in shown])
+    assert_identical(shown, json.loads(json.dumps(list(reference))))
+
+
+def test_a_serializer_that_represents_in_its_own_way_is_not_read_as_rows(rows):
+    """Its own ``to_representation`` (or a list serializer of its own) must see its instances."""
+
+    class Marked(ClipSerializer):
+        def to_representation(self, instance):
+            return {**super().to_representation(instance), "marked": True}
+
+    class OwnList(ClipSerializer):
+        class Meta(ClipSerializer.Meta):
+            list_serializer_class = serializers.ListSerializer
+
+    assert representation.row_plan(ClipSerializer) is not None
+    assert representation.row_plan(Marked) is None
+    assert representation.row_plan(OwnList) is None
+    shown = representation.represent_queryset(Marked, Clip.objects.order_by("pk"))
+    assert [clip["marked"] for clip in shown] == [True, True]
 
 
 def test_rows_joined_two_deep_are_model_instances(rows):
