@@ -86,6 +86,8 @@ def main(argv=None) -> int:
         rows = {
             "top clips of an asset": ("/api/v1/clips/top/", f"asset={asset.pk}&limit=10"),
             "one asset with its clips": (f"/api/v1/assets/{asset.pk}/", ""),
+            "a page of 50 clips": ("/api/v1/clips/", "page_size=50"),
+            "a page of 50 assets": ("/api/v1/assets/", "page_size=50"),
         }
         for name, (path, query) in rows.items():
             call = wsgi_caller(path, query, key)
