@@ -48,6 +48,16 @@ def wsgi_caller(path: str, query: str, key: str):
     return call
 
 
+def timed_requests(asset) -> dict[str, tuple[str, str]]:
+    """The requests measured, as ``{name: (path, query)}``, read by ``asset``'s owner."""
+    return {
+        "top clips of an asset": ("/api/v1/clips/top/", f"asset={asset.pk}&limit=10"),
+        "one asset with its clips": (f"/api/v1/assets/{asset.pk}/", ""),
+        "a page of 50 clips": ("/api/v1/clips/", "page_size=50"),
+        "a page of 50 assets": ("/api/v1/assets/", "page_size=50"),
+    }
+
+
 def measure(call, *, requests: int) -> dict:
     """Python calls per request (100 requests profiled) and the smallest CPU time per request of five batches."""
     for _ in range(50):
@@ -83,13 +93,7 @@ def main(argv=None) -> int:
         parser.error(f"no asset in {args.database}: run python -m bench peer first")
     api_key, key = api_key_issue(user=asset.user, name="bench")
     try:
-        rows = {
-            "top clips of an asset": ("/api/v1/clips/top/", f"asset={asset.pk}&limit=10"),
-            "one asset with its clips": (f"/api/v1/assets/{asset.pk}/", ""),
-            "a page of 50 clips": ("/api/v1/clips/", "page_size=50"),
-            "a page of 50 assets": ("/api/v1/assets/", "page_size=50"),
-        }
-        for name, (path, query) in rows.items():
+        for name, (path, query) in timed_requests(asset).items():
             call = wsgi_caller(path, query, key)
             status = call()
             if not status.startswith("200"):
