@@ -75,7 +75,7 @@ serve: migrate
 # finish (JOB_SHUTDOWN_GRACE_SECONDS). Start as many as the load needs; they share the queue in PostgreSQL.
 # It does not migrate (several may start at once): the deploy's `make serve` or `make migrate` does.
 worker: install
-	$(MANAGE) procrastinate worker
+	$(MANAGE) worker
 
 lint: install
 	$(BIN)/ruff check .

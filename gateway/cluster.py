@@ -519,7 +519,8 @@ class Topology:
     def _start_worker(self) -> None:
         # The worker LISTENs and takes advisory locks: PgBouncer's session-mode database, not the transaction one.
         environment = self.app_environment(f"{DATABASE}_session")
-        self.spawn("worker", [sys.executable, "manage.py", "procrastinate", "worker"], env=environment)
+        # Under ``manage.py worker``: Procrastinate's worker stops when a failover breaks its connection.
+        self.spawn("worker", [sys.executable, "manage.py", "worker"], env=environment)
 
     def stop(self) -> list[str]:
         """Stop every process this run folder's state names (and only those); what was stopped."""

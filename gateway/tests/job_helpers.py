@@ -44,16 +44,18 @@ def worker_environment(**overrides) -> dict:
 
 
 WORKER_COMMAND = [sys.executable, "manage.py", "procrastinate", "worker"]
+# ``manage.py worker``: the worker under the project's supervisor, as make worker, make run and make cluster run it.
+SUPERVISED_WORKER_COMMAND = [sys.executable, "manage.py", "worker"]
 
 
 class Worker:
-    """A worker process in a session of its own, its output in ``log``."""
+    """A worker process (``command``) in a session of its own, its output in ``log``."""
 
-    def __init__(self, log, **environment):
+    def __init__(self, log, command=WORKER_COMMAND, **environment):
         self.log = log
         with log.open("ab") as output:
             self.process = subprocess.Popen(
-                WORKER_COMMAND, cwd=settings.BASE_DIR, env=worker_environment(**environment),
+                command, cwd=settings.BASE_DIR, env=worker_environment(**environment),
                 stdout=output, stderr=output, start_new_session=True,
             )  # fmt: skip
 

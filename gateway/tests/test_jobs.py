@@ -5,8 +5,11 @@ Where a worker is needed it is a real ``manage.py procrastinate worker`` process
 """
 
 import json
+import signal
 
+import psutil
 import psycopg
+import psycopg.sql
 import pytest
 from django.db import connection, transaction
 from procrastinate.contrib.django import app
@@ -23,7 +26,14 @@ from gateway.models import JobRecord
 from gateway.tasks import purge_finished_jobs, purge_idempotency_keys, purge_transfer_files
 from gateway.tests.admin_helpers import run_action
 from gateway.tests.api_helpers import client_for
-from gateway.tests.job_helpers import Worker, job_events, job_row, run_worker_once, wait_for
+from gateway.tests.job_helpers import (
+    SUPERVISED_WORKER_COMMAND,
+    Worker,
+    job_events,
+    job_row,
+    run_worker_once,
+    wait_for,
+)
 from users.factories import AdminUserFactory, UserFactory
 
 VARIANTS = [
@@ -166,6 +176,65 @@ class TestWorkers:
         assert job_events(job_id).count("started") == 2
         experiment.refresh_from_db()
         assert experiment.winner_variant_id == "variant-b"
+
+
+def registered_workers() -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM procrastinate_workers")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def allow_connections(allowed: bool) -> None:
+    """Let (or stop) new connections to the test database; with ``False``, end every other one but the test's."""
+    name = connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (own,) = cursor.fetchone()
+    # A database's own sessions may not close its doors: the server's maintenance database does it.
+    with psycopg.connect(**{**connector_params(), "dbname": "postgres"}, autocommit=True) as maintenance:
+        maintenance.execute(
+            psycopg.sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
+                psycopg.sql.Identifier(name), psycopg.sql.SQL("true" if allowed else "false")
+            )
+        )
+        if not allowed:
+            maintenance.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s", [name, own]
+            )
+
+
+class TestTheSupervisedWorker:
+    """``manage.py worker``: Procrastinate's worker stops when it loses the database; the command starts a new one."""
+
+    pytestmark = pytest.mark.django_db(transaction=True)
+
+    def test_a_worker_that_lost_the_database_is_replaced_and_sigterm_stops_both(
+        self, empty_queue, tmp_path, experiment
+    ):
+        supervisor = Worker(tmp_path / "worker.log", SUPERVISED_WORKER_COMMAND)
+        try:
+            wait_for(lambda: registered_workers(), timeout=60, message=supervisor.output()[-3000:])
+            first = registered_workers()
+            (lost,) = psutil.Process(supervisor.process.pid).children()
+            allow_connections(False)  # the database goes away, as in a failover
+            try:
+                wait_for(lambda: not lost.is_running(), timeout=90, message=supervisor.output()[-3000:])
+            finally:
+                allow_connections(True)
+            assert "The job worker stopped on its own" in supervisor.output()
+            wait_for(lambda: registered_workers() - first, timeout=60, message=supervisor.output()[-3000:])
+
+            job_id = queue_evaluation(experiment)
+            wait_for(lambda: job_row(job_id)["status"] == "succeeded", timeout=60, message=supervisor.output()[-3000:])
+            (replacement,) = psutil.Process(supervisor.process.pid).children()
+            assert supervisor.process.poll() is None
+
+            supervisor.process.send_signal(signal.SIGTERM)  # the process alone, as `docker stop` or a pid file does
+            assert supervisor.process.wait(30) == 0
+            assert not replacement.is_running()
+        finally:
+            allow_connections(True)
+            supervisor.stop()
 
 
 @pytest.mark.django_db

@@ -3,10 +3,10 @@
 ``runserver`` alone cannot do this: SIGTERM to its autoreloader kills the serving child outright, so
 the embedded PostgreSQL that child was holding stays running, orphaned. This command is the one
 process that owns the run. It starts the embedded database (when no ``DATABASE_URL`` is set) once,
-migrates and seeds, runs ``runserver`` (with its autoreloader) and a Procrastinate worker
-(``manage.py procrastinate worker``, docs/JOBS.md) each in a process group of its own, and on Ctrl-C,
-SIGTERM or SIGHUP, or when either child exits, stops both and then the database, if it was this run
-that started it (a database someone else started stays up).
+migrates and seeds, runs ``runserver`` (with its autoreloader) and a job worker (``manage.py worker``:
+Procrastinate's, started again when it stops on its own; docs/JOBS.md) each in a process group of its own,
+and on Ctrl-C, SIGTERM or SIGHUP, or when either child exits, stops both and then the database, if it was
+this run that started it (a database someone else started stays up).
 """
 
 import os
@@ -68,7 +68,7 @@ class Command(BaseCommand):
             subprocess.Popen(command, cwd=settings.BASE_DIR, process_group=0)
             for command in (
                 [sys.executable, "manage.py", "runserver", addrport],
-                [sys.executable, "manage.py", "procrastinate", "worker"],
+                [sys.executable, "manage.py", "worker"],
             )
         ]
         server = children[0]
