@@ -5,7 +5,9 @@ Where a worker is needed it is a real ``manage.py procrastinate worker`` process
 """
 
 import json
+import os
 import signal
+import sys
 
 import psutil
 import psycopg
@@ -234,6 +236,23 @@ class TestTheSupervisedWorker:
             assert not replacement.is_running()
         finally:
             allow_connections(True)
+            supervisor.stop()
+
+    @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+    def test_a_killed_supervisor_takes_its_worker_with_it(self, empty_queue, tmp_path):
+        supervisor = Worker(tmp_path / "worker.log", SUPERVISED_WORKER_COMMAND)
+        worker = None
+        try:
+            wait_for(lambda: registered_workers(), timeout=60, message=supervisor.output()[-3000:])
+            (worker,) = psutil.Process(supervisor.process.pid).children()
+            os.kill(supervisor.process.pid, signal.SIGKILL)  # the supervisor alone: no signal passed on
+            supervisor.process.wait(10)
+            wait_for(lambda: not worker.is_running(), timeout=30, message=supervisor.output()[-3000:])
+            # It stopped as SIGTERM stops it (its graceful stop: it unregistered), not left orphaned.
+            wait_for(lambda: not registered_workers(), timeout=10, message=supervisor.output()[-3000:])
+        finally:
+            if worker is not None and worker.is_running():
+                worker.kill()
             supervisor.stop()
 
 

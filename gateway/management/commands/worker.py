@@ -7,10 +7,14 @@ one: it runs ``manage.py procrastinate worker`` with the arguments given after `
 exits without having been asked to stop, logs it and starts a new one after a pause that doubles from 1 s up
 to 30 s (back to 1 s once a worker has run for a minute). The jobs stay in PostgreSQL meanwhile: those queued
 wait, and one the worker was running when it lost the database is retried by the stalled-job check. SIGTERM,
-SIGINT and SIGHUP go on to the worker, which finishes its running job first, and end the command.
+SIGINT and SIGHUP go on to the worker, which finishes its running job first, and end the command. On Linux, a
+worker whose supervisor dies without passing a signal on (SIGKILL, the OOM killer) gets SIGTERM from the kernel
+and stops in the same way, rather than running on orphaned beside the next supervisor's worker.
 """
 
+import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -26,6 +30,21 @@ FIRST_PAUSE_SECONDS = 1.0
 LONGEST_PAUSE_SECONDS = 30.0
 # A worker that ran this long was working: the next restart pauses the first pause again.
 SETTLED_SECONDS = 60.0
+# prctl(2): the signal a process gets when the thread that started it exits; Linux only.
+PR_SET_PDEATHSIG = 1
+
+
+def stop_with_supervisor(supervisor_pid: int):
+    """A ``preexec_fn`` asking the kernel to send the worker SIGTERM when its supervisor dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def ask() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != supervisor_pid:  # the supervisor died before the request was made
+            os._exit(1)
+
+    return ask
 
 
 class Command(BaseCommand):
@@ -58,6 +77,7 @@ class Command(BaseCommand):
                 [sys.executable, "manage.py", "procrastinate", "worker", *worker_args],
                 cwd=settings.BASE_DIR,
                 process_group=0,
+                preexec_fn=stop_with_supervisor(os.getpid()),
             )
             if stopping:  # a stop signal that came while the worker was being started
                 worker.send_signal(stopping[-1])
