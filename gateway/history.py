@@ -25,17 +25,23 @@ The apps declare what they track: ``@tracked(exclude=[...])`` on the model (this
 import contextlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pghistory
 import pgtrigger
+from django.apps import apps
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from gateway.request_context import current_request_id
 
 # Columns an event never copies: ``updated_at`` moves with every change (the event has its own time).
 ALWAYS_EXCLUDED = ("updated_at",)
+# The history purge walks each event table by ``pgh_id`` in windows this wide: one short statement each.
+PURGE_WINDOW = 10_000
 # Commands that run without a history context: the serving ones (each request and job has its own context), and
 # those that run schema or whole-database SQL, where pghistory's prefix would add parameters to statements sent
 # without any (a literal "%" in a migration's SQL would then read as a placeholder).
@@ -220,3 +226,28 @@ def history_events(model, rows) -> list[HistoryEvent]:
 def event_model_of(model) -> type[models.Model]:
     """The event model of a tracked ``model``."""
     return model._meta.get_field("history_events").related_model
+
+
+def events_purge(*, older_than: timedelta) -> int:
+    """Delete the events ``older_than`` that no kept event needs; how many went (``HISTORY_RETENTION_DAYS``).
+
+    Each row keeps its last event of that age: the state its next change is shown against. A row whose last such
+    event is its (hard) deletion keeps nothing. Each event table is walked by ``pgh_id`` in windows of
+    ``PURGE_WINDOW``, one ``DELETE`` each, its append-only trigger ignored for that statement alone: every other
+    write to an event table is still refused.
+    """
+    before, removed = timezone.now() - older_than, 0
+    for event_model in [event_model_of(model) for model in apps.get_models() if is_tracked(model)]:
+        expired = event_model.objects.filter(pgh_created_at__lt=before)
+        # The newest expired event bounds the walk (its search walks the primary key back from the end).
+        last = expired.order_by("-pgh_id").values_list("pgh_id", flat=True).first()
+        if last is None:
+            continue
+        first = event_model.objects.order_by("pgh_id").values_list("pgh_id", flat=True).first()
+        superseded = Exists(expired.filter(pgh_obj_id=OuterRef("pgh_obj_id"), pgh_id__gt=OuterRef("pgh_id")))
+        purgeable = expired.filter(superseded | Q(pgh_label="delete"))
+        for start in range(first, last + 1, PURGE_WINDOW):
+            with pgtrigger.ignore(f"{event_model._meta.label}:append_only"):
+                deleted, _ = purgeable.filter(pgh_id__gte=start, pgh_id__lt=start + PURGE_WINDOW).delete()
+            removed += deleted
+    return removed

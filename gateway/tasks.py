@@ -1,11 +1,14 @@
 """Jobs of the floor: recovering the jobs of workers that died (Procrastinate's stalled-job recipe), building
-large changelist exports of the staff console, purging old export and import files, expired idempotency keys
-and finished jobs."""
+large changelist exports of the staff console, purging old export and import files, expired idempotency keys,
+finished jobs and the history past its retention."""
+
+from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from procrastinate.contrib.django import app
 
+from gateway.history import events_purge
 from gateway.jobs import TRANSIENT_RETRY, cron_every, is_last_attempt, job_records_purge
 from gateway.services import idempotency_keys_purge
 from gateway.transfer import export_run, transfer_files_purge
@@ -59,3 +62,13 @@ def purge_transfer_files(timestamp: int) -> dict:
 def purge_idempotency_keys(timestamp: int) -> int:
     """Delete the idempotency keys past their 24 hours (``gateway.services.idempotency_keys_purge``); how many."""
     return idempotency_keys_purge()
+
+
+@app.periodic(cron=cron_every(seconds=3600), periodic_id="purge-history-events")
+@app.task(queueing_lock="gateway.purge_history_events", retry=TRANSIENT_RETRY)
+def purge_history_events(timestamp: int) -> int:
+    """Every hour: delete the history past ``HISTORY_RETENTION_DAYS`` (``gateway.history.events_purge``; 0 keeps it
+    all); how many events went."""
+    if settings.HISTORY_RETENTION_DAYS <= 0:
+        return 0
+    return events_purge(older_than=timedelta(days=settings.HISTORY_RETENTION_DAYS))

@@ -5,13 +5,20 @@ Each path is taken for real: the API with an API key, the admin's change form, a
 own. The admin's History page and the API's ``history/`` endpoint then show the same events.
 """
 
+import io
 import subprocess
 import sys
+from datetime import timedelta
+from decimal import Decimal
 
+import pgtrigger
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from procrastinate.contrib.django import app
 from procrastinate.contrib.django.utils import connector_params
 from rest_framework.test import APIClient
 
@@ -20,7 +27,9 @@ from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFa
 from campaigns.models import Campaign, Experiment
 from gateway import history
 from gateway.admin.links import history_url as admin_history_url
+from gateway.jobs import defer
 from gateway.seeding.scale import seed_scale
+from gateway.tasks import purge_history_events
 from gateway.tests.admin_helpers import post_change_form
 from gateway.tests.api_helpers import client_for
 from gateway.tests.job_helpers import run_worker_once, worker_environment
@@ -303,3 +312,119 @@ class TestWritesThatKeepNoHistory:
         campaign = CampaignFactory(user=user)
 
         assert [event.event for event in events_of(campaign)] == ["insert"]
+
+
+def aged(model, pk, *, days: int, keep_newest: int = 0) -> None:
+    """Move the events of ``model``'s row ``pk`` back by ``days`` (all but its ``keep_newest`` newest)."""
+    event_model = history.event_model_of(model)
+    ids = list(event_model.objects.filter(pgh_obj_id=pk).order_by("-pgh_id").values_list("pgh_id", flat=True))
+    with pgtrigger.ignore(f"{event_model._meta.label}:append_only"):
+        event_model.objects.filter(pgh_id__in=ids[keep_newest:]).update(
+            pgh_created_at=F("pgh_created_at") - timedelta(days=days)
+        )
+
+
+def budgets(campaign) -> list:
+    """The budget each of ``campaign``'s kept events holds, oldest first."""
+    events = history.event_model_of(Campaign).objects.filter(pgh_obj_id=campaign.pk).order_by("pgh_id")
+    return [str(budget) for budget in events.values_list("budget", flat=True)]
+
+
+class TestRetention:
+    """``HISTORY_RETENTION_DAYS``: old events go, each row keeping the last one before the retention."""
+
+    pytestmark = pytest.mark.django_db
+
+    def changed_budget(self, user, *budgets_in_turn):
+        campaign = CampaignFactory(user=user, budget=Decimal("100.00"), daily_budget=None)
+        for budget in budgets_in_turn:
+            Campaign.objects.filter(pk=campaign.pk).update(budget=Decimal(budget))
+        return campaign
+
+    @pytest.mark.parametrize("window", [1, 3, history.PURGE_WINDOW])  # the walk in windows finds the same events
+    def test_a_row_keeps_its_recent_events_and_the_last_old_one_as_their_base(self, user, monkeypatch, window):
+        monkeypatch.setattr(history, "PURGE_WINDOW", window)
+        self.changed_budget(user, "1000.00")  # events of another row before and between
+        campaign = self.changed_budget(user, "200.00", "300.00", "400.00")
+        self.changed_budget(user, "1000.00")
+        aged(Campaign, campaign.pk, days=40, keep_newest=1)
+
+        assert history.events_purge(older_than=timedelta(days=30)) == 2
+
+        assert budgets(campaign) == ["300.00", "400.00"]
+        newest, base = events_of(campaign)
+        assert changed(newest) == {"budget": ("300.00", "400.00")}
+        assert base.event == "update"
+
+    def test_a_row_with_only_old_events_keeps_its_last(self, user):
+        campaign = self.changed_budget(user, "200.00")
+        aged(Campaign, campaign.pk, days=40)
+
+        assert history.events_purge(older_than=timedelta(days=30)) == 1
+
+        assert budgets(campaign) == ["200.00"]
+
+    @pytest.mark.parametrize("window", [1, history.PURGE_WINDOW])  # its deletion is the last window's last event
+    def test_a_row_deleted_before_the_retention_leaves_nothing(self, user, monkeypatch, window):
+        monkeypatch.setattr(history, "PURGE_WINDOW", window)
+        campaign = self.changed_budget(user, "200.00")
+        campaign_id = campaign.pk
+        campaign.delete()  # a hard delete
+        aged(Campaign, campaign_id, days=40)
+
+        assert history.events_purge(older_than=timedelta(days=30)) == 3
+
+        assert not history.event_model_of(Campaign).objects.filter(pgh_obj_id=campaign_id).exists()
+
+    def test_recent_history_and_every_other_table_are_untouched(self, user):
+        campaign = self.changed_budget(user, "200.00", "300.00")
+        clip = ClipFactory()
+        aged(Clip, clip.pk, days=20)
+
+        assert history.events_purge(older_than=timedelta(days=30)) == 0
+
+        assert budgets(campaign) == ["100.00", "200.00", "300.00"]
+        assert [event.event for event in events_of(clip)] == ["insert"]
+
+    def test_the_events_stay_append_only_outside_the_purge(self, user):
+        campaign = self.changed_budget(user, "200.00")
+        aged(Campaign, campaign.pk, days=40)
+        history.events_purge(older_than=timedelta(days=30))
+
+        with pytest.raises(DatabaseError, match="append_only"), transaction.atomic():
+            history.event_model_of(Campaign).objects.filter(pgh_obj_id=campaign.pk).delete()
+
+    def test_the_command_purges_past_the_days_given_and_refuses_without_any(self, user):
+        campaign = self.changed_budget(user, "200.00", "300.00")
+        aged(Campaign, campaign.pk, days=40)
+        output = io.StringIO()
+
+        call_command("purge_history", days=30, stdout=output)
+
+        assert output.getvalue().strip() == "Deleted 2 history events older than 30 days."
+        assert budgets(campaign) == ["300.00"]
+        with pytest.raises(CommandError, match="HISTORY_RETENTION_DAYS"):
+            call_command("purge_history", days=0)
+
+
+class TestRetentionJob:
+    """``gateway.tasks.purge_history_events`` run by a real worker: only with a retention set."""
+
+    pytestmark = pytest.mark.django_db(transaction=True)
+
+    def test_it_purges_with_a_retention_and_keeps_everything_without(self, empty_queue, user):
+        campaign = CampaignFactory(user=user, budget=Decimal("100.00"), daily_budget=None)
+        Campaign.objects.filter(pk=campaign.pk).update(budget=Decimal("200.00"))
+        aged(Campaign, campaign.pk, days=40)
+
+        defer(purge_history_events, timestamp=1)
+        run_worker_once(HISTORY_RETENTION_DAYS="0")  # the default: everything kept
+        assert budgets(campaign) == ["100.00", "200.00"]
+
+        defer(purge_history_events, timestamp=2)
+        output = run_worker_once(HISTORY_RETENTION_DAYS="30")
+        assert budgets(campaign) == ["200.00"], output
+
+    def test_runs_every_hour(self):
+        periodic = app.periodic_registry.periodic_tasks[("gateway.tasks.purge_history_events", "purge-history-events")]
+        assert periodic.cron == "0 */1 * * *"
