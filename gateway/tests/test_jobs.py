@@ -7,12 +7,14 @@ Where a worker is needed it is a real ``manage.py procrastinate worker`` process
 import json
 import os
 import signal
+import subprocess
 import sys
 
 import psutil
 import psycopg
 import psycopg.sql
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -35,6 +37,7 @@ from gateway.tests.job_helpers import (
     job_row,
     run_worker_once,
     wait_for,
+    worker_environment,
 )
 from users.factories import AdminUserFactory, UserFactory
 
@@ -237,6 +240,18 @@ class TestTheSupervisedWorker:
         finally:
             allow_connections(True)
             supervisor.stop()
+
+    def test_one_shot_runs_what_is_due_once_and_ends(self, empty_queue, experiment):
+        job_id = queue_evaluation(experiment)
+
+        finished = subprocess.run(
+            [*SUPERVISED_WORKER_COMMAND, "--", "--one-shot"], cwd=settings.BASE_DIR, env=worker_environment(),
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        assert job_row(job_id)["status"] == "succeeded"
+        assert "stopped on its own" not in finished.stdout + finished.stderr
 
     @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
     def test_a_killed_supervisor_takes_its_worker_with_it(self, empty_queue, tmp_path):

@@ -109,9 +109,11 @@ def test_connections_through_pgbouncer_carry_the_statement_timeout(pgbouncer):
 
 def test_the_api_tests_pass_through_pgbouncer_in_transaction_mode(pgbouncer):
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))}
+    test_database = connection.settings_dict["NAME"]
     environment.update(
-        DATABASE_URL=f"postgres://{pgbouncer.user}@127.0.0.1:{pgbouncer.port}/gateway",
-        TEST_DATABASE_NAME=connection.settings_dict["NAME"],
+        # The inner run uses this test database alone (TEST_DATABASE_NAME); the URL names it too.
+        DATABASE_URL=f"postgres://{pgbouncer.user}@127.0.0.1:{pgbouncer.port}/{test_database}",
+        TEST_DATABASE_NAME=test_database,
         DB_PGBOUNCER="true",
     )
     result = subprocess.run(

@@ -7,7 +7,8 @@ one: it runs ``manage.py procrastinate worker`` with the arguments given after `
 exits without having been asked to stop, logs it and starts a new one after a pause that doubles from 1 s up
 to 30 s (back to 1 s once a worker has run for a minute). The jobs stay in PostgreSQL meanwhile: those queued
 wait, and one the worker was running when it lost the database is retried by the stalled-job check. SIGTERM,
-SIGINT and SIGHUP go on to the worker, which finishes its running job first, and end the command. On Linux, a
+SIGINT and SIGHUP go on to the worker, which finishes its running job first, and end the command. With
+``-- --one-shot`` the worker's own exit ends the command too (it was asked to run what is due once). On Linux, a
 worker whose supervisor dies without passing a signal on (SIGKILL, the OOM killer) gets SIGTERM from the kernel
 and stops in the same way, rather than running on orphaned beside the next supervisor's worker.
 """
@@ -82,7 +83,7 @@ class Command(BaseCommand):
             if stopping:  # a stop signal that came while the worker was being started
                 worker.send_signal(stopping[-1])
             code = worker.wait()
-            if stopping:
+            if stopping or "--one-shot" in worker_args:  # asked to stop, or to run what is due once and stop
                 sys.exit(max(code, 0))
             if time.monotonic() - started >= SETTLED_SECONDS:
                 pause = FIRST_PAUSE_SECONDS
