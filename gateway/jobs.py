@@ -12,19 +12,25 @@
   its ``JobRecord``, and its connection goes back.
 - ``is_last_attempt(context)``: whether a job (a task with ``pass_context=True``) will not be retried if it fails.
 - ``job_records_purge()``: deletes the records of jobs Procrastinate no longer has.
+- ``queue_state()``: the queue now (jobs waiting and running, the oldest due job's wait, workers alive), which
+  ``/metrics`` reports (gateway/metrics.py).
 - ``cron_every(seconds)``: the cron line of periodic tasks from a setting.
 """
 
 import logging
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 
 import psycopg
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from procrastinate import RetryStrategy
-from procrastinate.contrib.django.models import ProcrastinateJob
+from procrastinate.contrib.django.models import ProcrastinateEvent, ProcrastinateJob, ProcrastinateWorker
 
 from gateway import history
 from gateway.models import JobRecord
@@ -98,6 +104,38 @@ def job_records_purge() -> int:
     """
     deleted, _ = JobRecord.objects.filter(~Exists(ProcrastinateJob.objects.filter(id=OuterRef("job_id")))).delete()
     return deleted
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """The job queue at one moment (``queue_state``)."""
+
+    jobs: dict[tuple[str, str], int]  # (queue, status) -> how many, for the statuses todo and doing
+    oldest_due_seconds: float  # how long the job due the longest has waited for a worker; 0 when none waits
+    workers_alive: int  # workers whose heartbeat is younger than JOB_STALLED_WORKER_SECONDS
+
+
+def queue_state() -> QueueState:
+    """The job queue now, as PostgreSQL holds it: three queries, none over the finished jobs' history."""
+    now = timezone.now()
+    waiting_or_running = ProcrastinateJob.objects.filter(status__in=("todo", "doing"))
+    jobs = {
+        (row["queue_name"], row["status"]): row["count"]
+        for row in waiting_or_running.values("queue_name", "status").annotate(count=Count("id")).order_by()
+    }
+    # A job is due from the time it was scheduled for (a retry's or a scheduled job's) or else since it was queued.
+    queued_at = ProcrastinateEvent.objects.filter(job=OuterRef("pk"), type="deferred").values("at")[:1]
+    oldest_due = (
+        ProcrastinateJob.objects.filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now), status="todo")
+        .annotate(due_since=Coalesce("scheduled_at", Subquery(queued_at)))
+        .aggregate(oldest=Min("due_since"))["oldest"]
+    )
+    heartbeat_after = now - timedelta(seconds=settings.JOB_STALLED_WORKER_SECONDS)
+    return QueueState(
+        jobs=jobs,
+        oldest_due_seconds=max((now - oldest_due).total_seconds(), 0.0) if oldest_due else 0.0,
+        workers_alive=ProcrastinateWorker.objects.filter(last_heartbeat__gt=heartbeat_after).count(),
+    )
 
 
 def _record_outcome(job_id: int, *, result=None, error: str | None = None) -> None:

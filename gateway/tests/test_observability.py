@@ -20,11 +20,18 @@ from pathlib import Path
 import prometheus_client
 import pytest
 from django.conf import settings
+from django.db import connection
+from procrastinate.contrib.django.models import ProcrastinateWorker
 from pythonjsonlogger.json import JsonFormatter
 
+from campaigns.tasks import evaluate_running_experiments
 from conftest import GUNICORN_COMMAND, serve
+from gateway.jobs import defer
+from gateway.metrics import job_queue_registry
 from gateway.request_context import SANE_REQUEST_ID, route_of
+from gateway.tasks import purge_idempotency_keys, purge_transfer_files
 from gateway.tests.api_helpers import client_for
+from gateway.tests.job_helpers import Worker, job_row, wait_for
 from media.factories import AssetFactory
 from users.factories import UserFactory
 from users.models import ApiKey
@@ -333,6 +340,49 @@ def test_no_log_line_and_no_report_holds_a_key_or_a_password(observed, sentry, c
     assert password not in written and password.replace(" ", "+") not in written
 
 
+class TestJobQueueMetrics:
+    """``/metrics`` reads the job queue from PostgreSQL: what waits and runs, how long the oldest due job has
+    waited, and the workers alive (``gateway.jobs.queue_state``)."""
+
+    pytestmark = pytest.mark.django_db(transaction=True)
+
+    def scrape(self, client) -> str:
+        response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token")
+        assert response.status_code == 200
+        return response.content.decode()
+
+    def test_what_waits_for_how_long_and_the_workers_alive(self, empty_queue, client, settings, tmp_path):
+        settings.METRICS_TOKEN = "scrape-token"
+        waiting = defer(purge_idempotency_keys, timestamp=1).job_id
+        defer(purge_transfer_files, timestamp=1)
+        defer(evaluate_running_experiments.configure(schedule_in={"hours": 1}), timestamp=1)  # not due yet
+        with connection.cursor() as cursor:  # queued ten minutes ago
+            cursor.execute(
+                "UPDATE procrastinate_events SET at = at - interval '10 minutes' WHERE job_id = %s", [waiting]
+            )
+
+        text = self.scrape(client)
+        assert 'gateway_jobs{queue="default",status="todo"} 3.0' in text
+        assert metric_total(text, "gateway_jobs", status="doing") == 0
+        assert 600 <= metric_total(text, "gateway_jobs_oldest_due_seconds") < 660
+        assert metric_total(text, "gateway_job_workers_alive") == 0
+
+        worker = Worker(tmp_path / "worker.log")
+        try:
+            wait_for(lambda: job_row(waiting)["status"] == "succeeded", timeout=60, message=worker.output()[-3000:])
+            text = self.scrape(client)
+            assert metric_total(text, "gateway_job_workers_alive") == 1
+            assert metric_total(text, "gateway_jobs_oldest_due_seconds") < 600  # the old job ran
+
+            # Killed, a worker cannot unregister: it stops counting once its heartbeat is older than the limit.
+            settings.JOB_STALLED_WORKER_SECONDS = 2
+            worker.kill()
+            assert ProcrastinateWorker.objects.exists()
+            wait_for(lambda: metric_total(self.scrape(client), "gateway_job_workers_alive") == 0, timeout=15)
+        finally:
+            worker.stop()
+
+
 @pytest.mark.django_db
 def test_every_metric_the_dashboard_queries_is_exported(client):
     client.get("/health/live")  # the request metrics are registered with the first request through the middleware
@@ -344,7 +394,7 @@ def test_every_metric_the_dashboard_queries_is_exported(client):
         for name in re.findall(r"\b(?:django|gateway)_\w+", target["expr"])
     }
     exported = set()
-    for family in prometheus_client.REGISTRY.collect():
+    for family in [*prometheus_client.REGISTRY.collect(), *job_queue_registry.collect()]:
         suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(family.type, [""])
         exported |= {family.name + suffix for suffix in suffixes}
     assert len(queried) >= 10
