@@ -362,7 +362,7 @@ JOB_STALLED_CHECK_SECONDS = env.int("JOB_STALLED_CHECK_SECONDS", default=60)
 # Jobs finished (succeeded, failed, cancelled or aborted) more than JOB_RETENTION_HOURS ago are deleted, with
 # their records, every hour: the periodic jobs alone queue over a thousand a day.
 JOB_RETENTION_HOURS = env.int("JOB_RETENTION_HOURS", default=168)
-# The history of every change (docs/HISTORY.md) is kept for HISTORY_RETENTION_DAYS, then purged every hour, each
+# The history of every change (docs/HISTORY.md) is kept for HISTORY_RETENTION_DAYS, then purged every day, each
 # row keeping its last event from before that time as the base of its next change; 0 keeps it all, forever.
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=0)
 # Running experiments are evaluated every EXPERIMENT_EVALUATION_MINUTES (a divisor of 60, or a multiple of

@@ -64,10 +64,11 @@ def purge_idempotency_keys(timestamp: int) -> int:
     return idempotency_keys_purge()
 
 
-@app.periodic(cron=cron_every(seconds=3600), periodic_id="purge-history-events")
+# Daily, as the retention is counted in days: each run walks every expired event still kept (gateway/history.py).
+@app.periodic(cron=cron_every(seconds=24 * 3600), periodic_id="purge-history-events")
 @app.task(queueing_lock="gateway.purge_history_events", retry=TRANSIENT_RETRY)
 def purge_history_events(timestamp: int) -> int:
-    """Every hour: delete the history past ``HISTORY_RETENTION_DAYS`` (``gateway.history.events_purge``; 0 keeps it
+    """Once a day: delete the history past ``HISTORY_RETENTION_DAYS`` (``gateway.history.events_purge``; 0 keeps it
     all); how many events went."""
     if settings.HISTORY_RETENTION_DAYS <= 0:
         return 0

@@ -425,6 +425,6 @@ class TestRetentionJob:
         output = run_worker_once(HISTORY_RETENTION_DAYS="30")
         assert budgets(campaign) == ["200.00"], output
 
-    def test_runs_every_hour(self):
+    def test_runs_every_day(self):
         periodic = app.periodic_registry.periodic_tasks[("gateway.tasks.purge_history_events", "purge-history-events")]
-        assert periodic.cron == "0 */1 * * *"
+        assert periodic.cron == "0 0 * * *"

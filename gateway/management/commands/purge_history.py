@@ -1,4 +1,4 @@
-"""``manage.py purge_history``: delete the history past its retention now (a job does it every hour)."""
+"""``manage.py purge_history``: delete the history past its retention now (a job does it every day)."""
 
 from datetime import timedelta
 
@@ -11,7 +11,7 @@ from gateway.history import events_purge
 class Command(BaseCommand):
     help = (
         "Delete the history events older than HISTORY_RETENTION_DAYS (or --days), each row keeping its last "
-        "older event. The periodic job gateway.tasks.purge_history_events does the same every hour while a "
+        "older event. The periodic job gateway.tasks.purge_history_events does the same every day while a "
         "worker runs and HISTORY_RETENTION_DAYS is set."
     )
 
