@@ -39,9 +39,11 @@ def stop_with_supervisor(supervisor_pid: int):
     """A ``preexec_fn`` asking the kernel to send the worker SIGTERM when its supervisor dies (Linux only)."""
     if not sys.platform.startswith("linux"):
         return None
+    # Looked up here, before the fork: the child between fork and exec should only call, not load.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
 
     def ask() -> None:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if os.getppid() != supervisor_pid:  # the supervisor died before the request was made
             os._exit(1)
 
