@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError, connections
+from django.db.migrations.recorder import MigrationRecorder
 
 W001_MESSAGE = "REDIS_URL is not set: throttling and the cache are per process."
 
@@ -48,3 +50,40 @@ def check_client_side_binding(app_configs, **kwargs) -> list[Error]:
 def server_side_bound(databases: dict) -> list[str]:
     """The aliases of ``databases`` (the ``DATABASES`` setting) with psycopg's server-side binding on."""
     return [alias for alias, database in databases.items() if database.get("OPTIONS", {}).get("server_side_binding")]
+
+
+W003_MESSAGE = "The database has no default for pgtrigger.ignore: history triggers slow bulk writes down."
+# The migration that sets it (gateway/migrations/0005_pgtrigger_ignore_default.py says why it matters).
+IGNORE_DEFAULT_MIGRATION = ("gateway", "0005_pgtrigger_ignore_default")
+
+
+@register(Tags.database)
+def check_pgtrigger_ignore_default(app_configs, databases=None, **kwargs) -> list[Warning]:
+    """Migrated, but the database has no ``pgtrigger.ignore`` default: the migration's role did not own it, or the
+    data was restored into a database created since. Run with ``manage.py check --database default`` and by
+    ``migrate``."""
+    warnings = []
+    for alias in databases or ():
+        connection = connections[alias]
+        try:
+            if IGNORE_DEFAULT_MIGRATION not in MigrationRecorder(connection).applied_migrations():
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
+                    " WHERE d.datname = current_database() AND s.setrole = 0"
+                    " AND 'pgtrigger.ignore={}' = ANY (s.setconfig))"
+                )
+                (has_default,) = cursor.fetchone()
+        except DatabaseError:
+            continue  # unreachable: the health checks and the request that needs it say so
+        if not has_default:
+            warnings.append(
+                Warning(
+                    W003_MESSAGE,
+                    hint=f'As the database\'s owner: ALTER DATABASE "{connection.settings_dict["NAME"]}" SET '
+                    "pgtrigger.ignore = '{}' (docs/HISTORY.md, Cost).",
+                    id="gateway.W003",
+                )
+            )
+    return warnings

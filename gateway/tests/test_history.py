@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 from campaigns.choices import ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
 from campaigns.models import Campaign, Experiment
-from gateway import history
+from gateway import checks, history
 from gateway.admin.links import history_url as admin_history_url
 from gateway.jobs import defer
 from gateway.seeding.scale import seed_scale
@@ -428,3 +428,34 @@ class TestRetentionJob:
     def test_runs_every_day(self):
         periodic = app.periodic_registry.periodic_tasks[("gateway.tasks.purge_history_events", "purge-history-events")]
         assert periodic.cron == "0 0 * * *"
+
+
+class TestTheIgnoreListDefault:
+    """``pgtrigger.ignore`` defaults to an empty list in the database (gateway/migrations/0005), so the history
+    triggers read it without raising and catching an error per row (quadratic on bulk writes)."""
+
+    pytestmark = pytest.mark.django_db(transaction=True)
+
+    def set_default(self, sql: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} {sql}")
+
+    def test_a_new_session_reads_an_empty_list_and_triggers_still_fire_and_can_be_ignored(self, user):
+        with psycopg.connect(**connector_params(), autocommit=True) as conn:
+            assert conn.execute("SELECT current_setting('pgtrigger.ignore', true)").fetchone() == ("{}",)
+        campaign = CampaignFactory(user=user)
+        with transaction.atomic(), history.ignored():
+            Campaign.objects.filter(pk=campaign.pk).update(name="Unrecorded")
+        Campaign.objects.filter(pk=campaign.pk).update(name="Recorded")
+        assert [event.event for event in events_of(campaign)] == ["update", "insert"]
+        assert changed(latest(campaign)) == {"name": (campaign.name, "Recorded")}  # the ignored one left nothing
+
+    def test_the_check_warns_when_the_database_has_no_default(self):
+        assert not checks.check_pgtrigger_ignore_default(None, databases=["default"])
+        self.set_default("RESET pgtrigger.ignore")
+        try:
+            (warning,) = checks.check_pgtrigger_ignore_default(None, databases=["default"])
+        finally:
+            self.set_default("SET pgtrigger.ignore = '{}'")
+        assert warning.id == "gateway.W003"
+        assert "SET pgtrigger.ignore = '{}'" in warning.hint
