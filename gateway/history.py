@@ -71,6 +71,8 @@ def tracked(*, exclude: tuple[str, ...] = ()):
     """
 
     def decorate(model):
+        from gateway.models import EventBase  # this module is imported before the apps are ready (manage.py)
+
         return pghistory.track(
             pghistory.InsertEvent(),
             pghistory.UpdateEvent(),
@@ -80,6 +82,7 @@ def tracked(*, exclude: tuple[str, ...] = ()):
             context_field=pghistory.ContextJSONField(),
             append_only=True,
             model_name=f"{model.__name__}Event",
+            base_model=EventBase,
         )(model)
 
     return decorate

@@ -1,7 +1,8 @@
-"""Shared model bases: UUID primary keys, timestamps and soft delete."""
+"""Shared model bases: UUID primary keys, timestamps, soft delete and the history's event models."""
 
 import uuid
 
+import pghistory.models
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.serializers.json import DjangoJSONEncoder
@@ -22,6 +23,20 @@ class BaseModel(models.Model):
     id = models.UUIDField("id", primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField("created at", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("updated at", auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class EventBase(pghistory.models.Event):
+    """The base of every history event model (``gateway.history.tracked``): pghistory's, with a 64-bit ``pgh_id``.
+
+    pghistory's own is a 32-bit ``AutoField``: an event table's sequence runs out after 2,147,483,647 events, and
+    then every write to its tracked table fails (its trigger cannot insert the event). A retention purge does not
+    help: the sequence never goes back. One event per new conversion makes that reachable.
+    """
+
+    pgh_id = models.BigAutoField(primary_key=True)
 
     class Meta:
         abstract = True

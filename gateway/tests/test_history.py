@@ -459,3 +459,23 @@ class TestTheIgnoreListDefault:
             self.set_default("SET pgtrigger.ignore = '{}'")
         assert warning.id == "gateway.W003"
         assert "SET pgtrigger.ignore = '{}'" in warning.hint
+
+
+@pytest.mark.django_db
+def test_events_are_numbered_past_32_bits(user):
+    """Event ids are 64-bit (``gateway.models.EventBase``): a table past 2,147,483,647 events keeps recording."""
+    table = history.event_model_of(Campaign)._meta.db_table
+    with connection.cursor() as cursor:  # a sequence is not rolled back with the test: only ever moved forward
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'pgh_id'), GREATEST(nextval(pg_get_serial_sequence(%s, "
+            "'pgh_id')), 2147483648))",
+            [table, table],
+        )
+    campaign = CampaignFactory(user=user, name="Before")
+    Campaign.objects.filter(pk=campaign.pk).update(name="After")
+
+    newest, inserted = events_of(campaign)
+    assert inserted.id > 2**31 and newest.id > inserted.id
+    assert changed(newest) == {"name": ("Before", "After")}
+    response = client_for(user).get(history_url("campaigns", campaign))
+    assert response.status_code == 200 and response.json()["results"][0]["id"] == newest.id
