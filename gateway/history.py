@@ -20,6 +20,8 @@ The variables are local to the transaction (``set_config(..., true)``) and sent 
 the statement, so they work behind PgBouncer in transaction mode and leave nothing on a pooled connection.
 
 The apps declare what they track: ``@tracked(exclude=[...])`` on the model (this module never imports them).
+Every event model stands on ``gateway.models.EventBase`` (a 64-bit ``pgh_id``). ``events_purge`` deletes what
+``HISTORY_RETENTION_DAYS`` no longer keeps (the daily job ``gateway.tasks.purge_history_events``).
 """
 
 import contextlib
