@@ -76,10 +76,13 @@ def campaign_update_metrics(*, campaign: Campaign, increment: bool = False, **me
     else:
         changes = {METRIC_FIELDS[name]: value for name, value in given.items()}
     try:
-        Campaign.all_objects.filter(pk=campaign.pk).update(**changes, updated_at=timezone.now())
+        written = Campaign.all_objects.filter(pk=campaign.pk).update_returning(**changes, updated_at=timezone.now())
     except DataError as error:  # numeric overflow of a total: the value is out of range, not a server fault
         raise ValidationError(dict.fromkeys(given, "The resulting total is out of range.")) from error
-    campaign.refresh_from_db(fields=[*changes, "updated_at"])
+    if not written:
+        raise Campaign.DoesNotExist("The campaign was deleted meanwhile.")  # as the read that was here raised
+    for field in (*changes, "updated_at"):
+        setattr(campaign, field, getattr(written[0], field))
     return campaign
 
 

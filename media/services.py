@@ -111,11 +111,11 @@ def clip_set_scores(*, clip: Clip, status: str | None = None, **scores) -> Clip:
     Scores must lie within [0, 1] and rank be at least 1; with no status given, a clip that
     receives a score and is PENDING or ANALYZED becomes SCORED, as the former service did.
 
-    One ``UPDATE`` of the given columns, whose conditions decide the status on the row as it is when the
-    statement holds its lock (a ``CASE`` for the automatic SCORED, a ``WHERE`` on the statuses a requested
-    one may come from), then one read of the row: two statements, no transaction of its own, and nothing
-    another writer changed meanwhile is written back. Only when the requested status is not allowed
-    from the current one is the row read first to say why.
+    One ``UPDATE ... RETURNING`` of the given columns, whose conditions decide the status on the row as it is
+    when the statement holds its lock (a ``CASE`` for the automatic SCORED, a ``WHERE`` on the statuses a
+    requested one may come from), and which answers with the row as it left it: one statement, no transaction
+    of its own, and nothing another writer changed meanwhile is written back. Only when the requested status
+    is not allowed from the current one is the row read to say why.
     """
     unknown = set(scores) - set(CLIP_SCORE_FIELDS)
     if unknown:
@@ -140,11 +140,11 @@ def clip_set_scores(*, clip: Clip, status: str | None = None, **scores) -> Clip:
     else:
         changes["status"] = status
         rows = rows.filter(status__in={status, *(source for source, to in CLIP_TRANSITIONS.items() if status in to)})
-    if not rows.update(**changes, updated_at=timezone.now()):
-        current = Clip.all_objects.get(pk=clip.pk)  # missing: DoesNotExist, as a locked read would raise
-        check_transition(field="status", current=current.status, requested=status, allowed=CLIP_TRANSITIONS)
-        return clip_set_scores(clip=clip, status=status, **scores)  # the status moved meanwhile: allowed now
-    return Clip.all_objects.get(pk=clip.pk)
+    if written := rows.update_returning(**changes, updated_at=timezone.now()):
+        return written[0]
+    current = Clip.all_objects.get(pk=clip.pk)  # missing: DoesNotExist, as a locked read would raise
+    check_transition(field="status", current=current.status, requested=status, allowed=CLIP_TRANSITIONS)
+    return clip_set_scores(clip=clip, status=status, **scores)  # the status moved meanwhile: allowed now
 
 
 def prediction_error(prediction: Prediction) -> float | None:

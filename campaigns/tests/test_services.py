@@ -2,6 +2,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
@@ -31,6 +33,18 @@ class TestCampaignUpdateMetrics:
         campaign.refresh_from_db()
         assert campaign.total_clicks == 15
         assert campaign.total_spend == Decimal("3.25")
+
+    def test_answers_with_the_totals_the_database_holds_without_reading_them_again(self):
+        campaign = CampaignFactory(total_clicks=5)
+        Campaign.objects.filter(pk=campaign.pk).update(total_clicks=7)  # another writer: the object is stale
+        with CaptureQueriesContext(connection) as captured:
+            answer = campaign_update_metrics(campaign=campaign, increment=True, clicks=10)
+        assert answer is campaign
+        assert campaign.total_clicks == 17
+        assert campaign.updated_at == Campaign.objects.get(pk=campaign.pk).updated_at
+        assert [
+            query["sql"].split(None, 1)[0] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]
+        ] == ["UPDATE"]
 
     def test_rejects_negative_values(self):
         campaign = CampaignFactory(total_clicks=5)

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import models
 from django.utils import timezone
 
 from gateway.tests.queryset_cases import VisibleToCases
@@ -108,3 +109,51 @@ class TestDashboardReads:
         ClipFactory(status=ClipStatus.SCORED)
         ClipFactory(status=ClipStatus.REJECTED)
         assert set(Clip.objects.awaiting_scores().values_list("pk", flat=True)) == waiting
+
+
+class TestUpdateReturning:
+    """``update_returning`` (``gateway.models.QuerySet``), on clips: JSON, timestamps and a database-computed column."""
+
+    def test_answers_with_the_rows_as_the_database_holds_them(self, django_assert_num_queries):
+        clip = ClipFactory(features={"scene": "beach"}, start_time=1.0, end_time=3.0, rank=2)
+        with django_assert_num_queries(1):
+            (written,) = Clip.objects.filter(pk=clip.pk).update_returning(
+                features={"scene": "city", "cuts": [1, 2]}, end_time=5.5, rank=models.F("rank") + 1
+            )
+        stored = Clip.objects.get(pk=clip.pk)
+        assert {field.attname: getattr(written, field.attname) for field in Clip._meta.concrete_fields} == {
+            field.attname: getattr(stored, field.attname) for field in Clip._meta.concrete_fields
+        }
+        # Converted as a read converts them: JSON as Python values, the generated duration and F() evaluated.
+        assert (written.features, written.duration, written.rank) == ({"scene": "city", "cuts": [1, 2]}, 4.5, 3)
+        assert written._state.adding is False and written._state.db == "default"
+
+    def test_changes_only_the_rows_the_queryset_selects(self):
+        mine, theirs = UserFactory(), UserFactory()
+        my_clips = ClipFactory.create_batch(2, asset=AssetFactory(user=mine), score=0.1)
+        their_clip = ClipFactory(asset=AssetFactory(user=theirs), score=0.1)
+        written = Clip.objects.owned_by(mine).update_returning(score=0.7)  # a filter across a join
+        assert sorted(clip.pk for clip in written) == sorted(clip.pk for clip in my_clips)
+        assert {clip.score for clip in written} == {0.7}
+        assert Clip.objects.get(pk=their_clip.pk).score == 0.1
+
+    def test_no_row_matched_is_an_empty_answer(self, django_assert_num_queries):
+        ClipFactory(score=0.1)
+        assert Clip.objects.filter(score__gt=0.5).update_returning(score=0.9) == []
+        with django_assert_num_queries(0):
+            assert Clip.objects.none().update_returning(score=0.9) == []
+        assert not Clip.objects.filter(score=0.9).exists()
+
+    @pytest.mark.parametrize(
+        ("rows", "changes"),
+        [
+            (lambda: Clip.objects.all()[:1], {"score": 0.5}),
+            (lambda: Clip.objects.all(), {}),
+        ],
+        ids=["sliced", "no-change"],
+    )
+    def test_refuses_what_update_refuses(self, rows, changes):
+        clip = ClipFactory(score=0.1)
+        with pytest.raises(TypeError):
+            rows().update_returning(**changes)
+        assert Clip.objects.get(pk=clip.pk).score == 0.1
