@@ -17,7 +17,7 @@ from campaigns.querysets import (
 )
 from campaigns.stats import VARIANT_SHAPE_ERRORS, variant_entries
 from gateway.history import tracked
-from gateway.models import BaseModel, SoftDeleteModel, substring_search_index
+from gateway.models import BaseModel, JSONField, SoftDeleteModel, substring_search_index
 
 CURRENCY_REGEX = r"^[A-Z]{3}$"
 
@@ -54,16 +54,16 @@ class Campaign(SoftDeleteModel):
     meta_campaign_id = models.CharField("Meta campaign id", max_length=100, null=True, blank=True)
     meta_ad_set_id = models.CharField("Meta ad set id", max_length=100, null=True, blank=True)
     meta_account_id = models.CharField("Meta account id", max_length=100, null=True, blank=True)
-    target_audience = models.JSONField("target audience", default=dict, blank=True)
-    target_locations = models.JSONField("target locations", default=list, blank=True)
-    target_age_range = models.JSONField("target age range", default=dict, blank=True)
+    target_audience = JSONField("target audience", default=dict, blank=True)
+    target_locations = JSONField("target locations", default=list, blank=True)
+    target_age_range = JSONField("target age range", default=dict, blank=True)
     start_date = models.DateTimeField("start date", null=True, blank=True)
     end_date = models.DateTimeField("end date", null=True, blank=True)
     total_spend = models.DecimalField("total spend", max_digits=10, decimal_places=2, default=0)
     total_impressions = models.BigIntegerField("total impressions", default=0)
     total_clicks = models.BigIntegerField("total clicks", default=0)
     total_conversions = models.BigIntegerField("total conversions", default=0)
-    metadata = models.JSONField("metadata", default=dict, blank=True)
+    metadata = JSONField("metadata", default=dict, blank=True)
 
     objects = CampaignManager()
     all_objects = models.Manager.from_queryset(CampaignQuerySet)()
@@ -129,15 +129,15 @@ class Experiment(SoftDeleteModel):
     )
     name = models.CharField("name", max_length=255)
     description = models.TextField("description", null=True, blank=True)
-    variants = models.JSONField("variants", default=list)
+    variants = JSONField("variants", default=list)
     status = models.CharField("status", max_length=16, choices=ExperimentStatus.choices, default=ExperimentStatus.DRAFT)
     winner_variant_id = models.CharField("winner variant id", max_length=100, null=True, blank=True)
     winner_selected_at = models.DateTimeField("winner selected at", null=True, blank=True)
-    metrics = models.JSONField("metrics", default=dict, blank=True)
+    metrics = JSONField("metrics", default=dict, blank=True)
     confidence = models.FloatField("confidence", null=True, blank=True)
     start_date = models.DateTimeField("start date", null=True, blank=True)
     end_date = models.DateTimeField("end date", null=True, blank=True)
-    metadata = models.JSONField("metadata", default=dict, blank=True)
+    metadata = JSONField("metadata", default=dict, blank=True)
     auto_apply = models.BooleanField(
         "apply the winner automatically",
         default=False,
@@ -261,7 +261,7 @@ class Conversion(BaseModel):
     )
     attributed_ad_id = models.CharField("attributed ad id", max_length=255, null=True, blank=True)
     timestamp = models.DateTimeField("timestamp", default=timezone.now)
-    metadata = models.JSONField("metadata", default=dict, blank=True)
+    metadata = JSONField("metadata", default=dict, blank=True)
 
     objects = ConversionQuerySet.as_manager()
 

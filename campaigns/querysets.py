@@ -5,7 +5,6 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
-    JSONField,
     Max,
     OuterRef,
     Subquery,
@@ -15,7 +14,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, NullIf
 
 from campaigns.choices import ExperimentStatus
-from gateway.models import OwnedQuerySet, SoftDeleteManager, SoftDeleteQuerySet
+from gateway.models import JSONField, OwnedQuerySet, SoftDeleteManager, SoftDeleteQuerySet
 
 # A campaign's key figures, each a ratio of two of its columns (``revenue`` is annotated by
 # ``with_kpis``: its conversions' summed value). The one definition the console's columns

@@ -1,7 +1,9 @@
 """Shared model bases: UUID primary keys, timestamps, soft delete and the history's event models."""
 
+import re
 import uuid
 
+import orjson
 import pghistory.models
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -17,6 +19,26 @@ def substring_search_index(field: str, name: str) -> GinIndex:
     """A trigram index on ``UPPER(field)``: what serves the admin's substring search (``field__icontains``,
     which PostgreSQL runs as ``UPPER(field::text) LIKE UPPER('%term%')``) without reading the whole table."""
     return GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=name)
+
+
+class JSONField(models.JSONField):
+    """Django's ``JSONField``, its values read by orjson: a tenth of ``json.loads``'s time per value.
+
+    Django reads a ``jsonb`` value as text and parses it in ``from_db_value``; an asset's detail parses two per
+    clip. Only where orjson reads a text exactly as ``json.loads`` does: orjson turns an integer past 64 bits
+    into a float, so a text with a run of 19 digits or more (any such integer has one) goes to Django's
+    ``json.loads``, as does one orjson refuses (``NaN``, a number past a double) or a field with a decoder.
+    """
+
+    WIDE_INTEGER = re.compile(r"\d{19}")
+
+    def from_db_value(self, value, expression, connection):
+        if self.decoder is None and isinstance(value, str) and not self.WIDE_INTEGER.search(value):
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:
+                pass
+        return super().from_db_value(value, expression, connection)
 
 
 class BaseModel(models.Model):
@@ -240,7 +262,7 @@ class JobRecord(models.Model):
         db_index=False,
     )
     request_id = models.CharField("request id", max_length=128, null=True, blank=True)
-    result = models.JSONField("result", null=True, blank=True, encoder=DjangoJSONEncoder)
+    result = JSONField("result", null=True, blank=True, encoder=DjangoJSONEncoder)
     error = models.TextField("error", null=True, blank=True)
     created_at = models.DateTimeField("created at", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("updated at", auto_now=True)
@@ -373,7 +395,7 @@ class IdempotencyKey(models.Model):
     )
     status_code = models.PositiveSmallIntegerField("status code", null=True, blank=True)
     response_body = models.BinaryField("response body", default=b"")
-    response_headers = models.JSONField("response headers", default=dict, blank=True)
+    response_headers = JSONField("response headers", default=dict, blank=True)
     created_at = models.DateTimeField("created at", default=timezone.now, editable=False)
     expires_at = models.DateTimeField("expires at")
 

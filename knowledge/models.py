@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Cast
 from pgvector.django import HnswIndex, VectorField
 
-from gateway.models import BaseModel, SoftDeleteModel
+from gateway.models import BaseModel, JSONField, SoftDeleteModel
 from knowledge.choices import EmbeddingState
 from knowledge.querysets import (
     SEARCH_CONFIG,
@@ -42,7 +42,7 @@ class KnowledgeDocument(SoftDeleteModel):
     version = models.IntegerField("version", default=1, editable=False)
     source = models.CharField("source", max_length=255, null=True, blank=True)
     author = models.CharField("author", max_length=255, null=True, blank=True)
-    metadata = models.JSONField("metadata", default=dict, blank=True)
+    metadata = JSONField("metadata", default=dict, blank=True)
     embedding_state = models.CharField(
         "embedding state",
         max_length=10,

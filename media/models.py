@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from gateway.history import tracked
-from gateway.models import BaseModel, SoftDeleteModel, substring_search_index
+from gateway.models import BaseModel, JSONField, SoftDeleteModel, substring_search_index
 from media.choices import AssetStatus, ClipStatus
 from media.querysets import (
     AssetManager,
@@ -45,7 +45,7 @@ class Asset(SoftDeleteModel):
     codec = models.CharField("codec", max_length=50, null=True, blank=True)
     status = models.CharField("status", max_length=16, choices=AssetStatus.choices, default=AssetStatus.PENDING)
     processing_error = models.TextField("processing error", null=True, blank=True)
-    metadata = models.JSONField("metadata", default=dict, blank=True)
+    metadata = JSONField("metadata", default=dict, blank=True)
 
     objects = AssetManager()
     all_objects = models.Manager.from_queryset(AssetQuerySet)()
@@ -98,7 +98,7 @@ class Clip(SoftDeleteModel):
     )
     clip_url = models.CharField("clip URL", max_length=1024, null=True, blank=True)
     thumbnail_url = models.CharField("thumbnail URL", max_length=1024, null=True, blank=True)
-    features = models.JSONField("features", default=dict, blank=True)
+    features = JSONField("features", default=dict, blank=True)
     face_count = models.IntegerField("face count", null=True, blank=True)
     has_text = models.BooleanField("has text", default=False)
     has_speech = models.BooleanField("has speech", default=False)
@@ -109,7 +109,7 @@ class Clip(SoftDeleteModel):
     brand_safety_score = models.FloatField("brand safety score", null=True, blank=True)
     rank = models.IntegerField("rank", null=True, blank=True)
     status = models.CharField("status", max_length=16, choices=ClipStatus.choices, default=ClipStatus.PENDING)
-    metadata = models.JSONField("metadata", default=dict, blank=True)
+    metadata = JSONField("metadata", default=dict, blank=True)
 
     objects = ClipManager()
     all_objects = models.Manager.from_queryset(ClipQuerySet)()
@@ -180,10 +180,10 @@ class Prediction(BaseModel):
     actual_cpc = models.FloatField("actual CPC", null=True, blank=True)
     actual_cpa = models.FloatField("actual CPA", null=True, blank=True)
     actual_engagement = models.FloatField("actual engagement", null=True, blank=True)
-    features = models.JSONField("features", default=dict, blank=True)
+    features = JSONField("features", default=dict, blank=True)
     confidence = models.FloatField("confidence", null=True, blank=True)
     prediction_error = models.FloatField("prediction error", null=True, blank=True)
-    metadata = models.JSONField("metadata", default=dict, blank=True)
+    metadata = JSONField("metadata", default=dict, blank=True)
 
     METRICS = ("roas", "ctr", "cpc", "cpa", "engagement")
 
@@ -227,7 +227,7 @@ class PerformanceMetric(BaseModel):
     revenue = models.DecimalField("revenue", max_digits=10, decimal_places=2, default=0)
     roas = models.DecimalField("ROAS", max_digits=10, decimal_places=2, default=0)
     ctr = models.DecimalField("CTR", max_digits=5, decimal_places=4, null=True, blank=True)
-    raw_data = models.JSONField("raw data", null=True, blank=True)
+    raw_data = JSONField("raw data", null=True, blank=True)
 
     objects = PerformanceMetricQuerySet.as_manager()
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework_api_key.crypto import KeyGenerator
 
 from gateway.history import tracked
-from gateway.models import AllObjectsManager, BaseModel, SoftDeleteModel, substring_search_index
+from gateway.models import AllObjectsManager, BaseModel, JSONField, SoftDeleteModel, substring_search_index
 from users.choices import Role
 from users.emails import canonical_email, normalize_email
 from users.querysets import ApiKeyQuerySet, UserManager
@@ -27,7 +27,7 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteModel):
     email = models.EmailField("email", max_length=254, unique=True)
     name = models.CharField("name", max_length=255, blank=True, default="")
     role = models.CharField("role", max_length=16, choices=Role.choices, default=Role.USER)
-    settings = models.JSONField("settings", default=dict, blank=True)
+    settings = JSONField("settings", default=dict, blank=True)
     is_active = models.BooleanField("active", default=True)
     is_staff = models.BooleanField("staff status", default=False, help_text="May log in to the admin site.")
 
