@@ -46,6 +46,13 @@ class TestCampaignUpdateMetrics:
             query["sql"].split(None, 1)[0] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]
         ] == ["UPDATE"]
 
+    def test_a_campaign_deleted_meanwhile_is_not_found(self):
+        campaign = CampaignFactory(total_clicks=5)
+        Campaign.all_objects.filter(pk=campaign.pk).delete()
+        with pytest.raises(Campaign.DoesNotExist):
+            campaign_update_metrics(campaign=campaign, clicks=10)
+        assert campaign.total_clicks == 5
+
     def test_rejects_negative_values(self):
         campaign = CampaignFactory(total_clicks=5)
         with pytest.raises(ValidationError) as error:
