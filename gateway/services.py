@@ -22,16 +22,22 @@ def check_transition(*, field: str, current: str, requested: str, allowed: dict)
         raise transition_error(field=field, current=current, requested=requested, allowed=allowed)
 
 
-def status_change(*, instance: models.Model, status: str, allowed: dict) -> models.Model:
-    """Move ``instance`` to ``status`` along the ``allowed`` transitions; the row is locked meanwhile.
+def status_change(*, instance: models.Model, status: str, allowed: dict, **changes) -> models.Model:
+    """Move the row of ``instance`` to ``status`` along the ``allowed`` transitions, writing ``changes`` with it.
 
-    Returns the locked row, saved (only ``status`` and ``updated_at`` are written). Call inside a transaction.
+    One ``UPDATE ... RETURNING`` (``status``, ``updated_at`` and ``changes``; soft-deleted rows too) whose
+    ``WHERE`` admits only the statuses ``status`` may come from, and ``status`` itself: the transition is decided
+    on the row as the statement finds it under its lock, which it holds to the end of the caller's transaction,
+    and the row comes back as the statement left it. When no row matched, the row is read to say why: a
+    transition that is not allowed is a ``ValidationError`` naming the allowed ones, a row that is gone
+    ``DoesNotExist``, and a status that moved meanwhile to one it may leave for ``status`` is tried again.
     """
-    locked = lock_row(instance)
-    check_transition(field="status", current=locked.status, requested=status, allowed=allowed)
-    locked.status = status
-    locked.save(update_fields=["status", "updated_at"])
-    return locked
+    rows = type(instance)._base_manager.filter(pk=instance.pk)
+    sources = {status, *(source for source, targets in allowed.items() if status in targets)}
+    if written := rows.filter(status__in=sources).update_returning(status=status, updated_at=timezone.now(), **changes):
+        return written[0]
+    check_transition(field="status", current=rows.get().status, requested=status, allowed=allowed)
+    return status_change(instance=instance, status=status, allowed=allowed, **changes)
 
 
 def lock_row(instance: models.Model) -> models.Model:

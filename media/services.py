@@ -10,7 +10,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from gateway.ingest import bulk_insert
-from gateway.services import check_transition, copy_row, lock_row, model_update, status_change
+from gateway.services import copy_row, lock_row, model_update, status_change
 from media.analytics import performance_metric_derived
 from media.choices import AssetStatus, ClipStatus
 from media.models import UNIT_INTERVAL_SCORES, Asset, Clip, PerformanceMetric, Prediction
@@ -56,15 +56,10 @@ def asset_change_status(*, asset: Asset, status: str, processing_error: str | No
 
     Leaving FAILED for anything but FAILED clears the previous error unless a new one is given.
     """
-    locked = Asset.all_objects.select_for_update().get(pk=asset.pk)
-    check_transition(field="status", current=locked.status, requested=status, allowed=ASSET_TRANSITIONS)
-    locked.status = status
-    if processing_error is not None:
-        locked.processing_error = processing_error
-    elif status != AssetStatus.FAILED:
-        locked.processing_error = None
-    locked.save(update_fields=["status", "processing_error", "updated_at"])
-    return locked
+    # FAILED without a new error keeps the old one; any other change writes the new error, or none.
+    keeps_error = status == AssetStatus.FAILED and processing_error is None
+    changes = {} if keeps_error else {"processing_error": processing_error}
+    return status_change(instance=asset, status=status, allowed=ASSET_TRANSITIONS, **changes)
 
 
 @transaction.atomic
@@ -112,10 +107,11 @@ def clip_set_scores(*, clip: Clip, status: str | None = None, **scores) -> Clip:
     receives a score and is PENDING or ANALYZED becomes SCORED, as the former service did.
 
     One ``UPDATE ... RETURNING`` of the given columns, whose conditions decide the status on the row as it is
-    when the statement holds its lock (a ``CASE`` for the automatic SCORED, a ``WHERE`` on the statuses a
-    requested one may come from), and which answers with the row as it left it: one statement, no transaction
-    of its own, and nothing another writer changed meanwhile is written back. Only when the requested status
-    is not allowed from the current one is the row read to say why.
+    when the statement holds its lock (a ``CASE`` for the automatic SCORED; a requested status goes through
+    ``gateway.services.status_change``, whose ``WHERE`` admits the statuses it may come from), and which answers
+    with the row as it left it: one statement, no transaction of its own, and nothing another writer changed
+    meanwhile is written back. Only when a requested status is not allowed from the current one is the row read
+    to say why.
     """
     unknown = set(scores) - set(CLIP_SCORE_FIELDS)
     if unknown:
@@ -130,21 +126,17 @@ def clip_set_scores(*, clip: Clip, status: str | None = None, **scores) -> Clip:
                 errors.setdefault(name, []).extend(error.messages)
     if errors:
         raise ValidationError(errors)
-    rows, changes = Clip.all_objects.filter(pk=clip.pk), dict(scores)
-    if status is None:
-        if scores.get("score") is not None:
-            changes["status"] = Case(
-                When(status__in=(ClipStatus.PENDING, ClipStatus.ANALYZED), then=Value(ClipStatus.SCORED)),
-                default=F("status"),
-            )
-    else:
-        changes["status"] = status
-        rows = rows.filter(status__in={status, *(source for source, to in CLIP_TRANSITIONS.items() if status in to)})
-    if written := rows.update_returning(**changes, updated_at=timezone.now()):
+    if status is not None:
+        return status_change(instance=clip, status=status, allowed=CLIP_TRANSITIONS, **scores)
+    changes = dict(scores)
+    if scores.get("score") is not None:
+        changes["status"] = Case(
+            When(status__in=(ClipStatus.PENDING, ClipStatus.ANALYZED), then=Value(ClipStatus.SCORED)),
+            default=F("status"),
+        )
+    if written := Clip.all_objects.filter(pk=clip.pk).update_returning(**changes, updated_at=timezone.now()):
         return written[0]
-    current = Clip.all_objects.get(pk=clip.pk)  # missing: DoesNotExist, as a locked read would raise
-    check_transition(field="status", current=current.status, requested=status, allowed=CLIP_TRANSITIONS)
-    return clip_set_scores(clip=clip, status=status, **scores)  # the status moved meanwhile: allowed now
+    raise Clip.DoesNotExist("The clip was deleted meanwhile.")
 
 
 def prediction_error(prediction: Prediction) -> float | None:

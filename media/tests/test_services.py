@@ -82,6 +82,35 @@ class TestAssetChangeStatus:
         asset_change_status(asset=asset, status=AssetStatus.PROCESSING, processing_error="retrying")
         assert Asset.objects.get(pk=asset.pk).processing_error == "retrying"
 
+    def test_failing_again_without_an_error_keeps_the_old_one(self):
+        asset = AssetFactory(status=AssetStatus.FAILED, processing_error="bad codec")
+        assert asset_change_status(asset=asset, status=AssetStatus.FAILED).processing_error == "bad codec"
+
+    def test_is_one_update_that_answers_with_the_row(self):
+        asset = AssetFactory(status=AssetStatus.PROCESSING)
+        with CaptureQueriesContext(connection) as captured:
+            answer = asset_change_status(asset=asset, status=AssetStatus.FAILED, processing_error="bad codec")
+        statements = [query["sql"].split(None, 1)[0] for query in captured.captured_queries]
+        assert [statement for statement in statements if statement not in ("SAVEPOINT", "RELEASE")] == ["UPDATE"]
+        assert (answer.status, answer.processing_error) == (AssetStatus.FAILED, "bad codec")
+        assert answer.updated_at == Asset.objects.get(pk=asset.pk).updated_at
+
+    def test_the_transition_is_decided_on_the_row_not_the_object_passed_in(self):
+        asset = AssetFactory(status=AssetStatus.PENDING)
+        Asset.objects.filter(pk=asset.pk).update(status=AssetStatus.ARCHIVED)  # the object is stale
+        with pytest.raises(ValidationError) as error:
+            asset_change_status(asset=asset, status=AssetStatus.PROCESSING)
+        assert error.value.message_dict["status"] == [
+            "Cannot change status from ARCHIVED to PROCESSING. Allowed from ARCHIVED: READY."
+        ]
+        assert Asset.objects.get(pk=asset.pk).status == AssetStatus.ARCHIVED
+
+    def test_an_asset_deleted_meanwhile_is_not_found(self):
+        asset = AssetFactory(status=AssetStatus.PROCESSING)
+        Asset.all_objects.filter(pk=asset.pk).delete()
+        with pytest.raises(Asset.DoesNotExist):
+            asset_change_status(asset=asset, status=AssetStatus.READY)
+
     def test_works_on_a_soft_deleted_asset(self):
         asset = AssetFactory(status=AssetStatus.READY)
         asset.soft_delete()
