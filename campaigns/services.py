@@ -10,7 +10,7 @@ from campaigns.choices import CampaignStatus, ExperimentStatus
 from campaigns.models import Campaign, Conversion, Experiment
 from gateway.ingest import bulk_insert
 from gateway.jobs import defer
-from gateway.models import JobRecord
+from gateway.models import JobRecord, WrittenAt
 from gateway.services import lock_row, model_update, status_change
 
 CAMPAIGN_TRANSITIONS = {
@@ -76,7 +76,7 @@ def campaign_update_metrics(*, campaign: Campaign, increment: bool = False, **me
     else:
         changes = {METRIC_FIELDS[name]: value for name, value in given.items()}
     try:
-        written = Campaign.all_objects.filter(pk=campaign.pk).update_returning(**changes, updated_at=timezone.now())
+        written = Campaign.all_objects.filter(pk=campaign.pk).update_returning(**changes, updated_at=WrittenAt())
     except DataError as error:  # numeric overflow of a total: the value is out of range, not a server fault
         raise ValidationError(dict.fromkeys(given, "The resulting total is out of range.")) from error
     if not written:

@@ -7,12 +7,12 @@ import orjson
 import pghistory.models
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, models, router, transaction
-from django.db.models import sql
+from django.db import models, router, transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
+
+from gateway.db.compiled import update_plan
 
 
 def substring_search_index(field: str, name: str) -> GinIndex:
@@ -39,6 +39,20 @@ class JSONField(models.JSONField):
             except orjson.JSONDecodeError:
                 pass
         return super().from_db_value(value, expression, connection)
+
+
+class WrittenAt(models.Func):
+    """The time the database writes a row, for ``updated_at`` in an ``UPDATE``: PostgreSQL's ``clock_timestamp()``.
+
+    An ``UPDATE`` that waited for another writer of its row computes its new values again on the row that writer
+    committed (PostgreSQL's re-check under READ COMMITTED), and reads this clock then: the stamps of one row's
+    writes follow the order they commit in. ``timezone.now()`` (taken before the statement) and Django's
+    ``Now()`` (the statement's start) are both taken before that wait: a write that waited would stamp a time
+    earlier than the write it waited for.
+    """
+
+    template = "clock_timestamp()"
+    output_field = models.DateTimeField()
 
 
 class BaseModel(models.Model):
@@ -80,31 +94,9 @@ class QuerySet(models.QuerySet):
         to a parent model's field (multi-table inheritance), which ``update()`` makes in statements of its own,
         is refused.
         """
-        if self.query.is_sliced:
-            raise TypeError("Cannot update a query once a slice has been taken.")
-        if not changes:
-            raise TypeError("update_returning() needs at least one change.")
-        self._for_write = True
-        query = self.query.chain(sql.UpdateQuery)
-        query.add_update_values(changes)
-        if query.related_updates:
-            raise TypeError("update_returning() cannot change a parent model's fields.")
-        query.clear_select_clause()
-        compiler = query.get_compiler(self.db)
-        try:
-            statement, params = compiler.as_sql()
-        except EmptyResultSet:  # e.g. .none(): no row can match, and update() sends nothing either
+        if (plan := update_plan(self, changes)) is None:  # e.g. .none(): no row can match, nothing is sent
             return []
-        meta, quote = self.model._meta, compiler.connection.ops.quote_name
-        fields = meta.concrete_fields
-        returning = ", ".join(f"{quote(meta.db_table)}.{quote(field.column)}" for field in fields)
-        with transaction.mark_for_rollback_on_error(using=self.db), connections[self.db].cursor() as cursor:
-            cursor.execute(f"{statement} RETURNING {returning}", params)
-            rows = cursor.fetchall()
-        if converters := compiler.get_converters([field.get_col(meta.db_table) for field in fields]):
-            rows = compiler.apply_converters(rows, converters)
-        names = [field.attname for field in fields]
-        return [self.model.from_db(self.db, names, list(row)) for row in rows]
+        return plan.run({})
 
 
 class SoftDeleteQuerySet(QuerySet):

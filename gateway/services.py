@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from gateway.models import IdempotencyKey
+from gateway.models import IdempotencyKey, WrittenAt
 
 
 def transition_error(*, field: str, current: str, requested: str, allowed: dict) -> ValidationError:
@@ -34,7 +34,7 @@ def status_change(*, instance: models.Model, status: str, allowed: dict, **chang
     """
     rows = type(instance)._base_manager.filter(pk=instance.pk)
     sources = {status, *(source for source, targets in allowed.items() if status in targets)}
-    if written := rows.filter(status__in=sources).update_returning(status=status, updated_at=timezone.now(), **changes):
+    if written := rows.filter(status__in=sources).update_returning(status=status, updated_at=WrittenAt(), **changes):
         return written[0]
     check_transition(field="status", current=rows.get().status, requested=status, allowed=allowed)
     return status_change(instance=instance, status=status, allowed=allowed, **changes)

@@ -7,13 +7,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
 from django.db.models import Case, F, Value, When
-from django.utils import timezone
 
+from gateway.db.compiled import CompiledQuery
 from gateway.ingest import bulk_insert
+from gateway.models import WrittenAt
 from gateway.services import copy_row, lock_row, model_update, status_change
 from media.analytics import performance_metric_derived
 from media.choices import AssetStatus, ClipStatus
 from media.models import UNIT_INTERVAL_SCORES, Asset, Clip, PerformanceMetric, Prediction
+from media.querysets import AWAITING_SCORES
 
 # Where an asset may go from each status. ARCHIVED may only come back as READY: an archived
 # video is not sent through the pipeline again.
@@ -128,15 +130,22 @@ def clip_set_scores(*, clip: Clip, status: str | None = None, **scores) -> Clip:
         raise ValidationError(errors)
     if status is not None:
         return status_change(instance=clip, status=status, allowed=CLIP_TRANSITIONS, **scores)
-    changes = dict(scores)
-    if scores.get("score") is not None:
-        changes["status"] = Case(
-            When(status__in=(ClipStatus.PENDING, ClipStatus.ANALYZED), then=Value(ClipStatus.SCORED)),
-            default=F("status"),
-        )
-    if written := Clip.all_objects.filter(pk=clip.pk).update_returning(**changes, updated_at=timezone.now()):
+    if written := CLIP_SCORES_UPDATE(pk=clip.pk, **scores):
         return written[0]
     raise Clip.DoesNotExist("The clip was deleted meanwhile.")
+
+
+def clip_scores_statement(*, pk, **scores):
+    """``clip_set_scores``' statement without a requested status: the scores, and SCORED for a clip awaiting them
+    that receives a score (decided by a ``CASE`` on the row as the ``UPDATE`` finds it)."""
+    changes = {**scores, "updated_at": WrittenAt()}
+    if scores.get("score") is not None:
+        changes["status"] = Case(When(status__in=AWAITING_SCORES, then=Value(ClipStatus.SCORED)), default=F("status"))
+    return Clip.all_objects.filter(pk=pk), changes
+
+
+# Compiled once per set of scores given (the hot write of the scoring pipeline: gateway/db/compiled.py).
+CLIP_SCORES_UPDATE = CompiledQuery(clip_scores_statement)
 
 
 def prediction_error(prediction: Prediction) -> float | None:

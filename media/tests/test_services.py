@@ -1,9 +1,13 @@
 """media.services: asset and clip status transitions, clip scores, prediction actuals and error."""
 
+import threading
+import time
+
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from media.choices import AssetStatus, ClipStatus
 from media.factories import AssetFactory, ClipFactory, PredictionFactory
@@ -255,6 +259,30 @@ def test_a_score_update_is_one_update_that_answers_with_the_row(status):
     assert statements == ["UPDATE"]
     assert Clip.objects.values_list("score", "status").get(pk=clip.pk) == (0.9, ClipStatus.SCORED)
     assert (answer.score, answer.viral_score, answer.status) == (0.9, 0.5, ClipStatus.SCORED)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("status", [None, ClipStatus.SCORED])
+def test_a_score_update_that_waited_for_the_row_is_stamped_after_the_write_it_waited_for(status):
+    """``updated_at`` is read from the clock once the writer it waited for has committed, so one row's stamps
+    follow the order its writes commit in (a stamp taken before the statement would be older than that
+    writer's)."""
+    clip = ClipFactory(score=0.2, status=ClipStatus.PENDING)
+
+    def score():
+        clip_set_scores(clip=clip, score=0.9, status=status)
+        connection.close()
+
+    waiting = threading.Thread(target=score)
+    with transaction.atomic():
+        Clip.objects.filter(pk=clip.pk).update(rank=5, updated_at=timezone.now())  # another writer's write
+        waiting.start()
+        time.sleep(0.3)  # the score update is waiting for this row by now
+        committed = timezone.now()
+    waiting.join(timeout=30)
+    stored = Clip.objects.get(pk=clip.pk)
+    assert (stored.score, stored.rank) == (0.9, 5)
+    assert stored.updated_at >= committed
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,275 @@
+"""Queries whose SQL Django builds and compiles once per shape; each call only runs it with its own values.
+
+Building a queryset and compiling it to SQL is most of what a small query costs in Python (a top-clips read:
+half of it, a score update: a third), and it is the same work each time the same query runs with other values.
+A ``CompiledQuery`` has Django do it once per *shape* and keeps the SQL::
+
+    top_clips = CompiledQuery(lambda asset, min_score: Clip.objects.filter(asset=asset, score__gte=min_score))
+    top_clips(asset=asset_id, min_score=0.5)  # a list of Clip instances, as list(queryset) would give
+
+The builder returns a queryset (read as ``list()`` reads it: model instances, or dicts for ``values()``) or, for
+a write, ``(queryset, changes)``: ``queryset.update_returning(**changes)``'s ``UPDATE ... RETURNING``.
+
+How the SQL is kept: the builder is called twice, with made-up values (sentinels, one set per call, of the
+types of the call's values), and Django compiles each. The SQL text must come out the same, and every sentinel
+must come out as parameters of its own, at the same positions as the other set's; a call then puts its values
+at those positions and sends the SQL. A value Django changes on the way (an ``icontains`` pattern, an int for a
+float column, a naive datetime), puts into the SQL text (a slice's ``LIMIT``) or does not send at all cannot be
+found so: that shape runs as Django runs it, every time (never wrong, only not faster). A shape is the names of
+the call's values, the type of each, the values of the names listed in ``shape`` (those that decide the SQL, as
+a ``LIMIT`` does), and the values that are ``None`` or a bool, which always decide it.
+
+The rule for a builder: it uses its values only as query values. Whatever it decides from a value (an ``if``,
+a slice bound, a choice of filter) other than its being ``None`` belongs in ``shape``.
+
+Not for querysets that prefetch, lock rows or carry known related objects: those are run by Django each call.
+"""
+
+import datetime
+import decimal
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, models, transaction
+from django.db.models import sql
+from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
+
+# The types a call's value may have to be a parameter; a value of another type makes its call's shape run by
+# Django. Each sentinel is random, so that it cannot stand for a constant the query holds.
+SENTINELS = {
+    uuid.UUID: lambda value: uuid.uuid4(),
+    int: lambda value: random.randrange(2**40, 2**52),
+    float: lambda value: random.randrange(2**20, 2**30) + random.random(),
+    str: lambda value: f"sentinel-{uuid.uuid4().hex}",
+    decimal.Decimal: lambda value: decimal.Decimal(random.randrange(2**20, 2**30)) / 100,
+    datetime.datetime: lambda value: (
+        datetime.datetime(2001, 1, 1, tzinfo=value.tzinfo) + datetime.timedelta(microseconds=random.randrange(2**40))
+    ),
+    datetime.date: lambda value: datetime.date(2001, 1, 1) + datetime.timedelta(days=random.randrange(2**16)),
+}
+# Shapes kept per query: calls past it (shape values nobody expected) run by Django rather than grow the cache.
+MAX_SHAPES = 256
+
+
+def returning_update(queryset: models.QuerySet, changes: dict) -> tuple | None:
+    """``queryset.update(**changes)`` as ``UPDATE ... RETURNING`` every concrete column, compiled by Django's update
+    compiler: ``(sql, params, compiler, fields)``, or ``None`` when no row can match (``.none()``)."""
+    if queryset.query.is_sliced:
+        raise TypeError("Cannot update a query once a slice has been taken.")
+    if not changes:
+        raise TypeError("update_returning() needs at least one change.")
+    queryset._for_write = True
+    query = queryset.query.chain(sql.UpdateQuery)
+    query.add_update_values(changes)
+    if query.related_updates:
+        raise TypeError("update_returning() cannot change a parent model's fields.")
+    query.clear_select_clause()
+    compiler = query.get_compiler(queryset.db)
+    try:
+        statement, params = compiler.as_sql()
+    except EmptyResultSet:  # no row can match, and update() sends nothing either
+        return None
+    meta, quote = queryset.model._meta, compiler.connection.ops.quote_name
+    fields = meta.concrete_fields
+    returning = ", ".join(f"{quote(meta.db_table)}.{quote(field.column)}" for field in fields)
+    return f"{statement} RETURNING {returning}", list(params), compiler, fields
+
+
+@dataclass
+class Plan:
+    """One shape's SQL, where its values go, and how its rows become what Django would have answered."""
+
+    statement: str
+    params: list
+    slots: dict  # name -> the positions of its value in params
+    queryset: models.QuerySet  # one of the sentinel builds: routes each call (``.db``), as Django would
+    converters: list  # [(position, (functions, expression))], compiler.get_converters' items
+    load: Callable  # (rows, db) -> the answer
+    writes: bool = False
+
+    def run(self, values: dict):
+        params = self.params.copy()
+        for name, positions in self.slots.items():
+            for position in positions:
+                params[position] = values[name]
+        db = self.queryset.db
+        connection = connections[db]
+        if self.writes:
+            with transaction.mark_for_rollback_on_error(using=db), connection.cursor() as cursor:
+                cursor.execute(self.statement, params)
+                rows = cursor.fetchall()
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(self.statement, params)
+                rows = cursor.fetchall()
+        if self.converters:
+            rows = list(convert(rows, self.converters, connection))
+        return self.load(rows, db)
+
+
+def convert(rows, converters: list, connection):
+    """``SQLCompiler.apply_converters`` with the connection of this call (a plan outlives its compiler's)."""
+    for row in map(list, rows):
+        for position, (functions, expression) in converters:
+            value = row[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            row[position] = value
+        yield row
+
+
+@dataclass
+class CompiledQuery:
+    """A query built by ``build(**values)``, compiled by Django once per shape (the module's docstring)."""
+
+    build: Callable
+    shape: tuple = ()
+    plans: dict = field(default_factory=dict, repr=False)
+
+    def __call__(self, **values):
+        key = self.key(values)
+        try:
+            plan = self.plans[key]
+        except KeyError:
+            plan = self.plan(values) if key is not None else None
+            if key is not None and len(self.plans) < MAX_SHAPES:
+                self.plans[key] = plan
+        if plan is None:
+            return run_by_django(self.build(**values))
+        return plan.run(values)
+
+    def key(self, values: dict) -> tuple | None:
+        """The call's shape, or ``None`` when a value can be neither a parameter nor part of a shape."""
+        key = []
+        for name, value in sorted(values.items()):
+            if name in self.shape or value is None or isinstance(value, bool):
+                try:
+                    hash(value)
+                except TypeError:
+                    return None
+                key.append((name, True, value))
+            elif type(value) in SENTINELS:
+                key.append((name, False, type(value), getattr(value, "tzinfo", None) is None))
+            else:
+                return None
+        return tuple(key)
+
+    def plan(self, values: dict) -> Plan | None:
+        """Compile the call's shape twice with sentinels; ``None`` unless each sentinel is found as a parameter."""
+        first, second = self.sentinels(values), self.sentinels(values)
+        try:
+            one, two = (compile_query(self.build(**{**values, **sentinels})) for sentinels in (first, second))
+        except Exception:  # a sentinel Django refuses (a text for a UUID): Django runs this shape
+            return None
+        if one is None or two is None or one.statement != two.statement or len(one.params) != len(two.params):
+            return None
+        slots = {name: [] for name in first}
+        for position, (a, b) in enumerate(zip(one.params, two.params, strict=True)):
+            name = next((name for name, sentinel in first.items() if same(a, sentinel)), None)
+            if name is not None and same(b, second[name]):
+                slots[name].append(position)
+            elif name is not None or any(same(b, sentinel) for sentinel in second.values()) or not same(a, b):
+                return None  # a sentinel changed on its way, or a constant that depends on one
+        if not all(slots.values()):
+            return None  # a value that never reaches the SQL as itself
+        one.slots = slots
+        return one
+
+    def sentinels(self, values: dict) -> dict:
+        return {
+            name: SENTINELS[type(value)](value)
+            for name, value in values.items()
+            if not (name in self.shape or value is None or isinstance(value, bool))
+        }
+
+
+def same(a, b) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def compile_query(built) -> Plan | None:
+    """A plan of what a builder returned (its values still the sentinels); ``None`` when Django must run it."""
+    return update_plan(*built) if isinstance(built, tuple) else read_plan(built)
+
+
+def update_plan(queryset: models.QuerySet, changes: dict) -> Plan | None:
+    """``queryset.update_returning(**changes)``'s plan: its rows as instances; ``None`` when no row can match."""
+    compiled = returning_update(queryset, changes)
+    if compiled is None:
+        return None
+    statement, params, compiler, fields = compiled
+    columns = [field.get_col(queryset.model._meta.db_table) for field in fields]
+    loader = instances_loader(queryset.model, [field.attname for field in fields])
+    return Plan(statement, params, {}, queryset, converters_of(compiler, columns), loader, writes=True)
+
+
+def read_plan(queryset: models.QuerySet) -> Plan | None:
+    """``list(queryset)``'s plan: instances (with their ``select_related`` ones) or ``values()`` dicts."""
+    if (
+        queryset._prefetch_related_lookups
+        or queryset._known_related_objects
+        or queryset.query.select_for_update
+        or queryset._iterable_class not in (ModelIterable, ValuesIterable)
+    ):
+        return None
+    query = queryset.query
+    compiler = query.get_compiler(using=queryset.db)
+    try:
+        statement, params = compiler.as_sql()
+    except EmptyResultSet:
+        return None
+    if compiler.has_extra_select:
+        return None
+    fields = [selected[0] for selected in compiler.select[: compiler.col_count]]
+    if compiler.has_composite_fields(fields):
+        return None
+    converters = converters_of(compiler, fields)
+    if queryset._iterable_class is ValuesIterable:
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        return Plan(statement, list(params), {}, queryset, converters, dicts_loader(names))
+    return Plan(statement, list(params), {}, queryset, converters, related_instances_loader(compiler))
+
+
+def converters_of(compiler, fields) -> list:
+    return list(compiler.get_converters(fields).items())
+
+
+def dicts_loader(names: list) -> Callable:
+    return lambda rows, db: [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def instances_loader(model, names: list) -> Callable:
+    return lambda rows, db: [model.from_db(db, names, row) for row in rows]
+
+
+def related_instances_loader(compiler) -> Callable:
+    """What ``ModelIterable`` does with a compiled query's rows: instances, their ``select_related`` ones and
+    annotations."""
+    select, klass_info, annotations = compiler.select, compiler.klass_info, compiler.annotation_col_map
+    model, start, last = klass_info["model"], klass_info["select_fields"][0], klass_info["select_fields"][-1]
+    names = [selected[0].target.attname for selected in select[start : last + 1]]
+
+    def load(rows, db):
+        populators = get_related_populators(klass_info, select, db)
+        loaded = []
+        for row in rows:
+            instance = model.from_db(db, names, row[start : last + 1])
+            for populator in populators:
+                populator.populate(row, instance)
+            for name, position in (annotations or {}).items():
+                setattr(instance, name, row[position])
+            loaded.append(instance)
+        return loaded
+
+    return load
+
+
+def run_by_django(built):
+    """What the builder returned, run by Django: the list of a queryset, or its ``update_returning``."""
+    if isinstance(built, tuple):
+        queryset, changes = built
+        return queryset.update_returning(**changes)
+    return list(built)

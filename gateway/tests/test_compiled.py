@@ -1,0 +1,151 @@
+"""``gateway.db.compiled.CompiledQuery``: Django's answer, with the SQL built and compiled once per shape."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db.models import F, Prefetch
+from django.utils import timezone
+
+from gateway.db.compiled import CompiledQuery
+from media.choices import ClipStatus
+from media.factories import AssetFactory, ClipFactory, PredictionFactory
+from media.models import Clip, Prediction
+
+pytestmark = pytest.mark.django_db
+
+
+class Counted:
+    """A builder that counts its calls: a compiled shape calls it twice (two sentinel sets), then never again."""
+
+    def __init__(self, build):
+        self.build, self.calls = build, 0
+
+    def __call__(self, **values):
+        self.calls += 1
+        return self.build(**values)
+
+
+def columns(instance):
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+@pytest.fixture
+def clips():
+    first, second = AssetFactory(), AssetFactory()
+    return [
+        *(ClipFactory(asset=first, score=score, rank=3, status=ClipStatus.SCORED) for score in (0.2, 0.6, 0.9)),
+        *(ClipFactory(asset=second, score=score, rank=3, status=ClipStatus.SCORED) for score in (0.55, 0.7)),
+    ]
+
+
+def best_of_asset(asset, min_score):
+    return Clip.objects.filter(asset=asset, score__gte=min_score).select_related("asset").order_by("-score", "id")
+
+
+class TestReads:
+    def test_answers_the_instances_django_answers_with_their_related_rows(self, clips, django_assert_num_queries):
+        query = CompiledQuery(best_of_asset)
+        for clip in clips:
+            expected = list(best_of_asset(clip.asset_id, 0.5))
+            with django_assert_num_queries(1):
+                answer = query(asset=clip.asset_id, min_score=0.5)
+            assert [columns(item) for item in answer] == [columns(item) for item in expected]
+            assert [columns(item.asset) for item in answer] == [columns(item.asset) for item in expected]
+            assert all(item._state.adding is False and item._state.db == "default" for item in answer)
+
+    def test_builds_and_compiles_each_shape_once(self, clips):
+        build = Counted(best_of_asset)
+        query = CompiledQuery(build)
+        for clip in clips:
+            query(asset=clip.asset_id, min_score=clip.score)
+        assert build.calls == 2
+        assert query(asset=None, min_score=0.5) == []  # IS NULL: a shape of its own
+        assert build.calls == 4
+
+    def test_values_are_the_dicts_django_reads(self, clips):
+        def scores(asset, min_score):
+            return Clip.objects.filter(asset=asset, score__gte=min_score).order_by("score").values("id", "score")
+
+        asset = clips[0].asset_id
+        assert CompiledQuery(scores)(asset=asset, min_score=0.1) == list(scores(asset, 0.1))
+        assert [row["score"] for row in CompiledQuery(scores)(asset=asset, min_score=0.5)] == [0.6, 0.9]
+
+    def test_a_value_that_decides_the_sql_is_a_shape_of_its_own(self, clips):
+        build = Counted(lambda asset, limit: Clip.objects.filter(asset=asset).order_by("-score")[:limit])
+        query = CompiledQuery(build, shape=("limit",))
+        asset = clips[0].asset_id
+        assert [clip.score for clip in query(asset=asset, limit=1)] == [0.9]
+        assert [clip.score for clip in query(asset=asset, limit=2)] == [0.9, 0.6]
+        assert [clip.score for clip in query(asset=clips[3].asset_id, limit=1)] == [0.7]
+        assert build.calls == 4  # two shapes, each compiled once
+
+    def test_a_value_put_into_the_sql_text_but_not_declared_is_run_by_django_each_time(self, clips):
+        build = Counted(lambda asset, limit: Clip.objects.filter(asset=asset).order_by("-score")[:limit])
+        query = CompiledQuery(build)
+        asset = clips[0].asset_id
+        assert [clip.score for clip in query(asset=asset, limit=1)] == [0.9]
+        assert [clip.score for clip in query(asset=asset, limit=2)] == [0.9, 0.6]
+        assert build.calls == 2 + 2  # the first shape's two tries, then Django for each call
+
+    @pytest.mark.parametrize(
+        "build, values",
+        [
+            # Django changes the value on its way to the SQL: an icontains pattern, an int for a float column.
+            (
+                lambda text: Clip.objects.filter(asset__original_name__icontains=text),
+                lambda clips: {"text": clips[0].asset.original_name[1:4]},
+            ),
+            (lambda min_score: Clip.objects.filter(score__gte=min_score), lambda clips: {"min_score": 0}),
+            # A string where Django wants a UUID: Django converts (or refuses) it, as without a plan.
+            (lambda asset: Clip.objects.filter(asset=asset), lambda clips: {"asset": str(clips[0].asset_id)}),
+            # What a plan does not handle: prefetching.
+            (
+                lambda asset: Clip.objects.filter(asset=asset).prefetch_related(
+                    Prefetch("predictions", queryset=Prediction.objects.order_by("id"))
+                ),
+                lambda clips: {"asset": clips[0].asset_id},
+            ),
+        ],
+    )
+    def test_what_cannot_be_kept_is_django_s_answer(self, clips, build, values):
+        counted, values = Counted(build), values(clips)
+        query = CompiledQuery(counted)
+        assert query(**values) == list(build(**values)) != []
+        calls = counted.calls
+        assert query(**values) == list(build(**values))
+        assert counted.calls == calls + 1  # no plan was kept: Django built it again
+
+    def test_a_prefetching_read_keeps_django_s_prefetch(self, clips):
+        PredictionFactory(clip=clips[1])
+        query = CompiledQuery(lambda pk: Clip.objects.filter(pk=pk).prefetch_related("predictions"))
+        (clip,) = query(pk=clips[1].pk)
+        assert len(clip.predictions.all()) == 1
+
+    def test_an_empty_queryset_answers_nothing(self, clips, django_assert_num_queries):
+        query = CompiledQuery(lambda asset: Clip.objects.filter(asset=asset).none())
+        with django_assert_num_queries(0):
+            assert query(asset=clips[0].asset_id) == []
+
+
+class TestUpdates:
+    @staticmethod
+    def rescore(pk, score, updated_at):
+        return Clip.objects.filter(pk=pk), {"score": score, "rank": F("rank") + 1, "updated_at": updated_at}
+
+    def test_answers_the_rows_update_returning_answers_in_one_statement(self, clips, django_assert_num_queries):
+        query, now = CompiledQuery(self.rescore), timezone.now()
+        for step, clip in enumerate(clips):
+            with django_assert_num_queries(1):
+                (written,) = query(pk=clip.pk, score=0.25, updated_at=now + timedelta(seconds=step))
+            assert columns(written) == columns(Clip.objects.get(pk=clip.pk))
+            assert (written.score, written.rank, written.updated_at) == (0.25, 4, now + timedelta(seconds=step))
+
+    def test_writes_only_the_row_each_call_names(self, clips):
+        query = CompiledQuery(self.rescore)
+        query(pk=clips[0].pk, score=0.1, updated_at=timezone.now())
+        query(pk=clips[1].pk, score=0.3, updated_at=timezone.now())
+        assert [Clip.objects.get(pk=clip.pk).score for clip in clips] == [0.1, 0.3, 0.9, 0.55, 0.7]
+
+    def test_a_row_that_is_gone_is_an_empty_answer(self, clips):
+        assert CompiledQuery(self.rescore)(pk=uuid.uuid4(), score=0.1, updated_at=timezone.now()) == []
