@@ -40,6 +40,8 @@ from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
+from gateway.db.compiled import CompiledQuery
+
 FAST = "fast"  # (name, getter, converter, column): value = getter(instance); None stays None
 PROTOTYPE = "prototype"  # (name, field): a context-free field kept with the plan, used as DRF would
 BOUND = "bound"  # (name, None): the serializer's own bound field, used as DRF would
@@ -338,11 +340,13 @@ _row_plans: dict[type, list | None] = {}
 class NestedRowsSerializer(serializers.ListSerializer):
     """A read-only nested list of ``child`` rows, read as values: one query and no model instances.
 
-    ``rows(instance)`` gives the queryset of the rows (a named read of the child's queryset). When ``child`` has a
-    ``row_plan`` (every field a plain column, or a row joined by a foreign key) the rows are read with ``values()``
-    of exactly those columns and converted as the child's plan converts them, which is what DRF gives for the
-    same rows as model instances (gateway/tests/test_fast_paths.py compares them); otherwise the rows are
-    model instances represented by the child as usual. The schema is the child's, as a list.
+    ``rows(pk)`` gives the queryset of the rows of the instance whose primary key is ``pk`` (a named read of the
+    child's queryset, e.g. ``Clip.objects.of_asset(pk)``). When ``child`` has a ``row_plan`` (every field a plain
+    column, or a row joined by a foreign key) the rows are read with ``values()`` of exactly those columns, that
+    query's SQL compiled once (``gateway.db.compiled``: only the key changes from one instance to the next), and
+    converted as the child's plan converts them, which is what DRF gives for the same rows as model instances
+    (gateway/tests/test_fast_paths.py compares them); otherwise the rows are model instances represented by the
+    child as usual. The schema is the child's, as a list.
     """
 
     def __init__(self, *args, rows, **kwargs):
@@ -351,13 +355,29 @@ class NestedRowsSerializer(serializers.ListSerializer):
         super().__init__(*args, **kwargs)
 
     def get_attribute(self, instance):
-        return self.rows(instance)
+        if (read := compiled_rows(type(self.child), self.rows)) is not None:
+            return read(pk=instance.pk)
+        return self.rows(instance.pk)
 
     def to_representation(self, data):
         plan = row_plan(type(self.child))
-        if plan is None or not isinstance(data, models.QuerySet):
+        if plan is None:
             return super().to_representation(data)
-        return represent_rows(plan, row_values(plan, data))
+        if isinstance(data, models.QuerySet):
+            data = row_values(plan, data)
+        return represent_rows(plan, data)
+
+
+_compiled_rows: dict[tuple, CompiledQuery | None] = {}
+
+
+def compiled_rows(serializer_class, rows) -> CompiledQuery | None:
+    """``rows(pk)`` read as ``row_values`` of ``serializer_class``'s row plan, compiled once (``None``: no plan)."""
+    key = (serializer_class, rows)
+    if key not in _compiled_rows:
+        plan = row_plan(serializer_class)
+        _compiled_rows[key] = None if plan is None else CompiledQuery(lambda pk: row_values(plan, rows(pk)))
+    return _compiled_rows[key]
 
 
 def represent_queryset(serializer_class, queryset, *, context=None) -> list[dict]:

@@ -273,9 +273,21 @@ def test_nested_rows_are_what_drf_gives_for_the_same_rows_as_instances(rows):
     )
 
 
+def test_nested_rows_are_read_by_sql_compiled_once_for_every_instance(rows, django_assert_num_queries):
+    field = AssetDetailSerializer().fields["clips"]
+    other = AssetFactory()
+    ClipFactory(asset=other)
+    for asset in (rows, other, rows):
+        with django_assert_num_queries(1):
+            shown = field.to_representation(field.get_attribute(asset))
+        assert_identical(shown, list(drf_representation(ClipSerializer, Clip.objects.of_asset(asset))))
+    (plan,) = representation.compiled_rows(ClipSerializer, field.rows).plans.values()
+    assert plan is not None  # kept: the rows were not read through a queryset built for each asset
+
+
 def test_nested_rows_of_a_serializer_with_computed_fields_are_model_instances(rows):
     """A child that is not all plain columns cannot be read from values(): the instances are used as usual."""
-    field = NestedRowsSerializer(child=ClipDetailSerializer(), rows=lambda asset: Clip.objects.of_asset(asset))
+    field = NestedRowsSerializer(child=ClipDetailSerializer(), rows=lambda pk: Clip.objects.of_asset(pk))
     assert representation.row_plan(ClipDetailSerializer) is None
     assert_identical(
         field.to_representation(field.get_attribute(rows)),

@@ -195,7 +195,7 @@ class AssetDetailSerializer(AssetSerializer):
 
     user_summary = UserSummarySerializer(source="user", read_only=True)
     # Read as rows (one values() query, no model instances): an asset may have hundreds of clips.
-    clips = NestedRowsSerializer(child=ClipSerializer(), rows=lambda asset: Clip.objects.of_asset(asset))
+    clips = NestedRowsSerializer(child=ClipSerializer(), rows=lambda pk: Clip.objects.of_asset(pk))
 
     class Meta(AssetSerializer.Meta):
         fields = [*AssetSerializer.Meta.fields, "user_summary", "clips"]
