@@ -19,6 +19,11 @@ found so: that shape runs as Django runs it, every time (never wrong, only not f
 the call's values, the type of each, the values of the names listed in ``shape`` (those that decide the SQL, as
 a ``LIMIT`` does), and the values that are ``None`` or a bool, which always decide it.
 
+A value may also be a model instance (the caller, whose rows a query is scoped to): ``instances`` names the
+fields of it the builder decides on (a user's role), which are then part of the shape, and the builder is given a
+stand-in of its model with only those fields and a made-up primary key, to be found as the other values are
+(or not at all: an ADMIN's query does not name the user). No other field of a caller reaches a kept plan.
+
 The rule for a builder: it uses its values only as query values. Whatever it decides from a value (an ``if``,
 a slice bound, a choice of filter) other than its being ``None`` belongs in ``shape``.
 
@@ -36,6 +41,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, transaction
 from django.db.models import sql
 from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
+from django.utils import timezone
 
 # The types a call's value may have to be a parameter; a value of another type makes its call's shape run by
 # Django. Each sentinel is random, so that it cannot stand for a constant the query holds.
@@ -127,6 +133,10 @@ class CompiledQuery:
 
     build: Callable
     shape: tuple = ()
+    # name -> the fields of a model instance given as that value which the builder decides on (a user's role):
+    # part of the shape. The builder is given a stand-in of the instance's model with only those fields and a
+    # made-up primary key, which must reach the SQL as a parameter (as a filter on the instance does).
+    instances: dict = field(default_factory=dict)
     plans: dict = field(default_factory=dict, repr=False)
 
     def __call__(self, **values):
@@ -139,13 +149,17 @@ class CompiledQuery:
                 self.plans[key] = plan
         if plan is None:
             return run_by_django(self.build(**values))
-        return plan.run(values)
+        return plan.run({name: value.pk if name in self.instances else value for name, value in values.items()})
 
     def key(self, values: dict) -> tuple | None:
         """The call's shape, or ``None`` when a value can be neither a parameter nor part of a shape."""
         key = []
         for name, value in sorted(values.items()):
-            if name in self.shape or value is None or isinstance(value, bool):
+            if name in self.instances:
+                if not isinstance(value, models.Model) or type(value.pk) not in SENTINELS:
+                    return None
+                key.append((name, value.__class__, *(getattr(value, decided) for decided in self.instances[name])))
+            elif name in self.shape or value is None or isinstance(value, bool):
                 try:
                     hash(value)
                 except TypeError:
@@ -159,9 +173,9 @@ class CompiledQuery:
 
     def plan(self, values: dict) -> Plan | None:
         """Compile the call's shape twice with sentinels; ``None`` unless each sentinel is found as a parameter."""
-        first, second = self.sentinels(values), self.sentinels(values)
+        (first, given_first), (second, given_second) = self.sentinels(values, 0), self.sentinels(values, 1)
         try:
-            one, two = (compile_query(self.build(**{**values, **sentinels})) for sentinels in (first, second))
+            one, two = (compile_query(self.build(**{**values, **given})) for given in (given_first, given_second))
         except Exception:  # a sentinel Django refuses (a text for a UUID): Django runs this shape
             return None
         if one is None or two is None or one.statement != two.statement or len(one.params) != len(two.params):
@@ -173,17 +187,53 @@ class CompiledQuery:
                 slots[name].append(position)
             elif name is not None or any(same(b, sentinel) for sentinel in second.values()) or not same(a, b):
                 return None  # a sentinel changed on its way, or a constant that depends on one
-        if not all(slots.values()):
-            return None  # a value that never reaches the SQL as itself
+        if not all(positions for name, positions in slots.items() if name not in self.instances):
+            return None  # a value that never reaches the SQL as itself (an instance's key may not: an ADMIN's)
         one.slots = slots
         return one
 
-    def sentinels(self, values: dict) -> dict:
-        return {
-            name: SENTINELS[type(value)](value)
-            for name, value in values.items()
-            if not (name in self.shape or value is None or isinstance(value, bool))
-        }
+    def sentinels(self, values: dict, variant: int) -> tuple[dict, dict]:
+        """Set ``variant`` (0 or 1) of sentinels: ``(name -> the parameter to find, name -> what the builder gets)``."""
+        found, given = {}, {}
+        for name, value in values.items():
+            if name in self.instances:
+                found[name] = SENTINELS[type(value.pk)](value.pk)
+                given[name] = stand_in(value, found[name], self.instances[name], variant)
+            elif not (name in self.shape or value is None or isinstance(value, bool)):
+                found[name] = given[name] = SENTINELS[type(value)](value)
+        return found, given
+
+
+def stand_in(instance: models.Model, pk, decided: tuple, variant: int) -> models.Model:
+    """An unsaved instance of ``instance``'s model with primary key ``pk``, the ``decided`` fields of ``instance`` and
+    made-up values in the others: a builder that reads one of those gets another value in each variant, so
+    whatever it makes of it cannot come out the same twice and no plan is kept (booleans are True in variant 0 and
+    False in 1; fields of other types keep their defaults)."""
+    made_up = {}
+    for model_field in instance._meta.concrete_fields:
+        if model_field.primary_key or model_field.name in decided:
+            continue
+        if isinstance(model_field, models.BooleanField):
+            made_up[model_field.attname] = variant == 0
+        elif python_type := made_up_type(model_field.target_field if model_field.is_relation else model_field):
+            made_up[model_field.attname] = SENTINELS[python_type](timezone.now())
+    return instance.__class__(pk=pk, **made_up, **{name: getattr(instance, name) for name in decided})
+
+
+def made_up_type(model_field: models.Field) -> type | None:
+    """The Python type of a made-up value for ``model_field``, if it has one."""
+    for field_class, python_type in (
+        (models.UUIDField, uuid.UUID),
+        (models.DateTimeField, datetime.datetime),
+        (models.DateField, datetime.date),
+        ((models.IntegerField, models.AutoField), int),
+        (models.FloatField, float),
+        (models.DecimalField, decimal.Decimal),
+        ((models.CharField, models.TextField), str),
+    ):
+        if isinstance(model_field, field_class):
+            return python_type
+    return None
 
 
 def same(a, b) -> bool:

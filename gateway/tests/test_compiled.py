@@ -11,6 +11,8 @@ from gateway.db.compiled import CompiledQuery
 from media.choices import ClipStatus
 from media.factories import AssetFactory, ClipFactory, PredictionFactory
 from media.models import Clip, Prediction
+from users.choices import Role
+from users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +128,33 @@ class TestReads:
         query = CompiledQuery(lambda asset: Clip.objects.filter(asset=asset).none())
         with django_assert_num_queries(0):
             assert query(asset=clips[0].asset_id) == []
+
+
+class TestInstances:
+    """A model instance among the values: its primary key is a value, the fields named in ``instances`` a shape."""
+
+    @pytest.fixture
+    def owners(self, clips):
+        return [clips[0].asset.user, clips[3].asset.user]
+
+    def test_each_instance_gets_its_own_rows_from_one_compiled_shape(self, clips, owners):
+        build = Counted(lambda user: Clip.objects.visible_to(user).order_by("score"))
+        query = CompiledQuery(build, instances={"user": ("role",)})
+        for owner in [*owners, *owners]:
+            assert query(user=owner) == list(Clip.objects.visible_to(owner).order_by("score"))
+        assert build.calls == 2
+        for admin in (UserFactory(role=Role.ADMIN), UserFactory(role=Role.ADMIN)):
+            assert query(user=admin) == list(Clip.objects.order_by("score"))
+        assert build.calls == 4  # the role decides the SQL: a shape of its own, kept though it names no user
+
+    def test_the_builder_sees_only_the_declared_fields_of_a_stand_in(self, clips, owners):
+        """A builder that reads a field it did not declare cannot carry one caller's value to the next: its stand-in
+        has none, so the shape is run by Django."""
+        build = Counted(lambda user: Clip.objects.filter(asset__user__email=user.email))
+        query = CompiledQuery(build, instances={"user": ("role",)})
+        for owner in owners:
+            assert query(user=owner) == list(Clip.objects.filter(asset__user=owner))
+        assert build.calls == 2 + 2  # no plan kept: Django built it for each call
 
 
 class TestUpdates:

@@ -380,6 +380,20 @@ class TestTopClips:
         ClipFactory(score=0.9)
         assert ids(user_client.get(TOP)) == {str(mine.pk)}
 
+    def test_each_caller_sees_their_own_clips_through_the_kept_sql(
+        self, user, user_client, other_user, other_client, admin_client_api
+    ):
+        """The SQL is compiled once per role and limit (media.api.views.TOP_CLIP_ROWS): the callers after the first
+        get their own clips from it, not the first caller's."""
+        mine = ClipFactory(asset=AssetFactory(user=user), score=0.4)
+        theirs = ClipFactory(asset=AssetFactory(user=other_user), score=0.6)
+        for _ in range(2):
+            assert ids(user_client.get(TOP)) == {str(mine.pk)}
+            assert ids(other_client.get(TOP)) == {str(theirs.pk)}
+            assert ids(admin_client_api.get(TOP)) == {str(mine.pk), str(theirs.pk)}
+        assert ids(user_client.get(TOP, {"asset": str(mine.asset_id), "min_score": 0.3})) == {str(mine.pk)}
+        assert ids(user_client.get(TOP, {"asset": str(mine.asset_id), "min_score": 0.5})) == set()
+
     def test_asset_limit_and_min_score(self, user, user_client):
         asset = AssetFactory(user=user)
         clips = [ClipFactory(asset=asset, score=score) for score in (0.1, 0.6, 0.7, 0.8)]
