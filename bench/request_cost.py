@@ -11,6 +11,7 @@ each lever's commit: ``git checkout <commit>`` and run this module from that che
 import argparse
 import cProfile
 import io
+import json
 import pstats
 import time
 
@@ -19,15 +20,18 @@ from bench.harness import setup_django
 PEER_DATABASE = "gateway_peer"
 
 
-def wsgi_caller(path: str, query: str, key: str):
-    """A function sending one GET of ``path?query`` with ``key`` through Django's WSGI handler; returns the status."""
+def wsgi_caller(path: str, query: str, key: str, body: bytes | None = None):
+    """A function sending one request of ``path?query`` with ``key`` through Django's WSGI handler (a GET, or a POST
+    of the JSON ``body``); returns the status."""
     from django.core.handlers.wsgi import WSGIHandler
 
     application = WSGIHandler()
+    method = "GET" if body is None else "POST"
+    content = {} if body is None else {"CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body))}
 
     def call() -> str:
         environ = {
-            "REQUEST_METHOD": "GET",
+            "REQUEST_METHOD": method,
             "PATH_INFO": path,
             "QUERY_STRING": query,
             "SERVER_NAME": "127.0.0.1",
@@ -36,25 +40,30 @@ def wsgi_caller(path: str, query: str, key: str):
             "HTTP_HOST": "127.0.0.1",
             "HTTP_X_API_KEY": key,
             "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.input": io.BytesIO(b""),
+            "wsgi.input": io.BytesIO(body or b""),
+            **content,
             "wsgi.url_scheme": "http",
         }
         statuses = []
-        body = application(environ, lambda status, headers, *rest: statuses.append(status))
-        b"".join(body)
-        body.close()  # request_finished: the connection goes back to the pool, as under a server
+        answer = application(environ, lambda status, headers, *rest: statuses.append(status))
+        b"".join(answer)
+        answer.close()  # request_finished: the connection goes back to the pool, as under a server
         return statuses[0]
 
     return call
 
 
-def timed_requests(asset) -> dict[str, tuple[str, str]]:
-    """The requests measured, as ``{name: (path, query)}``, read by ``asset``'s owner."""
+def timed_requests(asset, clip) -> dict[str, tuple[str, str, bytes | None]]:
+    """The requests measured, as ``{name: (path, query, POST body or None)}``, sent by ``asset``'s owner; the
+    writes are those of ``bench peer``'s HTTP rows (a clip created in ``asset``, ``clip`` scored)."""
+    new_clip = {"asset": str(asset.pk), "start_time": 1000, "end_time": 1005, "features": {"new": True}, "score": 0.5}
     return {
-        "top clips of an asset": ("/api/v1/clips/top/", f"asset={asset.pk}&limit=10"),
-        "one asset with its clips": (f"/api/v1/assets/{asset.pk}/", ""),
-        "a page of 50 clips": ("/api/v1/clips/", "page_size=50"),
-        "a page of 50 assets": ("/api/v1/assets/", "page_size=50"),
+        "top clips of an asset": ("/api/v1/clips/top/", f"asset={asset.pk}&limit=10", None),
+        "one asset with its clips": (f"/api/v1/assets/{asset.pk}/", "", None),
+        "a page of 50 clips": ("/api/v1/clips/", "page_size=50", None),
+        "a page of 50 assets": ("/api/v1/assets/", "page_size=50", None),
+        "create a clip": ("/api/v1/clips/", "", json.dumps(new_clip).encode()),
+        "score a clip": (f"/api/v1/clips/{clip.pk}/scores/", "", b'{"score": 0.5}'),
     }
 
 
@@ -85,23 +94,29 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     setup_django(args.database)
 
+    from django.utils import timezone
+
     from media.models import Asset
     from users.services import api_key_issue
 
     asset = Asset.objects.select_related("user").order_by("gcs_url").first()
     if asset is None:
         parser.error(f"no asset in {args.database}: run python -m bench peer first")
+    clip = asset.clips.order_by("start_time", "id").first()
+    created_since = timezone.now()
     api_key, key = api_key_issue(user=asset.user, name="bench")
     try:
-        for name, (path, query) in timed_requests(asset).items():
-            call = wsgi_caller(path, query, key)
+        for name, (path, query, body) in timed_requests(asset, clip).items():
+            call = wsgi_caller(path, query, key, body)
             status = call()
-            if not status.startswith("200"):
+            if not status.startswith(("200", "201")):
                 raise SystemExit(f"{name}: {status}")
             figures = measure(call, requests=args.requests)
             print(f"{name:28} {figures['calls']:8.0f} Python calls   {figures['cpu_ms']:6.2f} ms CPU", flush=True)
     finally:
         api_key.delete()
+        # The clips the create row made (``bench peer`` replaces the rows each run anyway).
+        asset.clips.filter(created_at__gte=created_since, start_time=1000).delete()
     return 0
 
 

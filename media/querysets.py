@@ -52,6 +52,10 @@ class ClipQuerySet(OwnedQuerySet, SoftDeleteQuerySet):
 class PredictionQuerySet(OwnedQuerySet):
     owner_path = "clip__asset__user"
 
+    def of_clip(self, clip):
+        """The predictions of ``clip`` in the order its detail lists them: newest first, then by id."""
+        return self.filter(clip=clip).order_by("-created_at", "id")
+
 
 class PerformanceMetricQuerySet(OwnedQuerySet):
     owner_path = "asset__user"

@@ -237,14 +237,16 @@ def test_every_request_request_cost_times_is_answered_200():
     from users.factories import ApiKeyFactory
 
     asset = AssetFactory()
-    ClipFactory.create_batch(3, asset=asset, score=0.9)
+    clip, *_ = ClipFactory.create_batch(3, asset=asset, score=0.9)
     key = ApiKeyFactory(user=asset.user)
+    requests = request_cost.timed_requests(asset, clip)
     with override_settings(ALLOWED_HOSTS=["127.0.0.1"]):
         statuses = {
-            name: request_cost.wsgi_caller(path, query, key.secret)()
-            for name, (path, query) in request_cost.timed_requests(asset).items()
+            name: request_cost.wsgi_caller(path, query, key.secret, body)()
+            for name, (path, query, body) in requests.items()
         }
-    assert statuses == dict.fromkeys(request_cost.timed_requests(asset), "200 OK")
+    assert statuses == {name: "201 Created" if name == "create a clip" else "200 OK" for name in requests}
+    assert asset.clips.count() == 4
 
 
 def test_api_admin_lists_over_a_million_rows_are_judged_by_their_time(db_access):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from gateway.api import strict
+from gateway.db.compiled import CompiledQuery
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -28,12 +29,31 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         super().__init__(**kwargs)
 
     def get_queryset(self):
+        return self.model.objects.visible_to(self.caller())
+
+    def caller(self):
         request = self.context.get("request")
-        return self.model.objects.visible_to(getattr(request, "user", None))
+        return getattr(request, "user", None)
+
+    def to_internal_value(self, data):
+        # DRF's lookup (``get_queryset().get(pk=...)``) through SQL compiled once per model and role.
+        value = self.pk_field.to_internal_value(data)
+        if rows := REACHABLE_ROWS(model=self.model, user=self.caller(), pk=value):
+            return rows[0]
+        self.fail("does_not_exist", pk_value=value)
 
     def fail(self, key, **kwargs):
         kwargs.setdefault("model", self.model._meta.verbose_name)
         super().fail(key, **kwargs)
+
+
+def reachable_rows(*, model, user, pk):
+    """The row of ``model`` whose primary key is ``pk``, if ``user`` may reach it (``visible_to``)."""
+    return model.objects.visible_to(user).filter(pk=pk)[:1]
+
+
+# Compiled once per model and role; a caller that is no user (anonymous, none) is run by Django.
+REACHABLE_ROWS = CompiledQuery(reachable_rows, shape=("model",), instances={"user": ("role",)})
 
 
 class UniqueOrNullValidator(UniqueValidator):

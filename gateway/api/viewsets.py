@@ -1,7 +1,10 @@
 """The base viewset every resource builds on: owner scoping, soft delete, restore, one transaction per write,
 ETags and ``If-Match`` (``gateway.api.conditional``), ``Idempotency-Key`` (``gateway.api.idempotency``)."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models.query import MAX_GET_RESULTS
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
@@ -13,6 +16,7 @@ from gateway.api import conditional, idempotency
 from gateway.api.permissions import IsAdmin, is_admin
 from gateway.api.representation import represent_rows, row_plan, row_values
 from gateway.api.serializers import REPEATED_PARAMETER
+from gateway.db.compiled import CompiledQuery
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
@@ -115,22 +119,36 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         return self.queryset.model
 
     def get_queryset(self):
-        queryset = self.get_base_queryset()
+        queryset = self.get_base_queryset(deleted=self.reaches_deleted_rows())
         user = self.request.user
         if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
             return self.optimize_queryset(queryset.none())
-        if self.owner_scoped and not is_admin(user):
-            queryset = self.scope_queryset(queryset, user)
-            if self.live_parent:
-                queryset = queryset.filter(**{f"{self.live_parent}__deleted_at__isnull": True})
-        if self.action in LOCKING_ACTIONS or self.is_conditional_write():
+        queryset = self.reachable(queryset, user)
+        if self.locks_row():
             # Only this table's row: the scoping joins (the owner, a live parent) are read, not locked.
             queryset = queryset.select_for_update(of=("self",))
         return self.optimize_queryset(queryset)
 
-    def get_base_queryset(self):
-        """The default manager's rows (live ones for soft models)."""
-        return self.model._default_manager.all()
+    def get_base_queryset(self, *, deleted: bool = False):
+        """The default manager's rows (live ones for soft models); every row when ``deleted``."""
+        return self.model._base_manager.all() if deleted else self.model._default_manager.all()
+
+    def reaches_deleted_rows(self) -> bool:
+        """Whether this request reads soft-deleted rows too (``SoftDeleteViewSetMixin`` says when)."""
+        return False
+
+    def reachable(self, queryset, user):
+        """``queryset`` limited to the rows ``user`` may reach: the one scoping rule, which reads nothing else of
+        the request (``get_object`` compiles it once per role: ``object_rows``)."""
+        if self.owner_scoped and not is_admin(user):
+            queryset = self.scope_queryset(queryset, user)
+            if self.live_parent:
+                queryset = queryset.filter(**{f"{self.live_parent}__deleted_at__isnull": True})
+        return queryset
+
+    def locks_row(self) -> bool:
+        """Whether the row is read with ``SELECT ... FOR UPDATE`` (an update, or a conditional write)."""
+        return self.action in LOCKING_ACTIONS or self.is_conditional_write()
 
     def scope_queryset(self, queryset, user):
         """The rows a non-ADMIN ``user`` may reach (the model's own rule: ``visible_to``)."""
@@ -193,9 +211,45 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         )
 
     def get_object(self):
-        row = super().get_object()
+        row = self.compiled_object() if self.reads_object_compiled() else super().get_object()
         self.check_preconditions(row)
         return row
+
+    def reads_object_compiled(self) -> bool:
+        """Whether ``get_object`` may read its row by ``OBJECT_ROWS`` (SQL compiled once per viewset, action and
+        role) rather than DRF's ``filter_queryset(get_queryset())``: an authenticated caller, a row read without a
+        lock, no query string (so the filter backends leave the rows as they are: ``FilterBackend``), and a
+        viewset that reads its rows as this class does."""
+        cls = type(self)
+        return (
+            not self.request.query_params
+            and self.request.user.is_authenticated
+            and not getattr(self, "swagger_fake_view", False)
+            and self.lookup_field == "pk"
+            and cls.get_queryset is ScopedModelViewSet.get_queryset
+            and cls.filter_queryset is ScopedModelViewSet.filter_queryset
+            and not self.locks_row()
+        )
+
+    def compiled_object(self):
+        """What DRF's ``get_object`` answers (the row, a 404, the object permissions' 403), its query compiled once
+        per viewset, action, role and whether deleted rows count (``OBJECT_ROWS``)."""
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        try:
+            pk = self.model._meta.pk.to_python(self.kwargs[lookup])
+        except DjangoValidationError:
+            raise Http404 from None  # what DRF's get_object_or_404 makes of a malformed key
+        rows = OBJECT_ROWS(
+            viewset=type(self),
+            action=self.action,
+            deleted=self.reaches_deleted_rows(),
+            user=self.request.user,
+            pk=pk,
+        )
+        if not rows:
+            raise Http404
+        self.check_object_permissions(self.request, rows[0])
+        return rows[0]
 
     def check_preconditions(self, row) -> None:
         """A 412 when a conditional write's ``If-Match`` does not name ``row``'s current ETag (row locked by then)."""
@@ -213,7 +267,7 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
             detail=True,
         )
         # Deleted rows too: a restore compares with the ETag an ADMIN read with ``?is_deleted=true``.
-        current = view.optimize_queryset(self.model._base_manager.filter(pk=row.pk)).get()
+        (current,) = DETAIL_ROWS(viewset=type(self), pk=row.pk)
         return view.get_serializer(current).data
 
     def object_etag(self, row) -> str:
@@ -269,6 +323,26 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         return self.object_response(row, self.serializer_class)
 
 
+def object_rows(*, viewset, action: str, deleted: bool, user, pk):
+    """The rows ``viewset``'s ``get_object`` reads for ``action``: the one with primary key ``pk`` among those
+    ``user`` may reach (every row when ``deleted``, else the live ones), as ``optimize_queryset`` reads it."""
+    view = viewset(action=action, detail=True)
+    queryset = view.reachable(view.get_base_queryset(deleted=deleted), user).filter(pk=pk)
+    return view.optimize_queryset(queryset)[:MAX_GET_RESULTS]
+
+
+def detail_rows(*, viewset, pk):
+    """The row whose primary key is ``pk`` (deleted or not) as ``viewset``'s ``retrieve`` reads it."""
+    view = viewset(action="retrieve", detail=True)
+    return view.optimize_queryset(view.get_base_queryset(deleted=True).filter(pk=pk))[:MAX_GET_RESULTS]
+
+
+# Compiled once per viewset, action and role (a detail, a row action's row, the row a write answers with); what
+# prefetches is run by Django each time (gateway/db/compiled.py).
+OBJECT_ROWS = CompiledQuery(object_rows, shape=("viewset", "action"), instances={"user": ("role",)})
+DETAIL_ROWS = CompiledQuery(detail_rows, shape=("viewset",))
+
+
 class SoftDeleteViewSetMixin:
     """Soft delete for soft models: DELETE hides, ``?hard=true`` (ADMIN) removes, ``restore`` brings back.
 
@@ -280,15 +354,13 @@ class SoftDeleteViewSetMixin:
 
     soft_parent: str | None = None
 
-    def get_base_queryset(self):
+    def reaches_deleted_rows(self) -> bool:
         request = self.request
-        if is_admin(request.user) and (
+        return is_admin(request.user) and (
             self.action == "restore"
             or (self.action == "destroy" and query_flag(request, "hard"))
             or (self.action in ("list", "retrieve") and "is_deleted" in request.query_params)
-        ):
-            return self.model.all_objects.all()
-        return super().get_base_queryset()
+        )
 
     @extend_schema(parameters=[HARD_DELETE_PARAMETER])
     def destroy(self, request, *args, **kwargs):

@@ -7,7 +7,9 @@ import pytest
 from django.db.models import F, Prefetch
 from django.utils import timezone
 
+from gateway.api.viewsets import DETAIL_ROWS, OBJECT_ROWS
 from gateway.db.compiled import CompiledQuery
+from media.api.views import ClipViewSet
 from media.choices import ClipStatus
 from media.factories import AssetFactory, ClipFactory, PredictionFactory
 from media.models import Clip, Prediction
@@ -178,3 +180,67 @@ class TestUpdates:
 
     def test_a_row_that_is_gone_is_an_empty_answer(self, clips):
         assert CompiledQuery(self.rescore)(pk=uuid.uuid4(), score=0.1, updated_at=timezone.now()) == []
+
+
+class TestObjectRows:
+    """``ScopedModelViewSet.get_object`` reads its row by SQL compiled once per viewset, action and role
+    (``gateway.api.viewsets.OBJECT_ROWS``); every caller still gets only the rows they may reach."""
+
+    @pytest.fixture
+    def mine(self, user):
+        return ClipFactory(asset=AssetFactory(user=user))
+
+    @pytest.fixture
+    def theirs(self, other_user):
+        return ClipFactory(asset=AssetFactory(user=other_user))
+
+    def test_each_caller_reaches_only_their_own_rows_through_the_kept_sql(
+        self, mine, theirs, user_client, other_client, admin_client_api
+    ):
+        for _ in range(2):
+            assert user_client.get(f"/api/v1/clips/{mine.pk}/").json()["id"] == str(mine.pk)
+            assert user_client.get(f"/api/v1/clips/{theirs.pk}/").status_code == 404
+            assert other_client.get(f"/api/v1/clips/{mine.pk}/").status_code == 404
+            assert other_client.get(f"/api/v1/clips/{theirs.pk}/").json()["id"] == str(theirs.pk)
+            for clip in (mine, theirs):
+                assert admin_client_api.get(f"/api/v1/clips/{clip.pk}/").json()["id"] == str(clip.pk)
+            assert user_client.post(f"/api/v1/clips/{theirs.pk}/scores/", {"score": 0.5}).status_code == 404
+        kept = {key: plan for key, plan in OBJECT_ROWS.plans.items() if ("viewset", True, ClipViewSet) in key}
+        actions = {value for key in kept for name, _, value, *_ in key if name == "action"}
+        assert {"retrieve", "scores"} <= actions
+        assert all(plan is not None for plan in kept.values())
+
+    def test_is_drfs_answer_with_a_query_string_or_a_lock(self, mine, user_client, django_assert_num_queries):
+        """A query string (the filter backends read it) or a conditional write (the row is locked) go through DRF's
+        ``get_object``: the same row, found the same way."""
+        compiled = user_client.get(f"/api/v1/clips/{mine.pk}/")
+        assert user_client.get(f"/api/v1/clips/{mine.pk}/", {"format": "json"}).json() == compiled.json()
+        response = user_client.post(
+            f"/api/v1/clips/{mine.pk}/scores/", {"score": 0.25}, HTTP_IF_MATCH=compiled.headers["ETag"]
+        )
+        assert response.status_code == 200
+        assert response.json()["score"] == 0.25
+
+    @pytest.mark.parametrize("key", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+    def test_a_malformed_or_unknown_key_is_a_404(self, user_client, key):
+        response = user_client.get(f"/api/v1/clips/{key}/")
+        assert response.status_code == 404
+        assert response.json()["detail"] == "Not found."
+
+    def test_a_deleted_row_is_reached_only_where_deleted_rows_count(self, mine, user_client, admin_client_api):
+        mine.soft_delete()
+        assert user_client.get(f"/api/v1/clips/{mine.pk}/").status_code == 404
+        assert admin_client_api.get(f"/api/v1/clips/{mine.pk}/").status_code == 404
+        assert admin_client_api.post(f"/api/v1/clips/{mine.pk}/restore/").status_code == 200
+        assert user_client.get(f"/api/v1/clips/{mine.pk}/").status_code == 200
+
+    def test_a_writes_answer_carries_the_etag_of_the_detail_read_by_the_kept_sql(self, mine, user_client):
+        """The ETag of a write's answer is that of the row's detail read again (``DETAIL_ROWS``, compiled once per
+        viewset): the same a GET of the detail answers right after."""
+        PredictionFactory(clip=mine)
+        for score in (0.25, 0.75):
+            written = user_client.post(f"/api/v1/clips/{mine.pk}/scores/", {"score": score})
+            read = user_client.get(f"/api/v1/clips/{mine.pk}/")
+            assert written.headers["ETag"] == read.headers["ETag"]
+            assert read.json()["score"] == score
+        assert DETAIL_ROWS.plans[(("pk", False, uuid.UUID, True), ("viewset", True, ClipViewSet))] is not None

@@ -46,7 +46,7 @@ from media.api.serializers import (
     PredictionSerializer,
 )
 from media.factories import AssetFactory, ClipFactory, PerformanceMetricFactory, PredictionFactory
-from media.models import Clip
+from media.models import Clip, Prediction
 from users.api.serializers import UserSummarySerializer
 
 pytestmark = pytest.mark.django_db
@@ -270,6 +270,19 @@ def test_nested_rows_are_what_drf_gives_for_the_same_rows_as_instances(rows):
     field = AssetDetailSerializer().fields["clips"]
     assert_identical(
         field.to_representation(field.get_attribute(rows)), list(drf_representation(ClipSerializer, clips))
+    )
+
+
+def test_a_clips_predictions_are_what_drf_gives_for_the_same_rows_as_instances(rows):
+    """A clip's predictions in its detail are read with values(), newest first; the reference is DRF's
+    representation of the same predictions as model instances."""
+    clip = rows.clips.get(predictions__isnull=False, predictions__confidence__isnull=True)
+    predictions = Prediction.objects.filter(clip=clip).order_by("-created_at", "id")
+    assert predictions.count() == 2
+    field = ClipDetailSerializer().fields["predictions"]
+    assert isinstance(field, NestedRowsSerializer)
+    assert_identical(
+        field.to_representation(field.get_attribute(clip)), list(drf_representation(PredictionSerializer, predictions))
     )
 
 

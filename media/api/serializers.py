@@ -184,7 +184,8 @@ class ClipWithAssetSerializer(ClipSerializer):
 class ClipDetailSerializer(ClipWithAssetSerializer):
     """A clip with its asset and its predictions."""
 
-    predictions = PredictionSerializer(many=True, read_only=True)
+    # Read as rows (one values() query, no model instances), newest first.
+    predictions = NestedRowsSerializer(child=PredictionSerializer(), rows=lambda pk: Prediction.objects.of_clip(pk))
 
     class Meta(ClipWithAssetSerializer.Meta):
         fields = [*ClipWithAssetSerializer.Meta.fields, "predictions"]

@@ -1,6 +1,5 @@
 """Assets, clips, predictions and performance metrics, with the former service's media operations."""
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -93,9 +92,7 @@ class ClipViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
 
     def optimize_queryset(self, queryset):
         if self.action == "retrieve":
-            return queryset.select_related("asset").prefetch_related(
-                Prefetch("predictions", queryset=Prediction.objects.order_by("-created_at", "id"))
-            )
+            return queryset.select_related("asset")  # the predictions are read by the serializer, as rows
         return queryset
 
     @extend_schema(
