@@ -12,3 +12,20 @@ limit_request_line = 8190
 # gunicorn's threaded worker (``--threads``) with its own error answers in JSON, as the API's (a 414, a 431, a
 # malformed request: gateway/gunicorn_worker.py). A command line's ``--worker-class`` still overrides it.
 worker_class = "gateway.gunicorn_worker.JsonErrorThreadWorker"
+
+
+def post_worker_init(worker):
+    """Once a worker has loaded the application: import what its first requests would (the URLconf, so every view,
+    serializer and filter), then move every object alive into the collector's permanent generation.
+
+    The cyclic garbage collector otherwise walks the hundreds of thousands of objects of the loaded Django
+    project again and again as requests allocate: 15-25 % of an API request's CPU time (a top-clips read 1.45 ->
+    1.15 ms, a score 2.7 -> 2.1 ms, ``users/me/`` 0.47 -> 0.35 ms, docs/PERFORMANCE.md). Those objects live as
+    long as the worker; what requests allocate is still collected as before.
+    """
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 (the property imports the URLconf's modules)
+    gc.freeze()
