@@ -7,7 +7,9 @@ and warm-up:
 
 (a) top 10 scored clips of an asset, score >= 0.5, with the asset: ``Clip.objects.top()`` + ``select_related``;
 (b) one asset with its user and its 100 clips, as the asset detail reads them: the asset with
-    ``select_related("user")``, then its clips as rows (``Clip.objects.of_asset(asset).values()``);
+    ``select_related("user")`` as ``get_object`` reads it for its owner (``OBJECT_ROWS``), then its clips as
+    rows (``AssetDetailSerializer``'s ``clips``: ``Clip.objects.of_asset(asset)``'s columns by ``values()``),
+    both by SQL compiled once (``gateway.db.compiled``);
 (c) create a clip as the API does (``ClipSerializer.create`` is ``Clip.objects.create``: one INSERT, whose
     RETURNING brings back the database-computed ``duration``, as Prisma's create returns the row);
 (d) update a clip's score through ``clip_set_scores`` (the service every score goes through).
@@ -15,6 +17,7 @@ and warm-up:
 Each side's SQL statements per operation are counted on one call (Prisma's with bench.ts's ``LOG_SQL=1``).
 """
 
+import gc
 import re
 import subprocess
 import time
@@ -67,12 +70,16 @@ def statement_counts(output: str) -> dict:
 
 def project_operations(asset_ids: list) -> dict[str, Callable[[int], object]]:
     """The project's four operations, each a function of the call's number ``i`` (as bench.ts's)."""
+    from gateway.api.viewsets import OBJECT_ROWS
+    from media.api.serializers import AssetDetailSerializer
+    from media.api.views import AssetViewSet
     from media.choices import ClipStatus
     from media.models import Asset, Clip
     from media.services import clip_set_scores
 
     rnd = data.Rnd(7)
-    with_owner = Asset.objects.select_related("user")
+    owner = Asset.objects.select_related("user").get(pk=asset_ids[0]).user
+    clips_of_asset = AssetDetailSerializer().fields["clips"]
     target = Clip.objects.filter(asset_id=asset_ids[0]).order_by("id").first()
     count = len(asset_ids)
 
@@ -83,8 +90,10 @@ def project_operations(asset_ids: list) -> dict[str, Callable[[int], object]]:
     def asset_with_clips(i):
         # As the asset's detail reads them: the asset with its owner, then its clips as rows (plain dicts, as
         # Prisma's are plain objects), in the detail's order.
-        asset = with_owner.get(pk=asset_ids[i % count])
-        return asset, list(Clip.objects.of_asset(asset).values())
+        (asset,) = OBJECT_ROWS(
+            viewset=AssetViewSet, action="retrieve", deleted=False, user=owner, pk=asset_ids[i % count]
+        )
+        return asset, clips_of_asset.get_attribute(asset)
 
     def create(i):
         return Clip.objects.create(
@@ -135,7 +144,13 @@ def project_run(*, sizes: dict | None = None, shape: dict | None = None) -> dict
     operations = project_operations(asset_ids)
     sql = {op: statements(operation) for op, operation in operations.items()}
     figures = {}
-    for op, operation in operations.items():
-        n = (sizes or {}).get(op, OPERATIONS[op][1])
-        figures[op] = ops_per_second(operation, n, warmup=min(WARMUP, n))
+    # As a gunicorn worker runs them (gunicorn.conf.py's post_worker_init): what the loaded project holds is out of
+    # the garbage collector's walks.
+    gc.freeze()
+    try:
+        for op, operation in operations.items():
+            n = (sizes or {}).get(op, OPERATIONS[op][1])
+            figures[op] = ops_per_second(operation, n, warmup=min(WARMUP, n))
+    finally:
+        gc.unfreeze()
     return {"ops": figures, "statements": {op: len(lines) for op, lines in sql.items()}, "sql": sql}
