@@ -98,6 +98,10 @@ class VariantCount(Func):
 class ExperimentQuerySet(OwnedQuerySet, SoftDeleteQuerySet):
     owner_path = "campaign__user"
 
+    def of_campaign(self, campaign):
+        """The experiments of ``campaign`` in the order its detail lists them: oldest first, then by id."""
+        return self.filter(campaign=campaign).order_by("created_at", "id")
+
     def with_leader(self):
         """Each experiment with ``leader`` (``{"id", "name", "rate"}`` of its best variant by conversion rate,
         or None) and ``variants_length``, computed in the query from the row's ``variants``."""

@@ -18,6 +18,7 @@ from gateway.api.fields import (
     UniqueOrNullValidator,
 )
 from gateway.api.permissions import is_admin
+from gateway.api.representation import NestedRowsSerializer
 from gateway.api.serializers import ModelSerializer, Serializer
 from gateway.api.validation import IngestItemsField, existing_pks, ingest_error_serializer, validate_batch
 from media.models import Clip
@@ -175,7 +176,8 @@ class CampaignDetailSerializer(CampaignSerializer):
     """A campaign with its owner's summary, its (live) experiments and its conversion totals per currency."""
 
     user_summary = UserSummarySerializer(source="user", read_only=True)
-    experiments = ExperimentSerializer(many=True, read_only=True)
+    # Read as rows (one values() query, no model instances), the live ones oldest first.
+    experiments = NestedRowsSerializer(child=ExperimentSerializer(), rows=lambda pk: Experiment.objects.of_campaign(pk))
     conversion_totals = serializers.SerializerMethodField(
         help_text="Conversions attributed to the campaign: count, summed value and latest timestamp, per currency."
     )

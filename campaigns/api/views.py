@@ -1,7 +1,6 @@
 """Campaigns, experiments and conversions, with the former service's campaign operations."""
 
 from django.db import transaction
-from django.db.models import Prefetch
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status as http_status
@@ -54,8 +53,7 @@ class CampaignViewSet(HistoryViewSetMixin, SoftDeleteModelViewSet):
 
     def optimize_queryset(self, queryset):
         if self.action == "retrieve":
-            experiments = Experiment.objects.order_by("created_at", "id")
-            return queryset.select_related("user").prefetch_related(Prefetch("experiments", queryset=experiments))
+            return queryset.select_related("user")  # the experiments are read by the serializer, as rows
         return queryset
 
     @row_action(

@@ -29,7 +29,7 @@ from campaigns.api.serializers import (
     ExperimentSerializer,
 )
 from campaigns.factories import CampaignFactory, ConversionFactory, ExperimentFactory
-from campaigns.models import Conversion
+from campaigns.models import Campaign, Conversion, Experiment
 from gateway.api import representation
 from gateway.api.renderers import ORJSONRenderer
 from gateway.api.representation import NestedRowsSerializer
@@ -283,6 +283,22 @@ def test_a_clips_predictions_are_what_drf_gives_for_the_same_rows_as_instances(r
     assert isinstance(field, NestedRowsSerializer)
     assert_identical(
         field.to_representation(field.get_attribute(clip)), list(drf_representation(PredictionSerializer, predictions))
+    )
+
+
+def test_a_campaigns_experiments_are_what_drf_gives_for_the_same_rows_as_instances(rows):
+    """A campaign's live experiments in its detail are read with values(), oldest first; the reference is DRF's
+    representation of the same experiments as model instances."""
+    campaign = Campaign.objects.get(experiments__isnull=False)
+    ExperimentFactory(campaign=campaign)
+    ExperimentFactory(campaign=campaign).soft_delete()
+    experiments = Experiment.objects.filter(campaign=campaign).order_by("created_at", "id")
+    assert experiments.count() == 2
+    field = CampaignDetailSerializer().fields["experiments"]
+    assert isinstance(field, NestedRowsSerializer)
+    assert_identical(
+        field.to_representation(field.get_attribute(campaign)),
+        list(drf_representation(ExperimentSerializer, experiments)),
     )
 
 
