@@ -244,3 +244,19 @@ class TestObjectRows:
             assert written.headers["ETag"] == read.headers["ETag"]
             assert read.json()["score"] == score
         assert DETAIL_ROWS.plans[(("pk", False, uuid.UUID, True), ("viewset", True, ClipViewSet))] is not None
+
+
+def test_a_campaigns_conversion_totals_are_its_querysets_through_the_kept_sql():
+    """``CampaignDetailSerializer``'s totals (a GROUP BY of ``values()`` with aggregates) compiled once."""
+    from campaigns.api.serializers import CONVERSION_TOTALS
+    from campaigns.factories import CampaignFactory, ConversionFactory
+    from campaigns.models import Conversion
+
+    campaigns = [CampaignFactory(), CampaignFactory()]
+    for campaign, currencies in zip(campaigns, (["USD", "EUR", "USD"], ["GBP"]), strict=True):
+        for currency in currencies:
+            ConversionFactory(campaign=campaign, currency=currency)
+    for campaign in [*campaigns, *campaigns]:
+        expected = list(Conversion.objects.filter(campaign=campaign).totals_by_currency())
+        assert CONVERSION_TOTALS(campaign=campaign.pk) == expected
+    assert CONVERSION_TOTALS.plans and all(plan is not None for plan in CONVERSION_TOTALS.plans.values())
