@@ -36,7 +36,10 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return getattr(request, "user", None)
 
     def to_internal_value(self, data):
-        # DRF's lookup (``get_queryset().get(pk=...)``) through SQL compiled once per model and role.
+        # DRF's lookup (``get_queryset().get(pk=...)``) through SQL compiled once per model and role; a subclass
+        # with rows of its own is looked up by DRF.
+        if type(self).get_queryset is not ScopedPrimaryKeyRelatedField.get_queryset:
+            return super().to_internal_value(data)
         value = self.pk_field.to_internal_value(data)
         if rows := REACHABLE_ROWS(model=self.model, user=self.caller(), pk=value):
             return rows[0]

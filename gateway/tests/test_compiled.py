@@ -210,7 +210,7 @@ class TestObjectRows:
         assert {"retrieve", "scores"} <= actions
         assert all(plan is not None for plan in kept.values())
 
-    def test_is_drfs_answer_with_a_query_string_or_a_lock(self, mine, user_client, django_assert_num_queries):
+    def test_is_drfs_answer_with_a_query_string_or_a_lock(self, mine, user_client):
         """A query string (the filter backends read it) or a conditional write (the row is locked) go through DRF's
         ``get_object``: the same row, found the same way."""
         compiled = user_client.get(f"/api/v1/clips/{mine.pk}/")
@@ -260,3 +260,36 @@ def test_a_campaigns_conversion_totals_are_its_querysets_through_the_kept_sql():
         expected = list(Conversion.objects.filter(campaign=campaign).totals_by_currency())
         assert CONVERSION_TOTALS(campaign=campaign.pk) == expected
     assert CONVERSION_TOTALS.plans and all(plan is not None for plan in CONVERSION_TOTALS.plans.values())
+
+
+class TestReachableRows:
+    """``ScopedPrimaryKeyRelatedField`` looks its row up by SQL compiled once per model and role."""
+
+    def test_a_related_id_is_found_among_the_callers_rows_only(self, user, other_user):
+        from rest_framework import serializers
+        from rest_framework.test import APIRequestFactory
+
+        from gateway.api.fields import ScopedPrimaryKeyRelatedField
+
+        mine, theirs = AssetFactory(user=user), AssetFactory(user=other_user)
+        for caller, reached, refused in [(user, mine, theirs), (other_user, theirs, mine)] * 2:
+            request = APIRequestFactory().get("/")
+            request.user = caller
+            field = ScopedPrimaryKeyRelatedField(AssetFactory._meta.model)
+            field._context = {"request": request}
+            assert field.to_internal_value(str(reached.pk)) == reached
+            with pytest.raises(serializers.ValidationError, match="exists or you may not use it"):
+                field.to_internal_value(str(refused.pk))
+
+    def test_a_subclass_with_rows_of_its_own_is_looked_up_by_drf(self, user):
+        from gateway.api.fields import ScopedPrimaryKeyRelatedField
+
+        asset = AssetFactory(user=user)
+
+        class EveryRow(ScopedPrimaryKeyRelatedField):
+            def get_queryset(self):
+                return self.model.objects.all()
+
+        field = EveryRow(AssetFactory._meta.model)
+        field._context = {}  # no caller: the scoped lookup would find nothing
+        assert field.to_internal_value(str(asset.pk)) == asset
