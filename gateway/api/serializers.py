@@ -1,5 +1,6 @@
 """The bases of the project's serializers: every field sent must be one the serializer takes."""
 
+import copy
 import difflib
 from collections.abc import Mapping
 
@@ -16,6 +17,23 @@ UNKNOWN_FIELD = "Unknown field."
 # row at hand; the schema's ``PUT``/``PATCH`` bodies are built this way (gateway/api/schema.py).
 UPDATE_BODY = "update_body"
 REPEATED_PARAMETER = "Given more than once; this parameter takes one value."
+# The methods DRF's ``ModelSerializer.get_fields`` builds a class's fields with. What they answer depends on the
+# class alone (its ``Meta``, its declared fields, the model) unless a subclass overrides one of them: such a class
+# builds its fields per serializer, as DRF does (see ``ModelSerializer.model_fields``).
+FIELD_BUILDING_HOOKS = (
+    "get_field_names",
+    "get_default_field_names",
+    "get_extra_kwargs",
+    "get_uniqueness_extra_kwargs",
+    "include_extra_kwargs",
+    "build_field",
+    "build_standard_field",
+    "build_relational_field",
+    "build_nested_field",
+    "build_property_field",
+    "build_url_field",
+    "build_unknown_field",
+)
 
 
 class StrictInputMixin:
@@ -104,18 +122,38 @@ class ModelSerializer(StrictInputMixin, FastRepresentationMixin, serializers.Mod
       body without them, as ``<Name>UpdateRequest``.
     - ``validate`` checks the ``ranges`` (``gateway.api.fields.Range``: one field must not pass another) and
       what ``check_row`` adds, and reports every problem of the body together.
+    - The fields DRF builds from the model are built once per class and copied for each serializer
+      (``model_fields``).
     """
 
     serializer_field_mapping = strict.strict_mapping(serializers.ModelSerializer.serializer_field_mapping)
     ranges: tuple = ()
 
     def get_fields(self):
-        fields = super().get_fields()
+        fields = self.model_fields()
         if self.instance is not None or self.context.get(UPDATE_BODY):
             for name in getattr(self.Meta, "create_only_fields", ()):
                 if name in fields:
                     fields[name].read_only = True
         return fields
+
+    def model_fields(self) -> dict:
+        """DRF's ``ModelSerializer.get_fields()``: new, unbound fields for this serializer.
+
+        DRF builds them from the model's metadata for every serializer, a fifth of a create's CPU; the answer
+        depends on the class alone, so the first serializer of a class keeps what DRF built and each one after
+        gets a deep copy of it (as DRF itself hands out its declared fields: a field's copy is a new field made
+        from the same arguments), which a serializer may change as it likes. A class overriding one of
+        ``FIELD_BUILDING_HOOKS`` (they may read the instance or the context) gets DRF's fields each time.
+        """
+        cls = type(self)
+        if any(getattr(cls, hook) is not getattr(ModelSerializer, hook) for hook in FIELD_BUILDING_HOOKS):
+            return super().get_fields()
+        built = cls.__dict__.get("_built_fields")  # the class's own: a subclass has fields of its own
+        if built is None:
+            built = super().get_fields()
+            cls._built_fields = built
+        return copy.deepcopy(built)
 
     def validate(self, attrs):
         errors = {}

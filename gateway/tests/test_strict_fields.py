@@ -18,6 +18,8 @@ from knowledge.api.search_serializers import KnowledgeDocumentVersionSerializer
 from knowledge.api.serializers import KnowledgeDocumentSerializer
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.services import knowledge_document_update
+from media.api.serializers import ClipSerializer
+from media.factories import ClipFactory
 from users.api.serializers import ApiKeySerializer, MeSerializer, UserSerializer
 from users.factories import ApiKeyFactory, UserFactory
 
@@ -151,3 +153,60 @@ def test_serializers_made_fast_by_the_base_represent_as_drf(serializer_class, ro
     instances = rows()
     reference = drf_representation(serializer_class, instances)
     assert_identical(serializer_class(instances, many=True).data, reference)
+
+
+class TestFieldsBuiltOncePerClass:
+    """``ModelSerializer.model_fields``: DRF's fields of a class built once, each serializer getting a copy."""
+
+    @staticmethod
+    def drf_fields(serializer) -> dict:
+        """What DRF's own ``get_fields`` builds for ``serializer``, each field by its repr (class and arguments)."""
+        return {name: repr(field) for name, field in serializers.ModelSerializer.get_fields(serializer).items()}
+
+    @pytest.mark.django_db  # a related field's repr shows its queryset's rows
+    @pytest.mark.parametrize(
+        "serializer_class",
+        [cls for cls in SERIALIZERS if issubclass(cls, ModelSerializer)],
+        ids=lambda cls: cls.__name__,
+    )
+    def test_every_model_serializer_has_the_fields_drf_builds(self, serializer_class):
+        serializer_class()  # the class's fields are built by now
+        serializer = serializer_class()
+        assert {name: repr(field) for name, field in serializer.get_fields().items()} == self.drf_fields(serializer)
+
+    def test_each_serializer_gets_fields_of_its_own(self):
+        first, second = ClipSerializer(), ClipSerializer()
+        assert first.fields["score"] is not second.fields["score"]
+        first.fields["score"].required = True
+        first.fields["rank"].validators.clear()
+        third = ClipSerializer()
+        assert third.fields["score"].required is False
+        limits = [(type(rule), rule.limit_value) for rule in third.fields["rank"].validators]
+        assert limits == [(type(rule), rule.limit_value) for rule in second.fields["rank"].validators]
+        assert limits != []
+
+    def test_a_row_being_updated_does_not_make_the_next_create_read_only(self):
+        clip = ClipFactory.build()
+        assert ClipSerializer(clip).fields["asset"].read_only is True
+        assert ClipSerializer().fields["asset"].read_only is False
+        assert ClipSerializer(clip).fields["asset"].read_only is True
+
+    def test_a_subclass_has_its_own_fields(self):
+        class ScoreOnly(ClipSerializer):
+            class Meta(ClipSerializer.Meta):
+                fields = ["id", "score"]
+
+        assert len(ClipSerializer().fields) > 2
+        assert list(ScoreOnly().fields) == ["id", "score"]
+        assert "asset" in ClipSerializer().fields
+
+    def test_a_class_building_its_fields_per_serializer_is_built_by_drf_each_time(self):
+        class RankFloorPerCaller(ClipSerializer):
+            def get_extra_kwargs(self):
+                extra_kwargs = super().get_extra_kwargs()
+                extra_kwargs["rank"] = {"min_value": self.context.get("rank_floor", 1)}
+                return extra_kwargs
+
+        assert RankFloorPerCaller(context={"rank_floor": 5}).fields["rank"].min_value == 5
+        assert RankFloorPerCaller().fields["rank"].min_value == 1
+        assert "_built_fields" not in vars(RankFloorPerCaller)
