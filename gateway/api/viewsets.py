@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models.query import MAX_GET_RESULTS
 from django.http import Http404
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
@@ -13,10 +14,12 @@ from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
 from gateway.api import conditional, idempotency
+from gateway.api.pagination import PageNumberPagination, with_unique_ordering
 from gateway.api.permissions import IsAdmin, is_admin
 from gateway.api.representation import represent_rows, row_plan, row_values
 from gateway.api.serializers import REPEATED_PARAMETER
-from gateway.db.compiled import CompiledQuery
+from gateway.db.compiled import CompiledQuery, CountOf
+from gateway.paginator import CountedRows
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
@@ -89,7 +92,9 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     with ``self.get_object()`` and so inherit the scoping.
 
     A list page is read as rows (``values()`` of the serialized columns, no model instances) when the
-    serializer's fields are all columns of the row or of a row its foreign key joins (``row_plan``).
+    serializer's fields are all columns of the row or of a row its foreign key joins (``row_plan``); a scoped
+    caller's plain page (no query string but its number and size) is read and counted by SQL compiled once per
+    viewset, serializer and role (``ListRows``).
 
     An update (PUT, PATCH) locks its row for the whole request: the serializer validates against the
     row as it is now, a row deleted meanwhile is a 404, and the serializer's ``update`` (a service)
@@ -140,11 +145,15 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
     def reachable(self, queryset, user):
         """``queryset`` limited to the rows ``user`` may reach: the one scoping rule, which reads nothing else of
         the request (``get_object`` compiles it once per role: ``object_rows``)."""
-        if self.owner_scoped and not is_admin(user):
+        if self.is_scoped(user):
             queryset = self.scope_queryset(queryset, user)
             if self.live_parent:
                 queryset = queryset.filter(**{f"{self.live_parent}__deleted_at__isnull": True})
         return queryset
+
+    def is_scoped(self, user) -> bool:
+        """Whether ``user`` reaches only some of the rows (``reachable`` filters them for ``user``)."""
+        return self.owner_scoped and not is_admin(user)
 
     def locks_row(self) -> bool:
         """Whether the row is read with ``SELECT ... FOR UPDATE`` (an update, or a conditional write)."""
@@ -167,6 +176,9 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         plan = row_plan(self.get_serializer_class())
         if plan is None:
             return super().list(request, *args, **kwargs)
+        if self.reads_list_compiled():
+            page = self.paginate_queryset(ListRows(self))
+            return self.get_paginated_response(represent_rows(plan, page))
         # A cursor page reads its position off its last row: the cursor's fields are read too.
         rows = row_values(plan, self.filter_queryset(self.get_queryset()), *getattr(self, "cursor_fields", ()))
         page = self.paginate_queryset(rows)
@@ -229,6 +241,25 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
             and cls.get_queryset is ScopedModelViewSet.get_queryset
             and cls.filter_queryset is ScopedModelViewSet.filter_queryset
             and not self.locks_row()
+        )
+
+    def reads_list_compiled(self) -> bool:
+        """Whether ``list`` reads and counts its rows by ``ListRows`` (SQL compiled once per viewset, serializer and
+        role) rather than through ``filter_queryset(get_queryset())``: a scoped caller (whose rows are a subset of
+        the table, counted as such), page numbers, a query string naming at most the page and its size, each once
+        and without NUL (so the filter backends would leave the rows as they are and refuse nothing), and a
+        viewset that reads its rows as this class does."""
+        cls, request, paginator = type(self), self.request, self.paginator
+        return (
+            isinstance(paginator, PageNumberPagination)
+            and request.query_params.keys() <= {paginator.page_query_param, paginator.page_size_query_param}
+            and all(len(given) == 1 and "\x00" not in given[0] for _, given in request.query_params.lists())
+            and request.user.is_authenticated
+            and self.is_scoped(request.user)
+            and not getattr(self, "swagger_fake_view", False)
+            and cls.get_queryset is ScopedModelViewSet.get_queryset
+            and cls.filter_queryset is ScopedModelViewSet.filter_queryset
+            and not self.reaches_deleted_rows()
         )
 
     def compiled_object(self):
@@ -337,10 +368,53 @@ def detail_rows(*, viewset, pk):
     return view.optimize_queryset(view.get_base_queryset(deleted=True).filter(pk=pk))[:MAX_GET_RESULTS]
 
 
+def list_rows(*, viewset, serializer_class, user):
+    """The rows ``viewset``'s ``list`` pages through for ``user`` when the query string names no filter: the live
+    ones ``user`` may reach, in the list's order made unique, as ``serializer_class``'s ``row_plan`` reads them."""
+    view = viewset(action="list", detail=False)
+    rows = view.optimize_queryset(view.reachable(view.get_base_queryset(), user))
+    return row_values(row_plan(serializer_class), with_unique_ordering(rows))
+
+
+def list_count(*, viewset, serializer_class, user, limit):
+    """How many of ``list_rows`` there are (at most ``limit`` of them), as the paginator counts a queryset."""
+    counted = list_rows(viewset=viewset, serializer_class=serializer_class, user=user).order_by().values("pk")
+    return CountOf(counted if limit is None else counted[:limit])
+
+
 # Compiled once per viewset, action and role (a detail, a row action's row, the row a write answers with); what
 # prefetches is run by Django each time (gateway/db/compiled.py).
 OBJECT_ROWS = CompiledQuery(object_rows, shape=("viewset", "action"), instances={"user": ("role",)})
 DETAIL_ROWS = CompiledQuery(detail_rows, shape=("viewset",))
+# Compiled once per viewset, serializer and role; a page's bounds are parameters (``window``).
+LIST_ROWS = CompiledQuery(list_rows, shape=("viewset", "serializer_class"), instances={"user": ("role",)})
+LIST_COUNT = CompiledQuery(list_count, shape=("viewset", "serializer_class", "limit"), instances={"user": ("role",)})
+
+
+class ListRows(CountedRows):
+    """A list's rows as the paginator reads them when ``list`` reads them compiled (``reads_list_compiled``): a
+    page by ``LIST_ROWS`` (its bounds as parameters), the count by ``LIST_COUNT``. The queryset itself is built
+    only for the planner's estimate of a list of more than ``COUNT_CAP`` rows."""
+
+    # A scoped caller's rows: always a subset of the table (``reachable`` filters them).
+    filtered = True
+
+    def __init__(self, view):
+        self.values = {
+            "viewset": type(view),
+            "serializer_class": view.get_serializer_class(),
+            "user": view.request.user,
+        }
+
+    @cached_property
+    def queryset(self):
+        return list_rows(**self.values)
+
+    def count(self, limit: int | None = None) -> int:
+        return LIST_COUNT(limit=limit, **self.values)
+
+    def __getitem__(self, bounds: slice) -> list[dict]:
+        return LIST_ROWS.window(bounds.start or 0, bounds.stop, **self.values)
 
 
 class SoftDeleteViewSetMixin:

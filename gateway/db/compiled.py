@@ -7,8 +7,11 @@ A ``CompiledQuery`` has Django do it once per *shape* and keeps the SQL::
     top_clips = CompiledQuery(lambda asset, min_score: Clip.objects.filter(asset=asset, score__gte=min_score))
     top_clips(asset=asset_id, min_score=0.5)  # a list of Clip instances, as list(queryset) would give
 
-The builder returns a queryset (read as ``list()`` reads it: model instances, or dicts for ``values()``) or, for
-a write, ``(queryset, changes)``: ``queryset.update_returning(**changes)``'s ``UPDATE ... RETURNING``.
+The builder returns a queryset (read as ``list()`` reads it: model instances, or dicts for ``values()``), a
+``CountOf(queryset)`` (``queryset.count()``) or, for a write, ``(queryset, changes)``:
+``queryset.update_returning(**changes)``'s ``UPDATE ... RETURNING``. ``window(start, stop, **values)`` reads the
+rows ``start`` to ``stop`` of a read (``queryset[start:stop]``) with its bounds sent as parameters, so that one
+plan serves every page of a list (Django writes a slice's bounds into the SQL text).
 
 How the SQL is kept: the builder is called twice, with made-up values (sentinels, one set per call, of the
 types of the call's values), and Django compiles each. The SQL text must come out the same, and every sentinel
@@ -60,6 +63,13 @@ SENTINELS = {
 MAX_SHAPES = 256
 
 
+@dataclass(frozen=True)
+class CountOf:
+    """What a builder returns to have its queryset counted: the answer is ``queryset.count()``."""
+
+    queryset: models.QuerySet
+
+
 def returning_update(queryset: models.QuerySet, changes: dict) -> tuple | None:
     """``queryset.update(**changes)`` as ``UPDATE ... RETURNING`` every concrete column, compiled by Django's update
     compiler: ``(sql, params, compiler, fields)``, or ``None`` when no row can match (``.none()``)."""
@@ -95,21 +105,27 @@ class Plan:
     converters: list  # [(position, (functions, expression))], compiler.get_converters' items
     load: Callable  # (rows, db) -> the answer
     writes: bool = False
+    windowed: bool = False  # a read whose rows may be windowed: no slice of its own, no lock (``window``)
 
-    def run(self, values: dict):
+    def run(self, values: dict, window: tuple[int, int] | None = None):
         params = self.params.copy()
         for name, positions in self.slots.items():
             for position in positions:
                 params[position] = values[name]
+        statement = self.statement
+        if window is not None:
+            start, stop = window
+            statement = f"{statement} LIMIT %s OFFSET %s"
+            params += [stop - start, start]
         db = self.queryset.db
         connection = connections[db]
         if self.writes:
             with transaction.mark_for_rollback_on_error(using=db), connection.cursor() as cursor:
-                cursor.execute(self.statement, params)
+                cursor.execute(statement, params)
                 rows = cursor.fetchall()
         else:
             with connection.cursor() as cursor:
-                cursor.execute(self.statement, params)
+                cursor.execute(statement, params)
                 rows = cursor.fetchall()
         if self.converters:
             rows = list(convert(rows, self.converters, connection))
@@ -140,16 +156,36 @@ class CompiledQuery:
     plans: dict = field(default_factory=dict, repr=False)
 
     def __call__(self, **values):
+        plan = self.kept_plan(values)
+        if plan is None:
+            return run_by_django(self.build(**values))
+        return plan.run(self.parameters(values))
+
+    def window(self, start: int, stop: int, **values) -> list:
+        """The rows ``start`` to ``stop`` (``0 <= start <= stop``) of a read's answer: ``list(queryset[start:stop])``,
+        with both bounds sent as parameters, so that the plan of the unsliced read serves every window."""
+        if not 0 <= start <= stop:
+            raise ValueError(f"A window is 0 <= start <= stop, not {start}:{stop}.")
+        if start == stop:
+            return []  # as Django answers an empty slice: without a query
+        plan = self.kept_plan(values)
+        if plan is None or not plan.windowed:
+            return list(self.build(**values)[start:stop])
+        return plan.run(self.parameters(values), window=(start, stop))
+
+    def kept_plan(self, values: dict) -> "Plan | None":
+        """The plan of the call's shape (made and kept on its first call), or ``None`` when Django must run it."""
         key = self.key(values)
         try:
-            plan = self.plans[key]
+            return self.plans[key]
         except KeyError:
             plan = self.plan(values) if key is not None else None
             if key is not None and len(self.plans) < MAX_SHAPES:
                 self.plans[key] = plan
-        if plan is None:
-            return run_by_django(self.build(**values))
-        return plan.run({name: value.pk if name in self.instances else value for name, value in values.items()})
+            return plan
+
+    def parameters(self, values: dict) -> dict:
+        return {name: value.pk if name in self.instances else value for name, value in values.items()}
 
     def key(self, values: dict) -> tuple | None:
         """The call's shape, or ``None`` when a value can be neither a parameter nor part of a shape."""
@@ -242,7 +278,11 @@ def same(a, b) -> bool:
 
 def compile_query(built) -> Plan | None:
     """A plan of what a builder returned (its values still the sentinels); ``None`` when Django must run it."""
-    return update_plan(*built) if isinstance(built, tuple) else read_plan(built)
+    if isinstance(built, tuple):
+        return update_plan(*built)
+    if isinstance(built, CountOf):
+        return count_plan(built.queryset)
+    return read_plan(built)
 
 
 def update_plan(queryset: models.QuerySet, changes: dict) -> Plan | None:
@@ -277,10 +317,26 @@ def read_plan(queryset: models.QuerySet) -> Plan | None:
     if compiler.has_composite_fields(fields):
         return None
     converters = converters_of(compiler, fields)
+    # Django ends an unsliced read (no lock: see above) with its ORDER BY: a window's LIMIT and OFFSET go after it.
+    windowed = not query.is_sliced and not query.combinator
     if queryset._iterable_class is ValuesIterable:
         names = [*query.extra_select, *query.values_select, *query.annotation_select]
-        return Plan(statement, list(params), {}, queryset, converters, dicts_loader(names))
-    return Plan(statement, list(params), {}, queryset, converters, related_instances_loader(compiler))
+        return Plan(statement, list(params), {}, queryset, converters, dicts_loader(names), windowed=windowed)
+    loader = related_instances_loader(compiler)
+    return Plan(statement, list(params), {}, queryset, converters, loader, windowed=windowed)
+
+
+def count_plan(queryset: models.QuerySet) -> Plan | None:
+    """``queryset.count()``'s plan: its rows counted as Django counts a sliced or distinct query's, in a subquery."""
+    try:
+        statement, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    except EmptyResultSet:
+        return None
+    return Plan(f"SELECT COUNT(*) FROM ({statement}) counted", list(params), {}, queryset, [], first_value)
+
+
+def first_value(rows, db):
+    return rows[0][0]
 
 
 def converters_of(compiler, fields) -> list:
@@ -322,4 +378,6 @@ def run_by_django(built):
     if isinstance(built, tuple):
         queryset, changes = built
         return queryset.update_returning(**changes)
+    if isinstance(built, CountOf):
+        return built.queryset.count()
     return list(built)

@@ -2,13 +2,18 @@
 
 import uuid
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 from django.db.models import F, Prefetch
 from django.utils import timezone
 
-from gateway.api.viewsets import DETAIL_ROWS, OBJECT_ROWS
-from gateway.db.compiled import CompiledQuery
+from gateway.api.representation import row_plan
+from gateway.api.viewsets import DETAIL_ROWS, LIST_COUNT, LIST_ROWS, OBJECT_ROWS, list_rows
+from gateway.db.compiled import CompiledQuery, CountOf
+from gateway.paginator import CountedRows, EstimatedCountPaginator
+from gateway.tests.test_query_counts import LISTS, routed_viewsets
+from gateway.tests.test_query_counts import caller as api_caller
 from media.api.views import ClipViewSet
 from media.choices import ClipStatus
 from media.factories import AssetFactory, ClipFactory, PredictionFactory
@@ -130,6 +135,73 @@ class TestReads:
         query = CompiledQuery(lambda asset: Clip.objects.filter(asset=asset).none())
         with django_assert_num_queries(0):
             assert query(asset=clips[0].asset_id) == []
+
+
+def by_score(min_score):
+    return Clip.objects.filter(score__gte=min_score).order_by("-score", "id")
+
+
+class TestWindows:
+    """``window(start, stop)``: Django's slice of a read, its bounds sent as parameters (one plan for every page)."""
+
+    @pytest.mark.parametrize(("start", "stop"), [(0, 2), (1, 3), (2, 10), (4, 5), (5, 9)])
+    def test_a_window_is_djangos_slice(self, clips, start, stop, django_assert_num_queries):
+        query = CompiledQuery(by_score)
+        with django_assert_num_queries(1):
+            answer = query.window(start, stop, min_score=0.5)
+        assert [columns(clip) for clip in answer] == [columns(clip) for clip in by_score(0.5)[start:stop]]
+
+    def test_every_window_runs_the_one_plan_of_the_unsliced_read(self, clips):
+        build = Counted(lambda asset: Clip.objects.filter(asset=asset).order_by("score").values("score"))
+        query = CompiledQuery(build)
+        asset = clips[0].asset_id
+        assert [query.window(start, start + 2, asset=asset) for start in (0, 1, 2)] == [
+            [{"score": 0.2}, {"score": 0.6}],
+            [{"score": 0.6}, {"score": 0.9}],
+            [{"score": 0.9}],
+        ]
+        assert query(asset=asset) == list(build.build(asset=asset))  # the read itself: the same plan
+        assert build.calls == 2
+
+    def test_an_empty_window_runs_no_query(self, clips, django_assert_num_queries):
+        with django_assert_num_queries(0):
+            assert CompiledQuery(by_score).window(2, 2, min_score=0.5) == []
+
+    def test_a_read_sliced_by_its_builder_is_windowed_by_django(self, clips):
+        build = Counted(lambda min_score: by_score(min_score)[1:])
+        query = CompiledQuery(build)
+        assert query.window(0, 2, min_score=0.5) == list(by_score(0.5)[1:][0:2])
+        assert query.window(0, 2, min_score=0.5) == list(by_score(0.5)[1:3])
+        assert build.calls == 2 + 2  # the plan is kept for plain calls; each window is Django's slice
+
+    @pytest.mark.parametrize(("start", "stop"), [(-1, 2), (3, 2)])
+    def test_bounds_out_of_order_are_refused(self, start, stop):
+        with pytest.raises(ValueError, match="0 <= start <= stop"):
+            CompiledQuery(by_score).window(start, stop, min_score=0.5)
+
+
+class TestCounts:
+    """A builder returning ``CountOf(queryset)`` answers ``queryset.count()``, by SQL compiled once per shape."""
+
+    @pytest.mark.parametrize("limit", [None, 1, 2, 10])
+    def test_a_count_is_djangos(self, clips, limit, django_assert_num_queries):
+        def scored(min_score, limit):
+            counted = Clip.objects.filter(score__gte=min_score).order_by().values("pk")
+            return counted if limit is None else counted[:limit]
+
+        build = Counted(lambda min_score, limit: CountOf(scored(min_score, limit)))
+        query = CompiledQuery(build, shape=("limit",))
+        for min_score in (0.5, 0.65, 0.95):
+            expected = scored(min_score, limit).count()
+            with django_assert_num_queries(1):
+                assert query(min_score=min_score, limit=limit) == expected
+        assert build.calls == 2
+
+    def test_a_count_of_nothing_is_djangos(self, clips, django_assert_num_queries):
+        with django_assert_num_queries(0):
+            assert (
+                CompiledQuery(lambda asset: CountOf(Clip.objects.filter(asset=asset).none()))(asset=uuid.uuid4()) == 0
+            )
 
 
 class TestInstances:
@@ -293,3 +365,103 @@ class TestReachableRows:
         field = EveryRow(AssetFactory._meta.model)
         field._context = {}  # no caller: the scoped lookup would find nothing
         assert field.to_internal_value(str(asset.pk)) == asset
+
+
+def without_format(link: str | None) -> str | None:
+    """A page link without the ``format`` parameter (which sends a list through ``filter_queryset``)."""
+    if link is None:
+        return None
+    parts = urlsplit(link)
+    query = [(name, value) for name, value in parse_qsl(parts.query) if name != "format"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def compiled_viewsets() -> set:
+    """The viewsets whose list pages ``LIST_ROWS`` has a kept plan for."""
+    return {value for key, plan in LIST_ROWS.plans.items() if plan for name, _, value, *_ in key if name == "viewset"}
+
+
+class TestListRows:
+    """A scoped caller's plain page (no query parameter but ``page`` and ``page_size``) is read and counted by SQL
+    compiled once per viewset, serializer and role (``gateway.api.viewsets.ListRows``); any other list goes through
+    ``filter_queryset(get_queryset())``. Both answer the same."""
+
+    PAGES = [
+        {},
+        {"page_size": 3},
+        {"page": 2, "page_size": 3},
+        {"page": 3, "page_size": 3},
+        {"page": "last", "page_size": 2},
+    ]
+
+    @staticmethod
+    def both_ways(client, resource: str, params: dict):
+        """The answer to ``params``, and the answer through ``filter_queryset`` (``format`` sends it there), its
+        links without ``format``."""
+        compiled = client.get(f"/api/v1/{resource}/", params)
+        through_filters = client.get(f"/api/v1/{resource}/", {**params, "format": "json"})
+        assert compiled.status_code == through_filters.status_code, compiled.content
+        expected = through_filters.json()
+        for link in ("next", "previous"):
+            if link in expected:
+                expected[link] = without_format(expected[link])
+        return compiled, expected
+
+    @pytest.mark.parametrize("resource", sorted(LISTS))
+    def test_every_page_is_what_filter_queryset_answers(self, resource, other_user):
+        user, client = api_caller("user")
+        LISTS[resource](other_user, 3)  # rows out of reach (or, for rows every user reads, more rows)
+        LISTS[resource](user, 7)
+        for params in self.PAGES:
+            compiled, expected = self.both_ways(client, resource, params)
+            assert compiled.status_code == 200, compiled.content
+            assert compiled.json() == expected
+            assert compiled.json()["results"]
+        past_the_end, expected = self.both_ways(client, resource, {"page": 9, "page_size": 3})
+        assert past_the_end.status_code == 404
+        assert past_the_end.json()["detail"] == expected["detail"] == "Invalid page."
+        viewset = routed_viewsets()[resource]
+        read_as_rows = row_plan(viewset(action="list").get_serializer_class()) is not None
+        assert (viewset in compiled_viewsets()) is (viewset.owner_scoped and read_as_rows)
+
+    def test_a_users_list_of_themselves_is_what_filter_queryset_answers(self, user_client, other_user):
+        compiled, expected = self.both_ways(user_client, "users", {})
+        assert compiled.status_code == 200
+        assert compiled.json() == expected
+        assert compiled.json()["count"] == 1
+        assert routed_viewsets()["users"] in compiled_viewsets()
+
+    def test_each_caller_pages_through_only_their_own_rows(self, user, other_user, user_client, other_client):
+        mine = {str(ClipFactory(asset=AssetFactory(user=user)).pk) for _ in range(4)}
+        theirs = {str(ClipFactory(asset=AssetFactory(user=other_user)).pk) for _ in range(3)}
+        for _ in range(2):
+            for client, expected in [(user_client, mine), (other_client, theirs)]:
+                pages = [client.get("/api/v1/clips/", {"page": page, "page_size": 2}).json() for page in (1, 2)]
+                assert {clip["id"] for page in pages for clip in page["results"]} == expected
+                assert {page["count"] for page in pages} == {len(expected)}
+        assert ClipViewSet in compiled_viewsets()
+        counted = [plan for key, plan in LIST_COUNT.plans.items() if ("viewset", True, ClipViewSet) in key]
+        assert counted and all(counted)
+
+    def test_a_list_past_the_count_cap_is_estimated_as_through_filter_queryset(self, user_client, user, monkeypatch):
+        monkeypatch.setattr(EstimatedCountPaginator, "COUNT_CAP", 3)
+        ClipFactory.create_batch(5, asset=AssetFactory(user=user))
+        for params in ({"page_size": 2}, {"page": 2, "page_size": 2}, {"page": "last", "page_size": 2}):
+            compiled, expected = self.both_ways(user_client, "clips", params)
+            assert compiled.status_code == 200
+            assert compiled.json()["count_is_estimate"] is True
+            assert compiled.json() == expected
+        last = user_client.get("/api/v1/clips/", {"page": "last", "page_size": 2}).json()
+        assert len(last["results"]) == 1 and last["next"] is None  # the last of 5 rows, counted exactly for it
+
+    @pytest.mark.parametrize("prefix", [*sorted(LISTS), "users"])
+    def test_a_scoped_callers_rows_are_counted_as_a_subset_of_their_table(self, prefix, user):
+        """``ListRows.filtered`` (a scoped caller's rows are never estimated from their table's statistics) is what
+        ``CountedRows`` finds in the queryset."""
+        viewset = routed_viewsets()[prefix]
+        view = viewset(action="list", detail=False)
+        serializer_class = view.get_serializer_class()
+        if not view.is_scoped(user) or row_plan(serializer_class) is None:
+            assert viewset not in compiled_viewsets()
+            return
+        assert CountedRows(list_rows(viewset=viewset, serializer_class=serializer_class, user=user)).filtered

@@ -99,21 +99,21 @@ LISTS = {
 }
 
 
-def routed_prefixes() -> set[str]:
-    """The URL prefix of every viewset the apps' routers register (``assets``, ``api-keys``...)."""
-    prefixes = set()
+def routed_viewsets() -> dict:
+    """The viewset of every URL prefix the apps' routers register (``assets``, ``api-keys``...)."""
+    viewsets = {}
     for config in apps.get_app_configs():
         try:
             module = import_module(f"{config.name}.api.urls")
         except ModuleNotFoundError:
             continue
-        prefixes |= {prefix for prefix, _, _ in module.router.registry}
-    return prefixes
+        viewsets |= {prefix: viewset for prefix, viewset, _ in module.router.registry}
+    return viewsets
 
 
 def test_every_routed_list_has_a_query_count_test():
     # Users have their own test below (the list differs per role).
-    assert routed_prefixes() - {"users"} == set(LISTS)
+    assert set(routed_viewsets()) - {"users"} == set(LISTS)
 
 
 def caller(role: str):
