@@ -14,6 +14,8 @@ from rest_framework.response import Response
 from gateway.paginator import EstimatedCountPaginator
 
 MAX_PAGE_SIZE = 100
+# PostgreSQL's OFFSET is a bigint: a page starting past it is past the end of any table.
+MAX_OFFSET = 2**63 - 1
 # Python's int() also reads "1_0", "+1", " 1" and other scripts' digits ("١"); a page number is ASCII digits.
 ASCII_DIGITS = re.compile(r"[0-9]+")
 INVALID_CURSOR = "Invalid cursor: follow the next or previous link of a page, or give it empty for the first page."
@@ -86,6 +88,8 @@ class ApiPaginator(EstimatedCountPaginator):
         number = int(number)  # the pagination hands over positive integers only (``_positive_int``)
         if number < 1:
             raise EmptyPage("That page number is less than 1")
+        if (number - 1) * self.per_page > MAX_OFFSET:
+            raise EmptyPage("That page contains no results")
         return number
 
     def page(self, number):

@@ -131,6 +131,20 @@ class TestNumbers:
     def test_huge_negative_or_fractional_page_is_a_400_or_404(self, user_client, value):
         assert user_client.get(ASSETS, {"page": value}).status_code in (400, 404)
 
+    @pytest.mark.parametrize("params", [{}, {"format": "json"}])
+    def test_a_page_past_any_offset_of_an_estimated_list_is_a_404(self, user, user_client, monkeypatch, params):
+        """A list counted by an estimate bounds no page number; one whose first row would lie past PostgreSQL's
+        bigint OFFSET is past the end, as any page past the last (compiled or through ``filter_queryset``)."""
+        from gateway.paginator import EstimatedCountPaginator
+
+        monkeypatch.setattr(EstimatedCountPaginator, "COUNT_CAP", 1)
+        ClipFactory.create_batch(2, asset=AssetFactory(user=user))
+        for page in (10**18, 10**30):
+            response = user_client.get(CLIPS, {"page": page, "page_size": 2, **params})
+            assert response.status_code == 404
+            assert response.json()["detail"] == "Invalid page."
+        assert user_client.get(CLIPS, {"page_size": 2, **params}).json()["count_is_estimate"] is True
+
     def test_a_huge_filter_value_is_not_a_500(self, user_client):
         assert user_client.get(CLIPS, {"rank_min": "9" * 40}).status_code == 200
 
