@@ -1,6 +1,7 @@
 """The API's filter backend (a module of its own: DRF's generic views load it from the settings at import time)."""
 
 from django.core.validators import ProhibitNullCharactersValidator
+from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
@@ -76,17 +77,31 @@ class FilterBackend(DjangoFilterBackend):
     afterwards (``search``, ``page``, ``hard``, a view's own ``q``).
 
     Building a FilterSet validates a form of every filter (about a millisecond for twenty filters), and
-    most requests name none of them (a detail, a plain page). When no query parameter names a filter of the
-    view's FilterSet (or starts with one's name: range filters take ``<name>_min``-style parameters), the
-    queryset is returned as it is, which is what the FilterSet would return for an empty query.
+    most requests name none of them (a detail, a plain page) or a few. Only the filters a query parameter
+    names (or starts with the name of: a range filter may take ``<name>_min``-style parameters) are validated
+    and applied, in the FilterSet's order: a filter given no value filters nothing, and none of ours is
+    required or checked against another, so the rows and the errors are what the whole FilterSet gives. When
+    the query names none, the queryset is returned as it is.
     """
 
     def filter_queryset(self, request, queryset, view):
         reject_nul_characters(request.query_params)
         filterset_class = self.get_filterset_class(view, queryset)
         reject_repeated_parameters(request.query_params, multi_valued_parameters(filterset_class))
-        if filterset_class is not None:
-            names = tuple(filterset_class.base_filters)
-            if not any(parameter.startswith(names) for parameter in request.query_params):
-                return queryset
-        return super().filter_queryset(request, queryset, view)
+        if filterset_class is None:
+            return queryset
+        named = named_filters(filterset_class, request.query_params)
+        if not named:
+            return queryset
+        filterset = self.get_filterset(request, queryset, view)
+        filterset.filters = {name: filterset.filters[name] for name in named}  # before its form is built
+        if not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        return filterset.qs
+
+
+def named_filters(filterset_class, query_params) -> list[str]:
+    """The names of ``filterset_class``'s filters that a query parameter names or starts with, in its order."""
+    return [
+        name for name in filterset_class.base_filters if any(parameter.startswith(name) for parameter in query_params)
+    ]
