@@ -232,14 +232,10 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         role) rather than DRF's ``filter_queryset(get_queryset())``: an authenticated caller, a row read without a
         lock, no query string (so the filter backends leave the rows as they are: ``FilterBackend``), and a
         viewset that reads its rows as this class does."""
-        cls = type(self)
         return (
             not self.request.query_params
-            and self.request.user.is_authenticated
-            and not getattr(self, "swagger_fake_view", False)
+            and self.reads_rows_as_scoped()
             and self.lookup_field == "pk"
-            and cls.get_queryset is ScopedModelViewSet.get_queryset
-            and cls.filter_queryset is ScopedModelViewSet.filter_queryset
             and not self.locks_row()
         )
 
@@ -249,17 +245,26 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         the table, counted as such), page numbers, a query string naming at most the page and its size, each once
         and without NUL (so the filter backends would leave the rows as they are and refuse nothing), and a
         viewset that reads its rows as this class does."""
-        cls, request, paginator = type(self), self.request, self.paginator
+        request, paginator = self.request, self.paginator
         return (
             isinstance(paginator, PageNumberPagination)
             and request.query_params.keys() <= {paginator.page_query_param, paginator.page_size_query_param}
             and all(len(given) == 1 and "\x00" not in given[0] for _, given in request.query_params.lists())
-            and request.user.is_authenticated
+            and self.reads_rows_as_scoped()
             and self.is_scoped(request.user)
+            and not self.reaches_deleted_rows()
+        )
+
+    def reads_rows_as_scoped(self) -> bool:
+        """What both compiled reads need (``reads_object_compiled``, ``reads_list_compiled``): an authenticated
+        caller, not the schema's made-up view, and a viewset reading its rows as this class does (its scoping is
+        ``get_base_queryset``, ``reachable`` and ``optimize_queryset``, none of which reads the request)."""
+        cls = type(self)
+        return (
+            self.request.user.is_authenticated
             and not getattr(self, "swagger_fake_view", False)
             and cls.get_queryset is ScopedModelViewSet.get_queryset
             and cls.filter_queryset is ScopedModelViewSet.filter_queryset
-            and not self.reaches_deleted_rows()
         )
 
     def compiled_object(self):
