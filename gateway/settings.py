@@ -154,7 +154,12 @@ def _with_connection_settings(database: dict, *, connect_timeout: float, pool_ti
     if DB_POOL:
         options["pool"] = {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": pool_timeout}
     database.setdefault("OPTIONS", {}).update(options)
-    database["CONN_HEALTH_CHECKS"] = True
+    # Without the pool, Django checks a reused connection once per request. The pool checks each connection it
+    # hands out (an empty query's round trip) only where nothing else can prove it: a replica, whose checkout is
+    # how the router finds it down, and PgBouncer, whose client socket stays open while the server behind it is
+    # gone, so the check's retries are what wait a failover out. A direct connection to the primary is proven by
+    # its first statement instead (gateway/db/postgresql/base.py: sent again on a fresh connection if stale).
+    database["CONN_HEALTH_CHECKS"] = not DB_POOL or DB_PGBOUNCER or database.get("REPLICA", False)
     database["CONN_MAX_AGE"] = 0 if DB_POOL else CONN_MAX_AGE
     return database
 

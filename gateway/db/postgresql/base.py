@@ -7,6 +7,11 @@ pool's check loop sleeps with a growing back-off (1 s, 2 s, 4 s, ...) between st
 a request could wait longer than ``DB_POOL_TIMEOUT`` and fail once although the database is back.
 Here the first failed check tests every idle connection at once, so the retry gets a fresh one.
 
+That check is an empty query's round trip on every checkout, so it is kept only where nothing else can prove the
+connection (settings: a replica, PgBouncer, see ``_with_connection_settings``). A direct connection to the primary
+is handed out unchecked and proven by its first statement instead: if the server had closed it while it sat in the
+pool, that statement is sent again once on a fresh connection (:meth:`DatabaseWrapper.retry_if_stale`).
+
 Aware datetimes are also sent in UTC: PostgreSQL refuses UTC offsets beyond ±15:59, which ISO 8601 (and so
 a date-time in an API query string) allows up to ±23:59.
 
@@ -18,6 +23,7 @@ import contextlib
 import datetime
 import functools
 
+from django.db import DatabaseError
 from django.db.backends.postgresql import operations
 from django.db.backends.postgresql.psycopg_any import BaseTzLoader
 from django_prometheus.db.backends.postgresql import base
@@ -35,6 +41,13 @@ def check_connection(conn) -> None:
         if pool is not None:
             pool.check()
         raise
+
+
+def is_a_plain_read(sql: str) -> bool:
+    """Whether ``sql`` is one ``SELECT``: not a write, nor a ``SELECT`` in front of one (django-pghistory sends its
+    context as ``SELECT set_config(...); UPDATE ...``). A ``;`` inside a literal makes a read look compound: such a
+    read is just not sent again."""
+    return sql.lstrip()[:6].upper() == "SELECT" and ";" not in sql
 
 
 class TimestamptzLoader(BaseTzLoader):
@@ -83,6 +96,50 @@ class DatabaseWrapper(base.DatabaseWrapper):
         params = super().get_connection_params()
         params["context"] = adapters_with_our_loader(params["context"], self.timezone)
         return params
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if self.pool is not None and not self.settings_dict["CONN_HEALTH_CHECKS"]:
+            # First, so a retry runs the request's own wrappers (timing, write notes) again too.
+            self.execute_wrappers.insert(0, self.retry_if_stale)
+        return connection
+
+    def _close(self):
+        self.forget_retry()
+        return super()._close()
+
+    def forget_retry(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.execute_wrappers.remove(self.retry_if_stale)
+
+    def retry_if_stale(self, execute, sql, params, many, context):
+        """Run the first statement of a connection the pool handed out unchecked; if the connection turns out
+        broken, send the statement again, once, on a fresh one.
+
+        An idle pooled connection breaks when the server restarts or ends it; the statement then never reached a
+        live session, or reached one that died before answering. Sending it again is safe inside a transaction
+        (nothing of it was committed: its first statement failed) and for a plain ``SELECT`` (a read), so only
+        those are retried; any other statement in autocommit might have committed before the answer was lost, and its
+        error goes up as before (for a write: outcome unknown). Only the first statement is covered: a
+        connection that breaks later broke while in use, which no retry can mend.
+        """
+        self.forget_retry()
+        try:
+            return execute(sql, params, many, context)
+        except DatabaseError:
+            if not self.connection.broken or (self.autocommit and not is_a_plain_read(sql)):
+                raise
+        with self.wrap_database_errors:
+            # What broke this connection (a restart) broke its idle neighbours too: replace them all at once.
+            self.pool.check()
+            # Should this fail too, the broken connection stays, and Django drops it as after any lost connection.
+            fresh = super().get_new_connection(self.get_connection_params())
+        broken, self.connection = self.connection, fresh
+        broken._pool.putconn(broken)  # the pool discards it and opens another in the background
+        fresh.autocommit = self.autocommit
+        cursor = context["cursor"]
+        cursor.cursor = self.create_cursor(getattr(cursor.cursor, "name", None))
+        return execute(sql, params, many, context)
 
     @property
     def pool(self):

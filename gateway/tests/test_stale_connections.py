@@ -1,0 +1,189 @@
+"""A pooled connection the server closed while it sat in the pool: its first statement is sent again, once.
+
+The pool hands out a direct connection to the primary unchecked (no empty query per checkout; settings
+``CONN_HEALTH_CHECKS``), so a connection a restart or ``pg_terminate_backend`` ended is found out by its first
+statement (``gateway.db.postgresql``'s ``retry_if_stale``). Each test here uses a pool of its own on the test
+database, outside the test's transaction, and ends that pool's sessions on the server as a restart would.
+``test_faults.py`` has the same after a real restart, through gunicorn.
+"""
+
+import uuid
+
+import pytest
+from django.db import OperationalError, connections, transaction
+
+from gateway import settings as project_settings
+
+ALIAS = "stale_probe"
+KILLER = "stale_killer"
+
+
+def ended_sessions(killer, application_name: str) -> list[int]:
+    """End every session of ``application_name`` on the server (waiting until each is gone); their pids."""
+    with killer.cursor() as cursor:
+        cursor.execute(
+            # In the select list, not the WHERE clause, which may call it before filtering on the name.
+            "SELECT pid, pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = %s",
+            [application_name],
+        )
+        return [pid for pid, ended in cursor.fetchall() if ended]
+
+
+def backend_pid(probe) -> int:
+    with probe.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def probe(django_db_setup, django_db_blocker):
+    """A pooled connection wrapper of the project's backend (alias ``stale_probe``) with a scratch table
+    ``probe.table``, and ``probe.end_sessions()`` ending every connection of its pool on the server."""
+    default = connections["default"]
+    application_name = f"stale-probe-{uuid.uuid4().hex[:8]}"
+    options = {key: value for key, value in default.settings_dict["OPTIONS"].items() if key != "pool"}
+    pooled = {
+        **default.settings_dict,
+        "CONN_HEALTH_CHECKS": False,
+        "OPTIONS": {**options, "application_name": application_name, "pool": {"min_size": 3, "timeout": 5}},
+    }
+    killer_settings = {**default.settings_dict, "CONN_HEALTH_CHECKS": False, "OPTIONS": options}
+    with django_db_blocker.unblock():
+        # Registered for this thread only: Django's connection_created receivers and atomic() look aliases up.
+        connections[ALIAS] = wrapper = type(default)(pooled, alias=ALIAS)
+        connections[KILLER] = killer = type(default)(killer_settings, alias=KILLER)
+        wrapper.table = f"stale_probe_{uuid.uuid4().hex[:8]}"
+        wrapper.end_sessions = lambda: ended_sessions(killer, application_name)
+        with killer.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE {wrapper.table} (note text)")
+        wrapper.pool.open(wait=True)
+        try:
+            yield wrapper
+        finally:
+            wrapper.close()
+            wrapper.close_pool()
+            with killer.cursor() as cursor:
+                cursor.execute(f"DROP TABLE {wrapper.table}")
+            killer.close()
+            del connections[ALIAS], connections[KILLER]
+
+
+def notes(probe) -> list[str]:
+    with probe.cursor() as cursor:
+        cursor.execute(f"SELECT note FROM {probe.table}")
+        return [note for (note,) in cursor.fetchall()]
+
+
+def test_a_read_on_a_connection_the_server_closed_is_answered_on_a_fresh_one(probe):
+    first_pid = backend_pid(probe)
+    probe.close()
+    ended = probe.end_sessions()
+    assert first_pid in ended and len(ended) == 3
+
+    assert backend_pid(probe) not in ended
+
+
+def test_every_idle_connection_the_server_closed_is_replaced_at_the_first_failure(probe):
+    probe.close()
+    ended = probe.end_sessions()
+    backend_pid(probe)
+    probe.close()
+
+    # The other idle connections were checked and replaced with the first retry, not one failed statement each.
+    pids = set()
+    for _ in range(3):
+        pids.add(backend_pid(probe))
+        probe.close()
+    assert not pids & set(ended)
+    assert probe.pool.get_stats()["connections_lost"] == 2
+
+
+def test_a_transaction_whose_first_statement_met_a_closed_connection_is_sent_again_and_commits_once(probe):
+    probe.close()
+    probe.end_sessions()
+
+    with transaction.atomic(using=ALIAS), probe.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {probe.table} VALUES ('first')")
+        cursor.execute(f"INSERT INTO {probe.table} VALUES ('second')")
+    probe.close()
+
+    assert sorted(notes(probe)) == ["first", "second"]
+
+
+def test_a_savepoint_as_the_first_statement_is_sent_again_inside_its_transaction(probe):
+    probe.close()
+    probe.end_sessions()
+
+    with transaction.atomic(using=ALIAS):
+        with transaction.atomic(using=ALIAS), probe.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {probe.table} VALUES ('inner')")
+        assert not probe.get_autocommit()
+        with probe.cursor() as cursor:
+            cursor.execute("SELECT now() = statement_timestamp()")
+            # Inside one transaction: now() is its start, so a later statement's own timestamp is later.
+            assert cursor.fetchone() == (False,)
+    probe.close()
+
+    assert notes(probe) == ["inner"]
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        "INSERT INTO {table} VALUES ('once')",
+        # django-pghistory sends its context so, in front of a write, as one statement.
+        "SELECT set_config('probe.note', 'x', true); INSERT INTO {table} VALUES ('once')",
+    ],
+    ids=["insert", "insert behind a select"],
+)
+def test_a_write_outside_a_transaction_is_not_sent_again(probe, write):
+    probe.close()
+    probe.end_sessions()
+
+    # It might have committed before its answer was lost: the caller is told, never a second copy written.
+    with pytest.raises(OperationalError), probe.cursor() as cursor:
+        cursor.execute(write.format(table=probe.table))
+    probe.close()
+
+    assert notes(probe) == []
+
+
+def test_a_connection_that_breaks_after_its_first_statement_is_not_retried(probe):
+    backend_pid(probe)
+    probe.end_sessions()
+
+    with pytest.raises(OperationalError), probe.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    probe.close()
+
+    assert backend_pid(probe)
+
+
+def test_a_healthy_connection_runs_its_statements_once(probe):
+    with transaction.atomic(using=ALIAS), probe.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {probe.table} VALUES ('one')")
+    probe.close()
+
+    assert notes(probe) == ["one"]
+    assert probe.pool.get_stats().get("connections_lost", 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("pool", "pgbouncer", "replica", "checked"),
+    [
+        (True, False, False, False),
+        (True, True, False, True),
+        (True, False, True, True),
+        (False, False, False, True),
+    ],
+)
+def test_the_pool_checks_connections_only_where_no_first_statement_can_prove_them(
+    monkeypatch, pool, pgbouncer, replica, checked
+):
+    monkeypatch.setattr(project_settings, "DB_POOL", pool)
+    monkeypatch.setattr(project_settings, "DB_PGBOUNCER", pgbouncer)
+    database = {"NAME": "gateway", **({"REPLICA": True} if replica else {})}
+
+    configured = project_settings._with_connection_settings(database, connect_timeout=1, pool_timeout=1)
+
+    assert configured["CONN_HEALTH_CHECKS"] is checked
