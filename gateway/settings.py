@@ -154,12 +154,13 @@ def _with_connection_settings(database: dict, *, connect_timeout: float, pool_ti
     if DB_POOL:
         options["pool"] = {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": pool_timeout}
     database.setdefault("OPTIONS", {}).update(options)
-    # Without the pool, Django checks a reused connection once per request. The pool checks each connection it
-    # hands out (an empty query's round trip) only where nothing else can prove it: a replica, whose checkout is
-    # how the router finds it down, and PgBouncer, whose client socket stays open while the server behind it is
-    # gone, so the check's retries are what wait a failover out. A direct connection to the primary is proven by
-    # its first statement instead (gateway/db/postgresql/base.py: sent again on a fresh connection if stale).
-    database["CONN_HEALTH_CHECKS"] = not DB_POOL or DB_PGBOUNCER or database.get("REPLICA", False)
+    database["CONN_HEALTH_CHECKS"] = True
+    # How the pool checks a connection before handing it out (gateway/db/postgresql/base.py): "quiet" takes an idle
+    # connection the server has sent nothing as it is, without a round trip; "query" sends psycopg's empty query.
+    # The query stays where a quiet socket proves nothing: behind PgBouncer the client's socket stays open while
+    # the server behind it is gone (its retries are what wait a failover out), and a replica's checkout is how the
+    # router finds it down.
+    database["POOL_CHECK"] = "query" if DB_PGBOUNCER or database.get("REPLICA", False) else "quiet"
     database["CONN_MAX_AGE"] = 0 if DB_POOL else CONN_MAX_AGE
     return database
 

@@ -1,10 +1,11 @@
-"""A pooled connection the server closed while it sat in the pool: its first statement is sent again, once.
+"""Pooled connections the server ended: found by a quiet look at the socket, or by their first statement.
 
-The pool hands out a direct connection to the primary unchecked (no empty query per checkout; settings
-``CONN_HEALTH_CHECKS``), so a connection a restart or ``pg_terminate_backend`` ended is found out by its first
-statement (``gateway.db.postgresql``'s ``retry_if_stale``). Each test here uses a pool of its own on the test
-database, outside the test's transaction, and ends that pool's sessions on the server as a restart would.
-``test_faults.py`` has the same after a real restart, through gunicorn.
+The pool checks a direct connection to the primary without a round trip (settings ``POOL_CHECK = "quiet"``,
+``gateway.db.postgresql``'s ``check_quietly``): a session the server ended while the connection sat in the pool is
+seen at checkout. One ended between the checkout and the first statement is found by that statement, which is
+sent again once on a fresh connection when that cannot write twice (``retry_if_stale``). Each test here uses a pool
+of its own on the test database, outside the test's transaction, and ends that pool's sessions on the server as a
+restart would. ``test_faults.py`` has the same after a real restart, through gunicorn.
 """
 
 import uuid
@@ -44,7 +45,7 @@ def probe(django_db_setup, django_db_blocker):
     options = {key: value for key, value in default.settings_dict["OPTIONS"].items() if key != "pool"}
     pooled = {
         **default.settings_dict,
-        "CONN_HEALTH_CHECKS": False,
+        "POOL_CHECK": "quiet",
         "OPTIONS": {**options, "application_name": application_name, "pool": {"min_size": 3, "timeout": 5}},
     }
     killer_settings = {**default.settings_dict, "CONN_HEALTH_CHECKS": False, "OPTIONS": options}
@@ -74,7 +75,7 @@ def notes(probe) -> list[str]:
         return [note for (note,) in cursor.fetchall()]
 
 
-def test_a_read_on_a_connection_the_server_closed_is_answered_on_a_fresh_one(probe):
+def test_a_read_on_a_connection_the_server_closed_while_idle_is_answered_on_a_fresh_one(probe):
     first_pid = backend_pid(probe)
     probe.close()
     ended = probe.end_sessions()
@@ -83,26 +84,43 @@ def test_a_read_on_a_connection_the_server_closed_is_answered_on_a_fresh_one(pro
     assert backend_pid(probe) not in ended
 
 
+def test_a_write_on_a_connection_the_server_closed_while_idle_is_written_once(probe):
+    probe.close()
+    probe.end_sessions()
+
+    # The quiet check saw the ended session at checkout: the write went to a fresh connection, never to the dead one.
+    with probe.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {probe.table} VALUES ('once')")
+    probe.close()
+
+    assert notes(probe) == ["once"]
+
+
 def test_every_idle_connection_the_server_closed_is_replaced_at_the_first_failure(probe):
     probe.close()
     ended = probe.end_sessions()
     backend_pid(probe)
     probe.close()
 
-    # The other idle connections were checked and replaced with the first retry, not one failed statement each.
+    # The other idle connections were checked and replaced with the first failure, not one checkout each.
     pids = set()
     for _ in range(3):
         pids.add(backend_pid(probe))
         probe.close()
     assert not pids & set(ended)
-    assert probe.pool.get_stats()["connections_lost"] == 2
+    assert probe.pool.get_stats()["connections_lost"] == len(ended)
 
 
-def test_a_transaction_whose_first_statement_met_a_closed_connection_is_sent_again_and_commits_once(probe):
-    probe.close()
-    probe.end_sessions()
+def test_a_read_whose_session_ended_after_the_checkout_is_sent_again(probe):
+    probe.ensure_connection()
+    ended = probe.end_sessions()
 
+    assert backend_pid(probe) not in ended
+
+
+def test_a_transaction_whose_first_statement_met_an_ended_session_is_sent_again_and_commits_once(probe):
     with transaction.atomic(using=ALIAS), probe.cursor() as cursor:
+        probe.end_sessions()
         cursor.execute(f"INSERT INTO {probe.table} VALUES ('first')")
         cursor.execute(f"INSERT INTO {probe.table} VALUES ('second')")
     probe.close()
@@ -111,10 +129,8 @@ def test_a_transaction_whose_first_statement_met_a_closed_connection_is_sent_aga
 
 
 def test_a_savepoint_as_the_first_statement_is_sent_again_inside_its_transaction(probe):
-    probe.close()
-    probe.end_sessions()
-
     with transaction.atomic(using=ALIAS):
+        probe.end_sessions()
         with transaction.atomic(using=ALIAS), probe.cursor() as cursor:
             cursor.execute(f"INSERT INTO {probe.table} VALUES ('inner')")
         assert not probe.get_autocommit()
@@ -136,8 +152,8 @@ def test_a_savepoint_as_the_first_statement_is_sent_again_inside_its_transaction
     ],
     ids=["insert", "insert behind a select"],
 )
-def test_a_write_outside_a_transaction_is_not_sent_again(probe, write):
-    probe.close()
+def test_a_write_outside_a_transaction_whose_session_ended_after_the_checkout_is_not_sent_again(probe, write):
+    probe.ensure_connection()
     probe.end_sessions()
 
     # It might have committed before its answer was lost: the caller is told, never a second copy written.
@@ -169,21 +185,15 @@ def test_a_healthy_connection_runs_its_statements_once(probe):
 
 
 @pytest.mark.parametrize(
-    ("pool", "pgbouncer", "replica", "checked"),
-    [
-        (True, False, False, False),
-        (True, True, False, True),
-        (True, False, True, True),
-        (False, False, False, True),
-    ],
+    ("pgbouncer", "replica", "check"),
+    [(False, False, "quiet"), (True, False, "query"), (False, True, "query")],
 )
-def test_the_pool_checks_connections_only_where_no_first_statement_can_prove_them(
-    monkeypatch, pool, pgbouncer, replica, checked
+def test_the_pool_sends_its_check_query_only_where_a_quiet_socket_proves_nothing(
+    monkeypatch, pgbouncer, replica, check
 ):
-    monkeypatch.setattr(project_settings, "DB_POOL", pool)
     monkeypatch.setattr(project_settings, "DB_PGBOUNCER", pgbouncer)
     database = {"NAME": "gateway", **({"REPLICA": True} if replica else {})}
 
     configured = project_settings._with_connection_settings(database, connect_timeout=1, pool_timeout=1)
 
-    assert configured["CONN_HEALTH_CHECKS"] is checked
+    assert configured["POOL_CHECK"] == check

@@ -7,10 +7,12 @@ pool's check loop sleeps with a growing back-off (1 s, 2 s, 4 s, ...) between st
 a request could wait longer than ``DB_POOL_TIMEOUT`` and fail once although the database is back.
 Here the first failed check tests every idle connection at once, so the retry gets a fresh one.
 
-That check is an empty query's round trip on every checkout, so it is kept only where nothing else can prove the
-connection (settings: a replica, PgBouncer, see ``_with_connection_settings``). A direct connection to the primary
-is handed out unchecked and proven by its first statement instead: if the server had closed it while it sat in the
-pool, that statement is sent again once on a fresh connection (:meth:`DatabaseWrapper.retry_if_stale`).
+That check is an empty query's round trip on every checkout, so it is kept only where a quiet socket proves
+nothing (settings ``POOL_CHECK``: a replica, PgBouncer). A direct connection to the primary is checked quietly
+(:func:`check_quietly`): a server that ends a session (a restart, ``pg_terminate_backend``, an idle timeout)
+sends its error and closes the socket, which a ``poll()`` sees without a round trip. A session ended between that
+look and the first statement is covered by sending the statement again, once, on a fresh connection
+(:meth:`DatabaseWrapper.retry_if_stale`).
 
 Aware datetimes are also sent in UTC: PostgreSQL refuses UTC offsets beyond ±15:59, which ISO 8601 (and so
 a date-time in an API query string) allows up to ±23:59.
@@ -22,6 +24,7 @@ C ``datetime.fromisoformat`` instead of psycopg's Python one.
 import contextlib
 import datetime
 import functools
+import select
 
 from django.db import DatabaseError
 from django.db.backends.postgresql import operations
@@ -41,6 +44,16 @@ def check_connection(conn) -> None:
         if pool is not None:
             pool.check()
         raise
+
+
+def check_quietly(conn) -> None:
+    """The pool's check of a direct connection: one the server has sent nothing since it went idle is handed out as
+    it is, without a round trip; one it has (a session's end: its error, then the socket closed; or anything else)
+    gets the full check."""
+    sent = select.poll()
+    sent.register(conn.fileno(), select.POLLIN)
+    if sent.poll(0):
+        check_connection(conn)
 
 
 def is_a_plain_read(sql: str) -> bool:
@@ -99,7 +112,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
-        if self.pool is not None and not self.settings_dict["CONN_HEALTH_CHECKS"]:
+        if self.pool is not None and self.checks_quietly:
             # First, so a retry runs the request's own wrappers (timing, write notes) again too.
             self.execute_wrappers.insert(0, self.retry_if_stale)
         return connection
@@ -112,16 +125,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
         with contextlib.suppress(ValueError):
             self.execute_wrappers.remove(self.retry_if_stale)
 
-    def retry_if_stale(self, execute, sql, params, many, context):
-        """Run the first statement of a connection the pool handed out unchecked; if the connection turns out
-        broken, send the statement again, once, on a fresh one.
+    @property
+    def checks_quietly(self) -> bool:
+        return self.settings_dict.get("POOL_CHECK") == "quiet"
 
-        An idle pooled connection breaks when the server restarts or ends it; the statement then never reached a
-        live session, or reached one that died before answering. Sending it again is safe inside a transaction
-        (nothing of it was committed: its first statement failed) and for a plain ``SELECT`` (a read), so only
-        those are retried; any other statement in autocommit might have committed before the answer was lost, and its
-        error goes up as before (for a write: outcome unknown). Only the first statement is covered: a
-        connection that breaks later broke while in use, which no retry can mend.
+    def retry_if_stale(self, execute, sql, params, many, context):
+        """Run the first statement of a connection the pool checked quietly; if the connection turns out broken,
+        send the statement again, once, on a fresh one.
+
+        The quiet check sees a session the server ended while the connection was idle, not one it ends right
+        after the check (a restart's moment); the statement then never reached a live session, or reached one
+        that died before answering. Sending it again is safe inside a transaction (nothing of it was committed:
+        its first statement failed) and for a plain ``SELECT`` (a read), so only those are retried; any other
+        statement in autocommit might have committed before the answer was lost, and its error goes up as before
+        (for a write: outcome unknown). Only the first statement is covered: a connection that breaks later broke
+        while in use, which no retry can mend.
         """
         self.forget_retry()
         try:
@@ -129,10 +147,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         except DatabaseError:
             if not self.connection.broken or (self.autocommit and not is_a_plain_read(sql)):
                 raise
+        # The pool's quiet check sees whether what ended this session (a restart) ended its idle neighbours too.
+        # Should this fail, the broken connection stays, and Django drops it as after any lost connection.
         with self.wrap_database_errors:
-            # What broke this connection (a restart) broke its idle neighbours too: replace them all at once.
-            self.pool.check()
-            # Should this fail too, the broken connection stays, and Django drops it as after any lost connection.
             fresh = super().get_new_connection(self.get_connection_params())
         broken, self.connection = self.connection, fresh
         broken._pool.putconn(broken)  # the pool discards it and opens another in the background
@@ -145,5 +162,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def pool(self):
         pool = super().pool
         if pool is not None and pool._check is ConnectionPool.check_connection:
-            pool._check = check_connection
+            pool._check = check_quietly if self.checks_quietly else check_connection
         return pool
