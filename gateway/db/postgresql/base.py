@@ -101,7 +101,8 @@ class DatabaseOperations(operations.DatabaseOperations):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    """django-prometheus's postgresql backend (queries, their time and errors counted), with the pool fix."""
+    """django-prometheus's postgresql backend (queries, their time and errors counted), with the pool's checks
+    (``check_connection``, ``check_quietly``) and the retry of a quietly checked connection's first statement."""
 
     ops_class = DatabaseOperations
 
