@@ -7,6 +7,12 @@ from django.db import connections, models
 from django.utils.functional import cached_property
 
 
+def counted(queryset: models.QuerySet, limit: int | None = None) -> models.QuerySet:
+    """What is counted of ``queryset``'s rows: their primary keys, unordered, at most ``limit`` of them."""
+    keys = queryset.order_by().values("pk")
+    return keys if limit is None else keys[:limit]
+
+
 class CountedRows:
     """The rows of a list as ``EstimatedCountPaginator`` counts them: a queryset's, counted by Django.
 
@@ -25,8 +31,7 @@ class CountedRows:
 
     def count(self, limit: int | None = None) -> int:
         """The number of rows, or of at most ``limit`` of them."""
-        counted = self.queryset.order_by().values("pk")
-        return (counted if limit is None else counted[:limit]).count()
+        return counted(self.queryset, limit).count()
 
     def table_estimate(self) -> int:
         """The planner's estimate of the table's rows (``pg_class.reltuples``): -1 for a table never analysed."""
@@ -40,7 +45,7 @@ class CountedRows:
 
     def query_estimate(self) -> int:
         """The planner's estimate of the rows (``EXPLAIN``)."""
-        sql, params = self.queryset.order_by().values("pk").query.sql_with_params()
+        sql, params = counted(self.queryset).query.sql_with_params()
         with connections[self.queryset.db].cursor() as cursor:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]

@@ -19,7 +19,7 @@ from gateway.api.permissions import IsAdmin, is_admin
 from gateway.api.representation import represent_rows, row_plan, row_values
 from gateway.api.serializers import REPEATED_PARAMETER
 from gateway.db.compiled import CompiledQuery, CountOf
-from gateway.paginator import CountedRows
+from gateway.paginator import CountedRows, counted
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
@@ -383,8 +383,7 @@ def list_rows(*, viewset, serializer_class, user):
 
 def list_count(*, viewset, serializer_class, user, limit):
     """How many of ``list_rows`` there are (at most ``limit`` of them), as the paginator counts a queryset."""
-    counted = list_rows(viewset=viewset, serializer_class=serializer_class, user=user).order_by().values("pk")
-    return CountOf(counted if limit is None else counted[:limit])
+    return CountOf(counted(list_rows(viewset=viewset, serializer_class=serializer_class, user=user), limit))
 
 
 # Compiled once per viewset, action and role (a detail, a row action's row, the row a write answers with); what

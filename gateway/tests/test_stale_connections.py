@@ -58,6 +58,10 @@ def probe(django_db_setup, django_db_blocker):
         with killer.cursor() as cursor:
             cursor.execute(f"CREATE TABLE {wrapper.table} (note text)")
         wrapper.pool.open(wait=True)
+        # The alias's first connection runs contrib.postgres's type lookup (once per alias and process) as its first
+        # statement; done here, so that in every test the first statement after a checkout is the test's own.
+        backend_pid(wrapper)
+        wrapper.close()
         try:
             yield wrapper
         finally:

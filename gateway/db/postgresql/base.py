@@ -148,8 +148,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         except DatabaseError:
             if not self.connection.broken or (self.autocommit and not is_a_plain_read(sql)):
                 raise
-        # The pool's quiet check sees whether what ended this session (a restart) ended its idle neighbours too.
-        # Should this fail, the broken connection stays, and Django drops it as after any lost connection.
+        # The pool's quiet check sees whether what ended this session (a restart) ended its idle neighbours too;
+        # super()'s, so the fresh connection gets no retry of its own (once). Should this fail, the broken
+        # connection stays, and Django drops it as after any lost connection.
         with self.wrap_database_errors:
             fresh = super().get_new_connection(self.get_connection_params())
         broken, self.connection = self.connection, fresh
