@@ -14,6 +14,7 @@ import pytest
 from django.db import OperationalError, connections, transaction
 
 from gateway import settings as project_settings
+from gateway.db.postgresql.base import check_connection, check_quietly
 
 ALIAS = "stale_probe"
 KILLER = "stale_killer"
@@ -201,3 +202,9 @@ def test_the_pool_sends_its_check_query_only_where_a_quiet_socket_proves_nothing
     configured = project_settings._with_connection_settings(database, connect_timeout=1, pool_timeout=1)
 
     assert configured["POOL_CHECK"] == check
+    default = connections["default"]
+    wrapper = type(default)({**default.settings_dict, "POOL_CHECK": configured["POOL_CHECK"]}, alias=f"check_{check}")
+    try:
+        assert wrapper.pool._check is {"quiet": check_quietly, "query": check_connection}[check]
+    finally:
+        wrapper.close_pool()
