@@ -6,19 +6,22 @@ every model serializer derives from the project's base, DRF's own classes are le
 serializers that became fast with the base represent rows exactly as DRF does.
 """
 
+import types
+
 import pytest
+from django.db import models
 from django.http import QueryDict
 from django.urls import get_resolver
 from rest_framework import fields, serializers
 
 from gateway.api import strict
-from gateway.api.serializers import ModelSerializer
+from gateway.api.serializers import CONSTRUCTOR_ARGUMENTS, ModelSerializer, Serializer
 from gateway.tests.test_fast_paths import assert_identical, drf_representation
 from knowledge.api.search_serializers import KnowledgeDocumentVersionSerializer
 from knowledge.api.serializers import KnowledgeDocumentSerializer
 from knowledge.factories import KnowledgeDocumentFactory
 from knowledge.services import knowledge_document_update
-from media.api.serializers import ClipSerializer
+from media.api.serializers import ClipScoresSerializer, ClipSerializer
 from media.factories import ClipFactory
 from users.api.serializers import ApiKeySerializer, MeSerializer, UserSerializer
 from users.factories import ApiKeyFactory, UserFactory
@@ -155,8 +158,93 @@ def test_serializers_made_fast_by_the_base_represent_as_drf(serializer_class, ro
     assert_identical(serializer_class(instances, many=True).data, reference)
 
 
+def field_state(value, depth: int = 0):
+    """``value`` (a field, or anything a field holds) as plain data, so that two fields built apart compare equal
+    when they hold the same: objects by their class and attributes (a field's ``parent`` and creation counter
+    left out), functions by their name, Django's model fields and querysets by their class and text, whatever keeps
+    no ``__dict__`` by its class and text (DRF's lazily formatted messages)."""
+    if depth > 16:
+        raise AssertionError(f"a field holds objects nested deeper than expected: {value!r}")
+    if isinstance(value, list | tuple):
+        return [field_state(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {key: field_state(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, models.Field | models.QuerySet):
+        return (type(value), str(value))
+    if isinstance(value, types.FunctionType):  # a closure made for each field (a lazily compiled pattern's)
+        return (value.__module__, value.__qualname__)
+    if hasattr(value, "__dict__") and not isinstance(value, type | types.MethodType):
+        return (
+            type(value),
+            {
+                key: field_state(item, depth + 1)
+                for key, item in vars(value).items()
+                if key not in ("parent", "_creation_counter")
+            },
+        )
+    if hasattr(value, "__slots__") and not hasattr(value, "__dict__"):
+        return (type(value), str(value))
+    return value
+
+
+def base_and_drf_fields(serializer) -> tuple[dict, dict]:
+    """The fields the project's base class gives ``serializer`` (before a subclass's own ``get_fields`` changes
+    them) and the ones DRF's class would give it."""
+    if isinstance(serializer, serializers.ModelSerializer):
+        return serializer.model_fields(), serializers.ModelSerializer.get_fields(serializer)
+    return Serializer.get_fields(serializer), serializers.Serializer.get_fields(serializer)
+
+
 class TestFieldsBuiltOncePerClass:
-    """``ModelSerializer.model_fields``: DRF's fields of a class built once, each serializer getting a copy."""
+    """``ModelSerializer.model_fields`` and ``Serializer.get_fields``: a class's fields built once (a model
+    serializer's by DRF, a serializer's declared ones copied by DRF), each serializer getting copies of them
+    (``fields_of_class``)."""
+
+    @pytest.mark.django_db  # a related field's queryset is read by its text
+    @pytest.mark.parametrize("serializer_class", SERIALIZERS, ids=lambda cls: cls.__name__)
+    def test_every_serializer_gets_fields_holding_what_drfs_hold(self, serializer_class):
+        serializer_class()  # the class's fields are kept by now
+        copies, drfs = base_and_drf_fields(serializer_class())
+        assert list(copies) == list(drfs)
+        assert {name: field_state(field) for name, field in copies.items()} == {
+            name: field_state(field) for name, field in drfs.items()
+        }
+
+    @pytest.mark.parametrize("serializer_class", SERIALIZERS, ids=lambda cls: cls.__name__)
+    def test_no_two_serializers_share_what_a_field_may_change(self, serializer_class):
+        # A list, a dict or a field held by a field (a list's child, a related field's key field) is each
+        # serializer's own; only the record of the field's arguments and plain values are shared.
+        first, second = base_and_drf_fields(serializer_class())[0], base_and_drf_fields(serializer_class())[0]
+        shared = [
+            f"{name}.{key}"
+            for name, field in first.items()
+            for key, value in vars(field).items()
+            if key not in CONSTRUCTOR_ARGUMENTS
+            and isinstance(value, list | dict | fields.Field)
+            and value is vars(second[name])[key]
+            and value is not getattr(type(field), key, None)  # the class's own default (``ListField.initial``)
+        ]
+        assert shared == []
+        assert all(first[name] is not second[name] for name in first)
+
+    def test_a_field_holding_a_field_has_its_own_bound_to_it(self):
+        first, second = KnowledgeDocumentSerializer(), KnowledgeDocumentSerializer()
+        assert first.fields["tags"].child is not second.fields["tags"].child
+        assert first.fields["tags"].child.parent is first.fields["tags"]
+        assert second.fields["tags"].child.parent is second.fields["tags"]
+        assert first.fields["tags"].root is first
+
+    def test_an_input_serializers_fields_are_its_own(self):
+        first, second = ClipScoresSerializer(), ClipScoresSerializer()
+        assert first.fields["score"] is not second.fields["score"]
+        assert first.fields["score"].parent is first and second.fields["score"].parent is second
+        changed = ClipScoresSerializer(data={"score": 2.0})
+        changed.fields["score"].validators.clear()
+        changed.fields["score"].error_messages["invalid"] = "changed"
+        assert changed.is_valid()  # its own field has no range left
+        untouched = ClipScoresSerializer(data={"score": 2.0})
+        assert not untouched.is_valid() and "score" in untouched.errors
+        assert untouched.fields["score"].error_messages["invalid"] != "changed"
 
     @staticmethod
     def drf_fields(serializer) -> dict:
@@ -209,4 +297,4 @@ class TestFieldsBuiltOncePerClass:
 
         assert RankFloorPerCaller(context={"rank_floor": 5}).fields["rank"].min_value == 5
         assert RankFloorPerCaller().fields["rank"].min_value == 1
-        assert "_built_fields" not in vars(RankFloorPerCaller)
+        assert "_field_copiers" not in vars(RankFloorPerCaller)
