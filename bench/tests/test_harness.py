@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from bench import admin, api, dataset, gunicorn, ingest, request_cost, seed
+from bench import admin, api, cpu_share, dataset, gunicorn, ingest, request_cost, seed
 from bench.harness import ROOT, Row, format_table, markdown_table
 from bench.peer import data as peer_data
 from bench.peer import orm as peer_orm
@@ -258,3 +259,51 @@ def test_api_admin_lists_over_a_million_rows_are_judged_by_their_time(db_access)
     assert clips.met == (clips.figure <= api.MILLION_ROWS_LIST_MS and clips.queries <= 5)
     assert assets.target == api.LIST_TARGET
     assert assets.met == (assets.figure <= 2 * assets.baseline and assets.queries <= 5)
+
+
+# A process that starts a child burning CPU for a second and waits for it: cpu_share counts a server's workers so.
+BURNING_PARENT = (
+    "import subprocess, sys; "
+    "subprocess.run([sys.executable, '-c', 'import time\\nend = time.process_time() + 1\\n"
+    "while time.process_time() < end: pass'])"
+)
+
+
+def test_cpu_share_counts_a_process_tree_and_nothing_outside_it():
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    parent = subprocess.Popen([sys.executable, "-c", BURNING_PARENT])
+    try:
+        before = {"parent": cpu_share.cpu_seconds([parent.pid]), "idle": cpu_share.cpu_seconds([idle.pid])}
+        deadline = time.monotonic() + 10
+        while True:  # read while the child still runs: once it exits, its time leaves /proc with it
+            used = {
+                tree: cpu_share.share(before[tree], cpu_share.cpu_seconds([process.pid]), requests=1)
+                for tree, process in (("parent", parent), ("idle", idle))
+            }
+            if used["parent"]["server"] >= 500 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert used["parent"]["server"] >= 500  # ms: the grandchild's time counts for the tree of the process started
+        assert used["idle"]["server"] < 100  # another tree's does not
+        assert used["parent"]["machine"] >= used["parent"]["server"] - 50
+    finally:
+        idle.kill()
+        parent.wait(timeout=30)
+        idle.wait()
+
+
+@pytest.mark.django_db
+def test_cpu_share_counts_postgresql_and_waited_for_children():
+    before = cpu_share.cpu_seconds([os.getpid()])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM generate_series(1, 3000000)")
+    subprocess.run([sys.executable, "-c", "sum(range(10**7))"], check=True)
+    used = cpu_share.share(before, cpu_share.cpu_seconds([os.getpid()]), requests=1)
+    assert used["postgres"] >= 50  # milliseconds: the backend counted a few million rows
+    assert used["wrk"] >= 50  # the waited-for child (wrk, in a run) summed 10 million numbers
+
+
+def test_cpu_share_counts_a_process_that_started_from_zero_and_one_that_ended_not_at_all():
+    before = {"server": {1: 2.0, 2: 5.0}}
+    after = {"server": {1: 2.5, 3: 0.25}}  # 2 ended, 3 started
+    assert cpu_share.share(before, after, requests=2) == {"server": 375.0}
