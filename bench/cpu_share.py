@@ -111,15 +111,15 @@ def main(argv=None) -> int:
                     "one asset with its 100 clips": f"/assets/{asset.pk}",
                     "score a clip": [f"/clips/{pk}/score" for pk in clips],
                 }
-                measure_side("former stack", peer_servers(folder), peer_rows, peer_key(), folder, args)
+                measure_side("former stack", peer_servers(), peer_rows, peer_key(), folder, args)
     finally:
         api_key.delete()
     return 0
 
 
 def project_server(args, folder: Path):
-    """The project's server, as ``bench peer`` starts it: ``{"reads": url, "writes": url}``, its root process, and
-    the function stopping it."""
+    """The project's server, as ``bench peer`` starts it: its URLs (``reads``, ``writes``: the same one), its root
+    process, and the function stopping it."""
     from bench.peer.web import start_project
 
     metrics = folder / "metrics"
@@ -128,8 +128,9 @@ def project_server(args, folder: Path):
     return {"reads": url, "writes": url}, [process], lambda: stop(process)
 
 
-def peer_servers(folder: Path):
-    """The former stack's two servers (server.ts reads, bench/peer/writes.ts writes) on ``prisma_peer``."""
+def peer_servers():
+    """The former stack's two servers on ``prisma_peer`` (server.ts reads, bench/peer/writes.ts writes), as
+    ``bench peer`` starts them: their URLs, their root processes, and the function stopping them."""
     from django.db import connection
 
     from bench import gunicorn
@@ -138,11 +139,20 @@ def peer_servers(folder: Path):
     url = stack.database_url(connection, stack.DATABASE)
     scratch = stack.prepare_scratch(stack.SCRATCH, url)
     urls, processes = {}, []
-    for side, script in (("reads", "server.ts"), ("writes", "writes.ts")):
-        port = gunicorn.free_port()
-        processes.append(stack.start_server(scratch, script, url, port=port, workers=2))
-        urls[side] = f"http://127.0.0.1:{port}"
-    return urls, processes, lambda: [stack.stop_server(process) for process in processes]
+
+    def stop():
+        for process in processes:
+            stack.stop_server(process)
+
+    try:
+        for side, script in (("reads", "server.ts"), ("writes", "writes.ts")):
+            port = gunicorn.free_port()
+            processes.append(stack.start_server(scratch, script, url, port=port, workers=2))
+            urls[side] = f"http://127.0.0.1:{port}"
+    except BaseException:
+        stop()  # the one that started, when the other did not
+        raise
+    return urls, processes, stop
 
 
 def peer_key() -> str:
