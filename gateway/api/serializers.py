@@ -93,22 +93,23 @@ class StrictInputMixin:
         Read-only fields are known: a body read from the API can be sent back, its read-only values ignored.
         """
         fields = self.fields
+        unknown = [key for key in data if key not in fields or isinstance(fields[key], HiddenField)]
+        if not unknown:  # the usual body: no list of writable fields to make
+            return {}
         writable = [
             name for name, field in fields.items() if not field.read_only and not isinstance(field, HiddenField)
         ]
-        return {
-            key: [unknown_field_message(str(key), writable)]
-            for key in data
-            if key not in fields or isinstance(fields[key], HiddenField)
-        }
+        return {key: [unknown_field_message(str(key), writable)] for key in unknown}
 
     def repeated_parameter_errors(self, data: QueryDict) -> dict:
         """``{name: [message]}`` for each single-valued field given more than once in the query string."""
+        repeated = {name for name, values in data.lists() if len(values) > 1}
+        if not repeated:  # the usual query string: no field to look at
+            return {}
         return {
             name: [REPEATED_PARAMETER]
             for name, field in self.fields.items()
-            if not isinstance(field, serializers.ListField | serializers.MultipleChoiceField)
-            and len(data.getlist(name)) > 1
+            if name in repeated and not isinstance(field, serializers.ListField | serializers.MultipleChoiceField)
         }
 
 

@@ -15,7 +15,7 @@ from django.urls import get_resolver
 from rest_framework import fields, serializers
 
 from gateway.api import strict
-from gateway.api.serializers import CONSTRUCTOR_ARGUMENTS, ModelSerializer, Serializer
+from gateway.api.serializers import CONSTRUCTOR_ARGUMENTS, REPEATED_PARAMETER, ModelSerializer, Serializer
 from gateway.tests.test_fast_paths import assert_identical, drf_representation
 from knowledge.api.search_serializers import KnowledgeDocumentVersionSerializer
 from knowledge.api.serializers import KnowledgeDocumentSerializer
@@ -298,3 +298,29 @@ class TestFieldsBuiltOncePerClass:
         assert RankFloorPerCaller(context={"rank_floor": 5}).fields["rank"].min_value == 5
         assert RankFloorPerCaller().fields["rank"].min_value == 1
         assert "_field_copiers" not in vars(RankFloorPerCaller)
+
+
+class TestStrictInput:
+    """``StrictInputMixin``'s two checks on a serializer of its own: they look at the fields only when a parameter
+    is repeated or a key is unknown, and then name exactly those."""
+
+    class Input(Serializer):
+        limit = strict.IntegerField(required=False)
+        tags = serializers.ListField(child=strict.CharField(), required=False)
+        score = strict.FloatField(required=False)
+
+    def test_a_query_string_naming_nothing_twice_is_read_as_usual(self):
+        serializer = self.Input(data=QueryDict("limit=3&tags=a&other=x"))
+        assert serializer.is_valid(), serializer.errors
+        assert serializer.validated_data == {"limit": 3, "tags": ["a"]}
+
+    def test_only_single_valued_fields_given_twice_are_named_in_the_fields_order(self):
+        serializer = self.Input(data=QueryDict("score=1&score=2&tags=a&tags=b&other=1&other=2&limit=1&limit=2"))
+        assert not serializer.is_valid()
+        assert list(serializer.errors.items()) == [("limit", [REPEATED_PARAMETER]), ("score", [REPEATED_PARAMETER])]
+
+    def test_a_body_of_known_keys_is_read_as_usual_and_an_unknown_key_is_named_with_the_closest(self):
+        assert self.Input(data={"limit": 3, "score": 0.5}).is_valid()
+        serializer = self.Input(data={"limit": 3, "scor": 0.5, "zzz": 1})
+        assert not serializer.is_valid()
+        assert serializer.errors == {"scor": ['Unknown field. Did you mean "score"?'], "zzz": ["Unknown field."]}
