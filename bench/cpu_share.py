@@ -5,9 +5,10 @@ rows ``bench peer`` left in ``gateway_peer`` (run it once first), and wrk loads 
 one asset with its 100 clips, a clip scored: ``bench peer``'s rows); with ``--peer``, the former stack's servers
 are loaded the same way after it, on the rows ``bench peer`` left in ``prisma_peer``. Printed per row and side:
 req/s and the CPU milliseconds one request costs the server's processes, PostgreSQL's (every process named
-``postgres``), wrk, and the whole machine (from ``/proc``: Linux only). On two cores a row cannot pass
-``2000 / machine`` req/s, so this says which part to cut: the server's own work, or the statements PostgreSQL runs
-for it. Needs wrk (and Node.js for ``--peer``).
+``postgres``), wrk, and the whole machine (from ``/proc``: Linux only), and the time the host of a virtual
+machine gave to other guests meanwhile (steal). On two cores a row cannot pass ``2000 / machine`` req/s; where it
+stays well below that with steal, the machine was shared, not idle. So this says which part to cut: the server's
+own work, or the statements PostgreSQL runs for it. Needs wrk (and Node.js for ``--peer``).
 """
 
 import argparse
@@ -44,7 +45,8 @@ def cpu_seconds(roots: list[int]) -> dict[str, dict[int, float]]:
     """CPU seconds used so far, per process, by the processes ``roots`` and their descendants (``server``) and by
     PostgreSQL's processes (``postgres``); by this process's waited-for children (``wrk``: they are gone from
     ``/proc`` by then) and by the whole machine since boot (``machine``: user, nice, system, irq and softirq time
-    of ``/proc/stat``), each under the key 0."""
+    of ``/proc/stat``), each under the key 0; and the time a virtual machine's host gave other guests while this one
+    had work (``steal``)."""
     table = processes()
     tree, pending = set(), list(roots)
     while pending:
@@ -52,7 +54,7 @@ def cpu_seconds(roots: list[int]) -> dict[str, dict[int, float]]:
         tree.add(pid)
         pending.extend(child for child, (parent, _, _) in table.items() if parent == pid and child not in tree)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]
+    busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
     return {
         "server": {pid: table[pid][2] for pid in tree if pid in table},
         "postgres": {
@@ -62,6 +64,7 @@ def cpu_seconds(roots: list[int]) -> dict[str, dict[int, float]]:
         },
         "wrk": {0: children.ru_utime + children.ru_stime},
         "machine": {0: sum(int(busy[index]) for index in (0, 1, 2, 5, 6)) / TICKS_PER_SECOND},
+        "steal": {0: int(busy[7]) / TICKS_PER_SECOND},
     }
 
 
@@ -95,7 +98,7 @@ def main(argv=None) -> int:
         parser.error(f"no asset in {args.database}: run python -m bench peer first")
     clips = list(asset.clips.order_by("start_time", "id").values_list("pk", flat=True))
     api_key, key = api_key_issue(user=asset.user, name="cpu share")
-    print(f"{'':40} {'req/s':>7}  CPU ms per request: server, PostgreSQL, wrk, whole machine")
+    print(f"{'':40} {'req/s':>7}  CPU ms per request: server, PostgreSQL, wrk, whole machine; stolen by the host")
     try:
         with tempfile.TemporaryDirectory(prefix="cpu-share-") as folder:
             folder = Path(folder)
@@ -191,7 +194,7 @@ def measure_side(side: str, started, rows: dict, key: str, folder: Path, args) -
             used = share(before, cpu_seconds(roots), result["requests"])
             print(
                 f"{side + ': ' + name:40} {result['rps']:7.0f}  {used['server']:6.2f} {used['postgres']:6.2f}"
-                f" {used['wrk']:6.2f} {used['machine']:6.2f}",
+                f" {used['wrk']:6.2f} {used['machine']:6.2f}; {used['steal']:6.2f}",
                 flush=True,
             )
     finally:
