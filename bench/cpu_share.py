@@ -1,9 +1,9 @@
 """``python -m bench.cpu_share``: where the machine's CPU goes per request over HTTP.
 
 The project's server runs as ``python -m bench peer`` runs it (``make serve``'s gunicorn, or ``--server``), on the
-rows ``bench peer`` left in ``gateway_peer`` (run it once first), and wrk loads one row at a time (its top clips,
-one asset with its 100 clips, a clip scored: ``bench peer``'s rows); with ``--peer``, the former stack's servers
-are loaded the same way after it, on the rows ``bench peer`` left in ``prisma_peer``. Printed per row and side:
+rows ``bench peer`` left in ``gateway_peer`` (run it once first), and wrk loads one of ``bench peer``'s rows at a
+time (top clips, one asset with its 100 clips, a clip created, a clip scored); with ``--peer``, the former stack's
+servers are loaded the same way after it, on the rows ``bench peer`` left in ``prisma_peer``. Printed per row and side:
 req/s and the CPU milliseconds one request costs the server's processes, PostgreSQL's (every process named
 ``postgres``), wrk, and the whole machine (from ``/proc``: Linux only), and the time the host of a virtual
 machine gave to other guests meanwhile (steal). On two cores a row cannot pass ``2000 / machine`` req/s; where it
@@ -12,7 +12,6 @@ own work, or the statements PostgreSQL runs for it. Needs wrk (and Node.js for `
 """
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path
 from bench.harness import setup_django
 
 PEER_DATABASE = "gateway_peer"
+SIDES = {"project": "project", "peer": "former stack"}  # row_requests' sides, as printed
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
@@ -90,31 +90,24 @@ def main(argv=None) -> int:
         parser.exit(2, "wrk is needed: apt-get install wrk\n")
     setup_django(args.database)
 
+    from bench.peer.web import row_requests
     from media.models import Asset
     from users.services import api_key_issue
 
-    asset = Asset.objects.select_related("user").order_by("gcs_url").first()
+    assets = Asset.objects.select_related("user").order_by("gcs_url")
+    asset, write_asset = assets.first(), assets.last()
     if asset is None:
         parser.error(f"no asset in {args.database}: run python -m bench peer first")
-    clips = list(asset.clips.order_by("start_time", "id").values_list("pk", flat=True))
+    clips = [str(pk) for pk in asset.clips.order_by("start_time", "id").values_list("pk", flat=True)]
+    requests = row_requests(str(asset.pk), str(write_asset.pk), clips)
     api_key, key = api_key_issue(user=asset.user, name="cpu share")
     print(f"{'':40} {'req/s':>7}  CPU ms per request: server, PostgreSQL, wrk, whole machine; stolen by the host")
     try:
         with tempfile.TemporaryDirectory(prefix="cpu-share-") as folder:
             folder = Path(folder)
-            project_rows = {
-                "top clips of an asset": f"/api/v1/clips/top/?asset={asset.pk}&limit=10",
-                "one asset with its 100 clips": f"/api/v1/assets/{asset.pk}/",
-                "score a clip": [f"/api/v1/clips/{pk}/scores/" for pk in clips],
-            }
-            measure_side("project", project_server(args, folder), project_rows, key, folder, args)
+            measure_side("project", project_server(args, folder), requests, key, folder, args)
             if args.peer:
-                peer_rows = {
-                    "top clips of an asset": f"/clips/top?asset={asset.pk}&limit=10",
-                    "one asset with its 100 clips": f"/assets/{asset.pk}",
-                    "score a clip": [f"/clips/{pk}/score" for pk in clips],
-                }
-                measure_side("former stack", peer_servers(), peer_rows, peer_key(), folder, args)
+                measure_side("peer", peer_servers(), requests, peer_key(), folder, args)
     finally:
         api_key.delete()
     return 0
@@ -170,30 +163,25 @@ def peer_key() -> str:
         return peer.execute('SELECT "apiKey" FROM "User" LIMIT 1').fetchone()[0]
 
 
-def measure_side(side: str, started, rows: dict, key: str, folder: Path, args) -> None:
-    """Load each of ``rows`` (a path to GET, or paths to POST a score to in turn) and print what a request cost."""
-    from bench.peer.web import wrk
+def measure_side(side: str, started, requests: dict, key: str, folder: Path, args) -> None:
+    """Load each row of ``requests`` (``bench.peer.web.row_requests``) on ``side``'s servers (``project`` or
+    ``peer``) and print what a request cost."""
+    from bench.peer.web import wrk, wrk_target
 
     urls, processes, stop = started
-    body = folder / "score.json"
-    body.write_text(json.dumps({"score": 0.5}))
+    label = SIDES[side]
     try:
-        for name, path in rows.items():
-            if isinstance(path, list):
-                paths = folder / f"{side}.paths"
-                paths.write_text("".join(f"{each}\n" for each in path))
-                target, script = urls["writes"], [str(paths), str(body), key]
-            else:
-                target, script = urls["reads"] + path, None
+        for index, (name, sides) in enumerate(requests.items()):
+            target, script = wrk_target(urls, sides[side], folder / f"{side}-{index}", key)
             wrk(target, key, seconds=2, connections=args.connections, script=script)
             roots = [process.pid for process in processes]
             before = cpu_seconds(roots)
             result = wrk(target, key, seconds=args.seconds, connections=args.connections, script=script)
             if result["errors"]:
-                raise SystemExit(f"{side}, {name}: {result['errors']} error answers")
+                raise SystemExit(f"{label}, {name}: {result['errors']} error answers")
             used = share(before, cpu_seconds(roots), result["requests"])
             print(
-                f"{side + ': ' + name:40} {result['rps']:7.0f}  {used['server']:6.2f} {used['postgres']:6.2f}"
+                f"{label + ': ' + name:40} {result['rps']:7.0f}  {used['server']:6.2f} {used['postgres']:6.2f}"
                 f" {used['wrk']:6.2f} {used['machine']:6.2f}; {used['steal']:6.2f}",
                 flush=True,
             )

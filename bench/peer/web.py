@@ -109,11 +109,21 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def cases(peer: dict, project: str, asset_ids: list, clip_ids: list, folder: Path, key: str) -> list[dict]:
-    """The four rows: for each side, the URL and (writes) the wrk script's arguments; writes are tried once first."""
-    read_asset, write_asset = str(asset_ids[0]), str(asset_ids[-1])
+def row_requests(read_asset: str, write_asset: str, clip_ids: list) -> dict[str, dict[str, tuple]]:
+    """Each row's request on each side (``peer``, ``project``): ``(path, None)`` for a GET, ``(paths, body)`` for
+    POSTs of ``body`` to ``paths`` in turn (bench/peer/post.lua). The reads ask about ``read_asset``, a create goes
+    into ``write_asset``, the scores to ``clip_ids`` in turn; the former stack's GETs go to server.ts, its POSTs to
+    writes.ts."""
     new = {"features": {"new": True}, "score": 0.5}
-    writes = {
+    return {
+        "top clips of an asset": {
+            "peer": (f"/clips/top?asset={read_asset}&limit=10", None),
+            "project": (f"/api/v1/clips/top/?asset={read_asset}&limit=10", None),
+        },
+        "one asset with its 100 clips": {
+            "peer": (f"/assets/{read_asset}", None),
+            "project": (f"/api/v1/assets/{read_asset}/", None),
+        },
         "create a clip": {
             "peer": (["/clips"], {"assetId": write_asset, "startTime": 1000, "endTime": 1005, **new}),
             "project": (["/api/v1/clips/"], {"asset": write_asset, "start_time": 1000, "end_time": 1005, **new}),
@@ -123,27 +133,30 @@ def cases(peer: dict, project: str, asset_ids: list, clip_ids: list, folder: Pat
             "project": ([f"/api/v1/clips/{clip_id}/scores/" for clip_id in clip_ids], {"score": 0.5}),
         },
     }
-    rows = [
-        {
-            "name": "top clips of an asset",
-            "peer": (f"{peer['reads']}/clips/top?asset={read_asset}&limit=10", None),
-            "project": (f"{project}/api/v1/clips/top/?asset={read_asset}&limit=10", None),
-        },
-        {
-            "name": "one asset with its 100 clips",
-            "peer": (f"{peer['reads']}/assets/{read_asset}", None),
-            "project": (f"{project}/api/v1/assets/{read_asset}/", None),
-        },
-    ]
-    for name, sides in writes.items():
-        case = {"name": name, "check": []}
-        for side, (paths, body) in sides.items():
-            base = peer["writes"] if side == "peer" else project
-            stem = folder / f"{side}-{len(rows)}"
-            stem.with_suffix(".paths").write_text("\n".join(paths) + "\n")
-            stem.with_suffix(".json").write_text(json.dumps(body))
-            case[side] = (base, [str(stem.with_suffix(".paths")), str(stem.with_suffix(".json")), key])
-            case["check"].append((base + paths[0], body))
+
+
+def wrk_target(urls: dict, request: tuple, stem: Path, key: str) -> tuple[str, list[str] | None]:
+    """``wrk``'s URL and script arguments for ``request`` (one of ``row_requests``) against one side's servers
+    (``urls``: ``reads`` and ``writes``); a POST's paths and body are written to files named after ``stem``."""
+    path, body = request
+    if body is None:
+        return urls["reads"] + path, None
+    stem.with_suffix(".paths").write_text("\n".join(path) + "\n")
+    stem.with_suffix(".json").write_text(json.dumps(body))
+    return urls["writes"], [str(stem.with_suffix(".paths")), str(stem.with_suffix(".json")), key]
+
+
+def cases(peer: dict, project: str, asset_ids: list, clip_ids: list, folder: Path, key: str) -> list[dict]:
+    """The four rows: for each side, the URL and (writes) the wrk script's arguments; writes are tried once first."""
+    urls = {"peer": peer, "project": {"reads": project, "writes": project}}
+    rows = []
+    for name, sides in row_requests(str(asset_ids[0]), str(asset_ids[-1]), clip_ids).items():
+        case = {"name": name}
+        for side, request in sides.items():
+            case[side] = wrk_target(urls[side], request, folder / f"{side}-{len(rows)}", key)
+            paths, body = request
+            if body is not None:
+                case.setdefault("check", []).append((urls[side]["writes"] + paths[0], body))
         rows.append(case)
     return rows
 

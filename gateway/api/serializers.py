@@ -158,7 +158,7 @@ def field_copier(field: Field) -> Callable[[], Field]:
 
 def shareable(value) -> bool:
     """Whether a field's copy may share ``value`` with it: a plain value, or a validator (a function, or an object
-    of Django's or DRF's validators that is called and never changed)."""
+    of Django's, DRF's or the project's validators, ``VALIDATOR_MODULES``, that is called and never changed)."""
     if isinstance(value, SHARED_VALUES):
         return True
     if isinstance(value, tuple):
@@ -180,9 +180,8 @@ class Serializer(StrictInputMixin, serializers.Serializer):
     """
 
     def get_fields(self):
-        # Copies of the declared fields, as DRF's, made by ``fields_of_class``. (Not in the docstring: the API
-        # schema shows it for a serializer without one of its own.)
-        return fields_of_class(type(self), lambda: copy.deepcopy(self._declared_fields))
+        # DRF's (a deep copy of the declared fields) once per class, then copies of those (``fields_of_class``).
+        return fields_of_class(type(self), super().get_fields)
 
 
 class ModelSerializer(StrictInputMixin, FastRepresentationMixin, serializers.ModelSerializer):
