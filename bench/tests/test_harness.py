@@ -205,6 +205,26 @@ def test_peer_project_orm_operations_run_on_a_tiny_data_set():
     assert Clip.objects.filter(score__in=[0.0, 0.01, 0.02]).exists()
 
 
+@pytest.mark.django_db
+def test_peer_project_top_clips_are_the_querysets_own_through_the_kept_sql():
+    """(a) runs compiled SQL, and gives what ``Clip.objects.top()`` of the SCORED clips gives, asset included."""
+    from media.choices import ClipStatus
+    from media.models import Asset, Clip
+
+    peer_data.load_project(peer_data.generate(assets=3, clips_per_asset=40))
+    asset_ids = list(Asset.objects.order_by("gcs_url").values_list("id", flat=True))
+    top = peer_orm.project_operations(asset_ids)["a"]
+    for i, asset_id in enumerate(asset_ids):
+        expected = Clip.objects.filter(status=ClipStatus.SCORED).select_related("asset")
+        expected = list(expected.top(asset=asset_id, limit=10, min_score=0.5))
+        clips = top(i)
+        assert expected and [clip.pk for clip in clips] == [clip.pk for clip in expected]
+        assert [clip.asset.original_name for clip in clips] == [clip.asset.original_name for clip in expected]
+        assert all(clip.status == ClipStatus.SCORED and clip.score >= 0.5 for clip in clips)
+    assert [plan is not None for plan in peer_orm.SCORED_TOP_CLIPS.plans.values()] == [True]
+    assert len(peer_orm.statements(top)) == 1
+
+
 def test_peer_node_environment_drops_the_projects_log_sql_only(monkeypatch):
     monkeypatch.setenv("LOG_SQL", "true")
     assert "LOG_SQL" not in peer_stack.node_environment("postgresql://x/prisma_peer")
