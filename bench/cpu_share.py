@@ -8,7 +8,9 @@ req/s and the CPU milliseconds one request costs the server's processes, Postgre
 ``postgres``), wrk, and the whole machine (from ``/proc``: Linux only), and the time the host of a virtual
 machine gave to other guests meanwhile (steal). On two cores a row cannot pass ``2000 / machine`` req/s; where it
 stays well below that with steal, the machine was shared, not idle. So this says which part to cut: the server's
-own work, or the statements PostgreSQL runs for it. Needs wrk (and Node.js for ``--peer``).
+own work, or the statements PostgreSQL runs for it. ``--floor`` first loads the project with two requests that do
+no view work (``FLOOR``): what any request costs its server before its queries and its answer. Needs wrk (and
+Node.js for ``--peer``).
 """
 
 import argparse
@@ -23,6 +25,12 @@ from bench.harness import setup_django
 PEER_DATABASE = "gateway_peer"
 SIDES = {"project": "project", "peer": "former stack"}  # row_requests' sides, as printed
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+# The project's requests that do no view work, as row_requests' rows (project side only): every middleware and the
+# health view, then an API-key request through authentication, the throttle and DRF's dispatch that reads nothing.
+FLOOR = {
+    "floor: /health/live": {"project": ("/health/live", None)},
+    "floor: users/me/": {"project": ("/api/v1/users/me/", None)},
+}
 
 
 def processes() -> dict[int, tuple[int, str, float]]:
@@ -84,6 +92,7 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk's connections (16)")
     parser.add_argument("--server", default="gunicorn-gthread", help="as bench peer's --server (make serve's)")
     parser.add_argument("--peer", action="store_true", help="the former stack's servers too (after bench peer)")
+    parser.add_argument("--floor", action="store_true", help="the project's requests that do no view work first")
     parser.add_argument("--database", default=PEER_DATABASE, help=f"database with the peer rows ({PEER_DATABASE})")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -99,7 +108,7 @@ def main(argv=None) -> int:
     if asset is None:
         parser.error(f"no asset in {args.database}: run python -m bench peer first")
     clips = [str(pk) for pk in asset.clips.order_by("start_time", "id").values_list("pk", flat=True)]
-    requests = row_requests(str(asset.pk), str(write_asset.pk), clips)
+    requests = (FLOOR if args.floor else {}) | row_requests(str(asset.pk), str(write_asset.pk), clips)
     api_key, key = api_key_issue(user=asset.user, name="cpu share")
     print(f"{'':40} {'req/s':>7}  CPU ms per request: server, PostgreSQL, wrk, whole machine; stolen by the host")
     try:
@@ -164,14 +173,16 @@ def peer_key() -> str:
 
 
 def measure_side(side: str, started, requests: dict, key: str, folder: Path, args) -> None:
-    """Load each row of ``requests`` (``bench.peer.web.row_requests``) on ``side``'s servers (``project`` or
-    ``peer``) and print what a request cost."""
+    """Load each row of ``requests`` (``bench.peer.web.row_requests``, ``FLOOR``) that has a request for ``side``
+    (``project`` or ``peer``) on that side's servers and print what a request cost."""
     from bench.peer.web import wrk, wrk_target
 
     urls, processes, stop = started
     label = SIDES[side]
     try:
         for index, (name, sides) in enumerate(requests.items()):
+            if side not in sides:
+                continue
             target, script = wrk_target(urls, sides[side], folder / f"{side}-{index}", key)
             wrk(target, key, seconds=2, connections=args.connections, script=script)
             roots = [process.pid for process in processes]
