@@ -289,24 +289,6 @@ BURNING_PARENT = (
 )
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("name", list(cpu_share.FLOOR))
-def test_cpu_share_floor_requests_answer_without_reading_a_row(name, django_assert_max_num_queries, settings):
-    """Each floor row is a request the project answers 200 with no query once the key is verified."""
-    from django.test import Client
-
-    from users.factories import ApiKeyFactory
-
-    settings.API_KEY_CACHE_SECONDS = 1  # as the servers run (the tests' settings verify every request's key)
-    key = ApiKeyFactory()
-    path, body = cpu_share.FLOOR[name]["project"]
-    client = Client(headers={"X-API-Key": key.secret})
-    client.get(path)  # the key verified and cached, as a server's later requests find it
-    with django_assert_max_num_queries(0):
-        response = client.get(path)
-    assert body is None and response.status_code == 200
-
-
 def test_cpu_share_counts_a_process_tree_and_nothing_outside_it():
     idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     parent = subprocess.Popen([sys.executable, "-c", BURNING_PARENT])
@@ -345,3 +327,21 @@ def test_cpu_share_counts_a_process_that_started_from_zero_and_one_that_ended_no
     before = {"server": {1: 2.0, 2: 5.0}}
     after = {"server": {1: 2.5, 3: 0.25}}  # 2 ended, 3 started
     assert cpu_share.share(before, after, requests=2) == {"server": 375.0}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", list(cpu_share.FLOOR))
+def test_cpu_share_floor_requests_answer_without_reading_a_row(name, django_assert_max_num_queries, settings):
+    """Each floor row is a request the project answers 200 with no query once the key is verified."""
+    from django.test import Client
+
+    from users.factories import ApiKeyFactory
+
+    settings.API_KEY_CACHE_SECONDS = 1  # as the servers run (the tests' settings verify every request's key)
+    key = ApiKeyFactory()
+    path, body = cpu_share.FLOOR[name]["project"]
+    client = Client(headers={"X-API-Key": key.secret})
+    client.get(path)  # the key verified and cached, as a server's later requests find it
+    with django_assert_max_num_queries(0):
+        response = client.get(path)
+    assert body is None and response.status_code == 200
